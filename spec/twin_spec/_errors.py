@@ -1,0 +1,102 @@
+"""Errors raised by the executable spec, one class per kind of broken rule.
+
+Every error is a ``ValueError`` (bad input, never a bug in the caller's control flow), says in
+its message what was wrong, and names the requirement it enforces where one rule applies, so the
+harness can turn it straight into a report row.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TwinSpecError(ValueError):
+    """An input broke a rule of the TWIN spec."""
+
+    def __init__(self, message: str, *, requirement: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.requirement = requirement
+
+
+class CanonicalizationError(TwinSpecError):
+    """A value cannot be represented in RFC 8785 canonical JSON, or JSON text is not I-JSON."""
+
+
+class EncodingError(TwinSpecError):
+    """Text that should hold base58btc, base64url, multibase or multicodec data does not."""
+
+
+class KeyFormatError(TwinSpecError):
+    """A key (raw bytes or a JWK) does not have the shape an Ed25519 key must have."""
+
+
+class SignatureRejection(StrEnum):
+    """Why an Ed25519 signature was rejected, in the order the verification policy checks."""
+
+    SIGNATURE_LENGTH = "signatureLength"
+    NON_CANONICAL_S = "nonCanonicalS"
+    NON_CANONICAL_A = "nonCanonicalPublicKey"
+    SMALL_ORDER_A = "smallOrderPublicKey"
+    NON_CANONICAL_R = "nonCanonicalR"
+    SMALL_ORDER_R = "smallOrderR"
+    INVALID_POINT_A = "publicKeyNotOnCurve"
+    INVALID_POINT_R = "rNotOnCurve"
+    EQUATION = "equationMismatch"
+
+
+class SignatureError(TwinSpecError):
+    """An Ed25519 signature does not verify under the TWIN verification policy."""
+
+    def __init__(
+        self, reason: SignatureRejection, message: str, *, requirement: str | None = None
+    ) -> None:
+        super().__init__(message, requirement=requirement)
+        self.reason = reason
+
+
+class DidErrorCode(StrEnum):
+    """DID resolution error codes (W3C DID Core section 7.1.2 and the did:key method)."""
+
+    INVALID_DID = "invalidDid"
+    INVALID_DID_DOCUMENT = "invalidDidDocument"
+    NOT_FOUND = "notFound"
+    METHOD_NOT_SUPPORTED = "methodNotSupported"
+    INVALID_PUBLIC_KEY = "invalidPublicKey"
+    INVALID_PUBLIC_KEY_LENGTH = "invalidPublicKeyLength"
+    UNSUPPORTED_PUBLIC_KEY_TYPE = "unsupportedPublicKeyType"
+    VERIFICATION_METHOD_NOT_FOUND = "verificationMethodNotFound"
+    VERIFICATION_METHOD_NOT_AUTHORIZED = "verificationMethodNotAuthorized"
+
+
+class DidError(TwinSpecError):
+    """A DID, DID URL or DID document breaks DID Core or a DID method's rules."""
+
+    def __init__(self, code: DidErrorCode, message: str, *, requirement: str | None = None) -> None:
+        super().__init__(message, requirement=requirement)
+        self.code = code
+
+
+class ProofFailureReason(StrEnum):
+    """Why a Data Integrity proof failed; the first four are the TWIN node's own codes."""
+
+    PROOF_MISSING = "proofMissing"
+    CRYPTOSUITE_MISMATCH = "cryptoSuiteMismatch"
+    PROOF_TYPE_MISMATCH = "proofTypeMismatch"
+    SIGNATURE_MISMATCH = "signatureMismatch"
+    PROOF_MALFORMED = "proofMalformed"
+    PROOF_PURPOSE_MISMATCH = "proofPurposeMismatch"
+
+
+class ProofVerificationError(TwinSpecError):
+    """A Data Integrity proof does not verify."""
+
+    def __init__(
+        self, reason: ProofFailureReason, message: str, *, requirement: str | None = None
+    ) -> None:
+        super().__init__(message, requirement=requirement)
+        self.reason = reason
+
+
+class MerkleProofError(TwinSpecError):
+    """A Merkle inclusion proof is malformed or does not lead to the expected root."""
