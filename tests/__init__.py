@@ -1,0 +1,1 @@
+"""Tests of the executable spec, the spec documents, and the spec lint."""

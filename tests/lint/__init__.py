@@ -1,0 +1,1 @@
+"""The spec lint: OpenAPI, JSON Schemas, examples, the requirement registry, layering."""
