@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import TypeAlias
 
@@ -30,6 +31,8 @@ _ESCAPES = {
     "\r": "\\r",
     "\t": "\\t",
 }
+# RFC 8785 section 3.2.2.2: only '"', '\\' and the control characters are escaped.
+_MUST_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 
 
 def canonicalize(value: object) -> bytes:
@@ -118,16 +121,12 @@ def _string(text: str, path: str) -> str:
             "which has no UTF-8 form",
             requirement="TWIN-CORE-002",
         ) from None
-    chars = []
-    for char in text:
-        escaped = _ESCAPES.get(char)
-        if escaped is not None:
-            chars.append(escaped)
-        elif char < " ":
-            chars.append(f"\\u{ord(char):04x}")
-        else:
-            chars.append(char)
-    return '"' + "".join(chars) + '"'
+    return '"' + _MUST_ESCAPE.sub(_escape, text) + '"'
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group(0)
+    return _ESCAPES.get(char) or f"\\u{ord(char):04x}"
 
 
 def _integer(value: int, path: str) -> str:
