@@ -29,10 +29,14 @@ class Ed25519PublicKey:
 
     def __post_init__(self) -> None:
         # TWIN-CORE-010 "Ed25519 public keys are 32 bytes and signatures 64 bytes."
-        if not isinstance(self.raw, bytes) or len(self.raw) != PUBLIC_KEY_LENGTH:
-            size = len(self.raw) if isinstance(self.raw, bytes | bytearray) else "not"
+        if not isinstance(self.raw, bytes):
             raise KeyFormatError(
-                f"an Ed25519 public key is {PUBLIC_KEY_LENGTH} bytes, got {size} bytes",
+                f"an Ed25519 public key is bytes, got {type(self.raw).__name__}",
+                requirement="TWIN-CORE-010",
+            )
+        if len(self.raw) != PUBLIC_KEY_LENGTH:
+            raise KeyFormatError(
+                f"an Ed25519 public key is {PUBLIC_KEY_LENGTH} bytes, got {len(self.raw)} bytes",
                 requirement="TWIN-CORE-010",
             )
 
@@ -51,10 +55,14 @@ class Ed25519SigningKey:
     __slots__ = ("_public_key", "_seed")
 
     def __init__(self, seed: bytes) -> None:
-        if not isinstance(seed, bytes) or len(seed) != SEED_LENGTH:
-            size = len(seed) if isinstance(seed, bytes | bytearray) else "not"
+        if not isinstance(seed, bytes):
             raise KeyFormatError(
-                f"an Ed25519 private key seed is {SEED_LENGTH} bytes, got {size} bytes",
+                f"an Ed25519 private key seed is bytes, got {type(seed).__name__}",
+                requirement="TWIN-CORE-010",
+            )
+        if len(seed) != SEED_LENGTH:
+            raise KeyFormatError(
+                f"an Ed25519 private key seed is {SEED_LENGTH} bytes, got {len(seed)} bytes",
                 requirement="TWIN-CORE-010",
             )
         self._seed = seed

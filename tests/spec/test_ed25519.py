@@ -12,6 +12,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519 as openssl_ed25519
 from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.support import external_vectors_dir, read_json, vector_cases
 from twin_spec import (
     Ed25519PublicKey,
     Ed25519SigningKey,
@@ -22,8 +24,6 @@ from twin_spec import (
     verify_signature,
 )
 from twin_spec._curve25519 import L
-
-from tests.support import external_vectors_dir, read_json, vector_cases
 
 
 def _rfc8032_cases(path: Path) -> list[tuple[str, Any]]:
@@ -79,6 +79,14 @@ def test_a_public_key_of_the_wrong_length_is_a_named_error(size: int) -> None:
         Ed25519PublicKey(bytes(size))
     with pytest.raises(KeyFormatError, match=f"got {size} bytes"):
         verify_signature(bytes(size), b"message", bytes(64))
+
+
+@pytest.mark.requirement("TWIN-CORE-010")
+def test_keys_must_be_bytes() -> None:
+    with pytest.raises(KeyFormatError, match="public key is bytes, got bytearray"):
+        Ed25519PublicKey(bytearray(32))  # type: ignore[arg-type]
+    with pytest.raises(KeyFormatError, match="seed is bytes, got str"):
+        Ed25519SigningKey("00" * 32)  # type: ignore[arg-type]
 
 
 @pytest.mark.requirement("TWIN-CORE-010")
