@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.support import external_vectors_dir, read_json, upstream_file
 from twin_spec import (
     DidError,
     DidErrorCode,
@@ -30,8 +32,6 @@ from twin_spec import (
     verification_key,
     verify_proof,
 )
-
-from tests.support import external_vectors_dir, read_json, upstream_file
 
 W3C = "w3c-vc-di-eddsa/TestVectors"
 

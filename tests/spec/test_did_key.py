@@ -9,6 +9,8 @@ import nacl.bindings
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.support import read_json, vector_cases
 from twin_spec import (
     DidError,
     DidErrorCode,
@@ -24,8 +26,6 @@ from twin_spec import (
     x25519_public_key,
 )
 from twin_spec._curve25519 import SMALL_ORDER_ENCODINGS
-
-from tests.support import read_json, vector_cases
 
 OTHER_KEY_FILES = ("bls12381.json", "nist-curves.json", "rsa.json", "secp256k1.json")
 

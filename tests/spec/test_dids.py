@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from twin_spec import Did, DidError, DidErrorCode, parse_did, parse_did_url
 
 

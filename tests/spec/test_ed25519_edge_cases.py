@@ -16,6 +16,8 @@ from typing import Any
 
 import nacl.bindings
 import pytest
+
+from tests.support import PROSE_DIR, external_vectors_dir, read_json, vector_cases
 from twin_spec import SignatureError, SignatureRejection, verify_signature
 from twin_spec._curve25519 import (
     SMALL_ORDER_ENCODINGS,
@@ -25,8 +27,6 @@ from twin_spec._curve25519 import (
     decode_point,
     encode_point,
 )
-
-from tests.support import PROSE_DIR, external_vectors_dir, read_json, vector_cases
 
 PROSE = PROSE_DIR / "ed25519.md"
 CCTV_RECORD = PROSE_DIR / "ed25519-cctv-verdicts.tsv"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from twin_spec import TwinSpecError, check_error_body, parse_json
 
 from tests.support import upstream_file
+from twin_spec import TwinSpecError, check_error_body, parse_json
 
 
 @pytest.mark.requirement("TWIN-CORE-040")

@@ -8,9 +8,9 @@ import json
 
 import pytest
 from hypothesis import given
-from twin_spec import TwinSpecError, canonical_text, check_proof_object_hash, proof_object_hash
 
 from tests.spec.test_jcs import json_values
+from twin_spec import TwinSpecError, canonical_text, check_proof_object_hash, proof_object_hash
 
 # The test value FACTS.md gives for the upstream node (@twin.org/immutable-proof-service).
 UPSTREAM_DOCUMENT = {

@@ -11,6 +11,8 @@ import pytest
 import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.support import vector_cases
 from twin_spec import (
     MAX_SAFE_INTEGER,
     CanonicalizationError,
@@ -18,8 +20,6 @@ from twin_spec import (
     format_number,
     parse_json,
 )
-
-from tests.support import vector_cases
 
 
 def _jcs_cases(folder: Path) -> list[tuple[str, Any]]:

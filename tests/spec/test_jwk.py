@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+
+from tests.support import read_json, upstream_file
 from twin_spec import (
     Ed25519PublicKey,
     Ed25519SigningKey,
@@ -11,8 +13,6 @@ from twin_spec import (
     jwk_thumbprint,
     public_key_from_jwk,
 )
-
-from tests.support import read_json, upstream_file
 
 # RFC 8037 appendix A.2 and A.3: the Ed25519 example key and its RFC 7638 thumbprint.
 RFC8037_JWK = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.support import vector_cases
 from twin_spec import (
     EncodingError,
     base58btc_decode,
@@ -20,8 +22,6 @@ from twin_spec import (
     multibase_encode,
 )
 from twin_spec._multibase import MAX_BASE58_LENGTH
-
-from tests.support import vector_cases
 
 MULTIBASE_TEST_FILES = (
     "multibase_basic.csv",

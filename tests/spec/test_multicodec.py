@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.support import vector_cases
 from twin_spec import (
     EncodingError,
     Multicodec,
@@ -18,8 +20,6 @@ from twin_spec import (
     encode_varint,
     split_prefix,
 )
-
-from tests.support import vector_cases
 
 
 def _table_rows(path: Path) -> list[tuple[str, Any]]:

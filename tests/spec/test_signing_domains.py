@@ -7,6 +7,7 @@ import itertools
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from twin_spec import (
     Ed25519SigningKey,
     MessageKind,
