@@ -63,22 +63,27 @@ def verification_method(
             requirement="TWIN-IDENTITY-013",
         )
     declared = {
-        _absolute(str(entry.get("id")), document_id): entry
+        _entry_id(entry, document_id): entry
         for entry in _entries(document, "verificationMethod")
         if isinstance(entry, Mapping)
     }
     for entry in _entries(document, relationship):
-        if isinstance(entry, str) and _absolute(entry, document_id) == wanted:
-            if wanted not in declared:
-                raise DidError(
-                    DidErrorCode.VERIFICATION_METHOD_NOT_FOUND,
-                    f"{relationship} references {wanted}, which verificationMethod does not define",
-                    requirement="TWIN-IDENTITY-013",
-                )
-            return declared[wanted]
-        if isinstance(entry, Mapping) and _absolute(str(entry.get("id")), document_id) == wanted:
+        if _entry_id(entry, document_id) != wanted:
+            continue
+        if isinstance(entry, Mapping):
             return entry
-    if wanted in declared or _listed_elsewhere(document, document_id, wanted):
+        if wanted not in declared:
+            raise DidError(
+                DidErrorCode.VERIFICATION_METHOD_NOT_FOUND,
+                f"{relationship} references {wanted}, which verificationMethod does not define",
+                requirement="TWIN-IDENTITY-013",
+            )
+        return declared[wanted]
+    if wanted in declared or any(
+        _entry_id(entry, document_id) == wanted
+        for other in VERIFICATION_RELATIONSHIPS
+        for entry in _entries(document, other)
+    ):
         raise DidError(
             DidErrorCode.VERIFICATION_METHOD_NOT_AUTHORIZED,
             f"{wanted} is in the DID document but not listed under {relationship}",
@@ -169,6 +174,15 @@ def _absolute(reference: str, document_id: str) -> str:
     return document_id + reference if reference.startswith("#") else reference
 
 
+def _entry_id(entry: object, document_id: str) -> str | None:
+    """The absolute id of a relationship entry: a reference, or an embedded method's id."""
+    if isinstance(entry, str):
+        return _absolute(entry, document_id)
+    if isinstance(entry, Mapping):
+        return _absolute(str(entry.get("id")), document_id)
+    return None
+
+
 def _entries(document: Mapping[str, object], member: str) -> list[object]:
     value = document.get(member, [])
     if not isinstance(value, list):
@@ -178,14 +192,3 @@ def _entries(document: Mapping[str, object], member: str) -> list[object]:
             requirement="TWIN-IDENTITY-014",
         )
     return value
-
-
-def _listed_elsewhere(document: Mapping[str, object], document_id: str, wanted: str) -> bool:
-    for relationship in VERIFICATION_RELATIONSHIPS:
-        for entry in _entries(document, relationship):
-            entry_id = entry if isinstance(entry, str) else None
-            if isinstance(entry, Mapping):
-                entry_id = str(entry.get("id"))
-            if entry_id is not None and _absolute(entry_id, document_id) == wanted:
-                return True
-    return False
