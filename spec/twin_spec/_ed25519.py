@@ -29,16 +29,7 @@ class Ed25519PublicKey:
 
     def __post_init__(self) -> None:
         # TWIN-CORE-010 "Ed25519 public keys are 32 bytes and signatures 64 bytes."
-        if not isinstance(self.raw, bytes):
-            raise KeyFormatError(
-                f"an Ed25519 public key is bytes, got {type(self.raw).__name__}",
-                requirement="TWIN-CORE-010",
-            )
-        if len(self.raw) != PUBLIC_KEY_LENGTH:
-            raise KeyFormatError(
-                f"an Ed25519 public key is {PUBLIC_KEY_LENGTH} bytes, got {len(self.raw)} bytes",
-                requirement="TWIN-CORE-010",
-            )
+        _check_key_bytes(self.raw, PUBLIC_KEY_LENGTH, "an Ed25519 public key")
 
     def verify(self, message: bytes, signature: bytes) -> None:
         """Verify ``signature`` on ``message``; raise :class:`SignatureError` if it fails."""
@@ -55,16 +46,7 @@ class Ed25519SigningKey:
     __slots__ = ("_public_key", "_seed")
 
     def __init__(self, seed: bytes) -> None:
-        if not isinstance(seed, bytes):
-            raise KeyFormatError(
-                f"an Ed25519 private key seed is bytes, got {type(seed).__name__}",
-                requirement="TWIN-CORE-010",
-            )
-        if len(seed) != SEED_LENGTH:
-            raise KeyFormatError(
-                f"an Ed25519 private key seed is {SEED_LENGTH} bytes, got {len(seed)} bytes",
-                requirement="TWIN-CORE-010",
-            )
+        _check_key_bytes(seed, SEED_LENGTH, "an Ed25519 private key seed")
         self._seed = seed
         public, _secret = nacl.bindings.crypto_sign_seed_keypair(seed)
         self._public_key = Ed25519PublicKey(public)
@@ -139,6 +121,18 @@ def is_valid_signature(public_key: bytes, message: bytes, signature: bytes) -> b
     except SignatureError:
         return False
     return True
+
+
+def _check_key_bytes(value: object, length: int, what: str) -> None:
+    """Raise :class:`KeyFormatError` unless ``value`` is ``length`` bytes."""
+    if not isinstance(value, bytes):
+        raise KeyFormatError(
+            f"{what} is bytes, got {type(value).__name__}", requirement="TWIN-CORE-010"
+        )
+    if len(value) != length:
+        raise KeyFormatError(
+            f"{what} is {length} bytes, got {len(value)} bytes", requirement="TWIN-CORE-010"
+        )
 
 
 def _public_key_rejection(public_key: bytes) -> SignatureError | None:
