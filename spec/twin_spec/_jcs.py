@@ -42,14 +42,14 @@ def canonicalize(value: object) -> bytes:
     Anything JCS cannot represent raises :class:`CanonicalizationError` naming the JSON path.
     """
     # TWIN-CORE-001 "JSON that is hashed or signed MUST be serialized with RFC 8785 (JCS)."
-    parts: list[str] = []
-    _write(value, "$", 0, parts)
-    return "".join(parts).encode("utf-8")
+    return canonical_text(value).encode("utf-8")
 
 
 def canonical_text(value: object) -> str:
     """Return the canonical form as text (the same characters as :func:`canonicalize`)."""
-    return canonicalize(value).decode("utf-8")
+    parts: list[str] = []
+    _write(value, "$", 0, parts)
+    return "".join(parts)
 
 
 def _write(value: object, path: str, depth: int, out: list[str]) -> None:
