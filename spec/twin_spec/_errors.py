@@ -100,3 +100,65 @@ class ProofVerificationError(TwinSpecError):
 
 class MerkleProofError(TwinSpecError):
     """A Merkle inclusion proof is malformed or does not lead to the expected root."""
+
+
+class LedgerError(TwinSpecError):
+    """A committee, block, commit or checkpoint breaks a ledger rule; ``field`` names where."""
+
+    def __init__(
+        self, message: str, *, field: str | None = None, requirement: str | None = None
+    ) -> None:
+        super().__init__(message, requirement=requirement)
+        self.field = field
+
+
+class ReceiptFailure(StrEnum):
+    """Which part of a ledger receipt (or of its certified checkpoint) failed verification."""
+
+    RECEIPT_MALFORMED = "receiptMalformed"
+    TRANSACTION_MISMATCH = "transactionMismatch"
+    CHECKPOINT_EPOCH_MISMATCH = "checkpointEpochMismatch"
+    CHECKPOINT_SIGNATURE = "checkpointSignature"
+    CHECKPOINT_QUORUM = "checkpointQuorum"
+    INCLUSION_PROOF = "inclusionProof"
+
+
+class ReceiptVerificationError(LedgerError):
+    """A TwinLedgerReceipt or certified checkpoint does not verify; ``part`` says which part."""
+
+    def __init__(
+        self,
+        part: ReceiptFailure,
+        message: str,
+        *,
+        field: str | None = None,
+        requirement: str | None = None,
+    ) -> None:
+        super().__init__(message, field=field, requirement=requirement)
+        self.part = part
+
+
+class JwtFailure(StrEnum):
+    """Why a compact JWS, a JWT or a VC-JWT was refused."""
+
+    MALFORMED = "malformed"
+    TOO_LARGE = "tooLarge"
+    UNSUPPORTED_ALGORITHM = "unsupportedAlgorithm"
+    CRITICAL_HEADER = "criticalHeader"
+    SIGNATURE_MISMATCH = "signatureMismatch"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "notYetValid"
+    ISSUER_MISMATCH = "issuerMismatch"
+    CREDENTIAL_MALFORMED = "credentialMalformed"
+
+
+class JwtError(TwinSpecError):
+    """A JWT (or the verifiable credential it carries) breaks a rule; ``.reason`` says which."""
+
+    def __init__(self, reason: JwtFailure, message: str, *, requirement: str | None = None) -> None:
+        super().__init__(message, requirement=requirement)
+        self.reason = reason
+
+
+class StatusListError(TwinSpecError):
+    """A BitstringStatusList (its data: URL, gzip stream, length or an index) is not valid."""

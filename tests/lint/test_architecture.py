@@ -82,6 +82,15 @@ def test_the_spec_core_imports_nothing_of_ours_and_no_io(path: Path) -> None:
     assert not calls & IO_BUILTINS, f"{path.name} calls {calls & IO_BUILTINS}"
 
 
+REFERENCE = REPO_ROOT / "reference" / "twin_reference"
+
+
+@pytest.mark.parametrize("path", sorted(REFERENCE.glob("*.py")), ids=lambda path: path.name)
+def test_the_reference_node_imports_the_spec_core_but_not_the_harness(path: Path) -> None:
+    roots = _imported_roots(ast.parse(path.read_text(encoding="utf-8")))
+    assert not roots & {"twin_conformance", "tests"}, f"{path.name} imports {roots}"
+
+
 def test_the_public_surface_lists_what_it_imports() -> None:
     import twin_spec
 

@@ -30,7 +30,7 @@ PROFILE_OF_PREFIX = {
 }
 # Python sources where the code enforcing a rule lives (the harness and reference node join
 # this list as they land).
-ENFORCING_CODE = [REPO_ROOT / "spec" / "twin_spec"]
+ENFORCING_CODE = [REPO_ROOT / "spec" / "twin_spec", REPO_ROOT / "reference" / "twin_reference"]
 TESTS_DIR = REPO_ROOT / "tests"
 
 

@@ -1,0 +1,115 @@
+"""HTTP errors of the reference node, each rendered as a TWIN error body (TWIN-CORE-040)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from twin_spec import JSONValue
+
+
+class ApiError(Exception):
+    """An error answered to the client: a status, a TWIN error name, a message, details."""
+
+    status: ClassVar[int] = 500
+    name: ClassVar[str] = "GeneralError"
+
+    def __init__(self, message: str, **properties: JSONValue) -> None:
+        super().__init__(message)
+        self.message = message
+        self.properties = properties
+
+    def body(self) -> dict[str, JSONValue]:
+        """Return the TWIN error body: name, message, and properties when there are any."""
+        # TWIN-CORE-040 "The body of every 4xx and 5xx response MUST be a JSON object with a
+        # non-empty string name and a string message."
+        body: dict[str, JSONValue] = {"name": self.name, "message": self.message}
+        if self.properties:
+            body["properties"] = dict(self.properties)
+        return body
+
+
+class ValidationError(ApiError):
+    """The request is malformed; ``properties.field`` names the part that is wrong."""
+
+    # TWIN-CORE-052 "A malformed request MUST be answered 400 with properties.field naming the
+    # part that is wrong (body.document, path.identity, ...)."
+
+    status = 400
+    name = "ValidationError"
+
+
+class UnauthorizedError(ApiError):
+    """No valid bearer token was presented."""
+
+    status = 401
+    name = "UnauthorizedError"
+
+
+class ForbiddenError(ApiError):
+    """The caller is authenticated but may not do this."""
+
+    status = 403
+    name = "ForbiddenError"
+
+
+class NotFoundError(ApiError):
+    """The resource does not exist."""
+
+    status = 404
+    name = "NotFoundError"
+
+
+class MethodNotAllowedError(ApiError):
+    """The route exists, but not with this method."""
+
+    status = 405
+    name = "MethodNotAllowedError"
+
+
+class NotAcceptableError(ApiError):
+    """No representation the client accepts can be produced."""
+
+    status = 406
+    name = "NotAcceptableError"
+
+
+class ConflictError(ApiError):
+    """The request conflicts with the current state (a duplicate id, a stale version)."""
+
+    status = 409
+    name = "ConflictError"
+
+
+class GoneError(ApiError):
+    """The resource existed and was permanently removed (a deactivated DID)."""
+
+    status = 410
+    name = "GoneError"
+
+
+class PayloadTooLargeError(ApiError):
+    """The request body is over the node's documented limit."""
+
+    status = 413
+    name = "PayloadTooLargeError"
+
+
+class UnsupportedMediaTypeError(ApiError):
+    """The request body is not JSON."""
+
+    status = 415
+    name = "UnsupportedMediaTypeError"
+
+
+class NotImplementedApiError(ApiError):
+    """The node does not implement this (for example a DID method it cannot resolve)."""
+
+    status = 501
+    name = "NotImplementedError"
+
+
+class ServiceUnavailableError(ApiError):
+    """The node cannot answer now (the ledger did not commit in time)."""
+
+    status = 503
+    name = "ServiceUnavailableError"

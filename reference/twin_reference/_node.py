@@ -1,0 +1,84 @@
+"""What every route handler needs: the node's store, keys, ledger, identity and settings."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from twin_reference._auth import TokenIssuer
+from twin_reference._errors import (
+    ApiError,
+    ConflictError,
+    ForbiddenError,
+    GoneError,
+    NotFoundError,
+    ValidationError,
+)
+from twin_reference._ledger import LedgerEngine, Outcome
+from twin_reference._store import Store
+from twin_reference._transactions import new_transaction
+from twin_reference._vault import Vault
+from twin_spec import Committee, JSONValue
+
+_FAILURES: dict[str, type[ApiError]] = {
+    "ConflictError": ConflictError,
+    "ForbiddenError": ForbiddenError,
+    "GoneError": GoneError,
+    "NotFoundError": NotFoundError,
+    "ValidationError": ValidationError,
+}
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """Settings a running node was started with (see ``twin-node serve --help``)."""
+
+    data_dir: Path
+    max_body_bytes: int = 1024 * 1024
+    token_lifetime_seconds: int = 3600
+    commit_timeout_seconds: float = 30.0
+    node_name: str = "TWIN reference node"
+
+
+@dataclass
+class Node:
+    """The parts of a running node, shared by the route handlers."""
+
+    settings: NodeSettings
+    store: Store
+    vault: Vault
+    ledger: LedgerEngine
+    tokens: TokenIssuer
+    committee: Committee
+    node_did: str
+
+    async def execute(self, kind: str, sender: str, payload: dict[str, JSONValue]) -> Outcome:
+        """Submit a transaction, wait until it is committed, and raise if it failed to apply."""
+        transaction = new_transaction(kind, sender, payload, now_ms())
+        outcome = await self.ledger.submit(transaction)
+        effects = outcome.effects
+        if not effects.ok:
+            error_class = _FAILURES.get(effects.error_name or "", ApiError)
+            raise error_class(effects.error_message or "the transaction failed")
+        return outcome
+
+    def receipt(self, digest: bytes) -> dict[str, Any]:
+        """Return the ledger receipt of a committed transaction."""
+        receipt = self.ledger.receipt(digest)
+        if receipt is None:
+            raise NotFoundError("the transaction has no receipt yet")
+        return receipt
+
+
+def now_ms() -> int:
+    """Milliseconds since the epoch, from the wall clock."""
+    return time.time_ns() // 1_000_000
+
+
+def iso_now() -> str:
+    """The current UTC time as XML Schema dateTime with milliseconds, as the TWIN node writes it."""
+    moment = datetime.now(tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -1,0 +1,155 @@
+"""Core routes: root, info, health, the OpenAPI document, login, refresh and logout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from twin_reference._auth import check_password
+from twin_reference._errors import UnauthorizedError
+from twin_reference._http import body_object, json_response, member, read_json
+from twin_reference._node import Node
+from twin_reference._openapi import served_openapi
+from twin_spec import SPEC_VERSION
+
+PROFILES = ["core", "identity", "anchoring"]
+VERSION = "0.1.0"
+
+
+def node_of(request: Request) -> Node:
+    """The running node, kept in the application state."""
+    node: Node = request.app.state.node
+    return node
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token from ``Authorization: Bearer``, or else from the access_token cookie."""
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise UnauthorizedError("the Authorization header must be 'Bearer <token>'")
+        return token.strip()
+    return request.cookies.get("access_token")
+
+
+def authenticate(request: Request) -> str:
+    """Return the caller's identity, or raise 401."""
+    token = bearer_token(request)
+    if token is None:
+        raise UnauthorizedError("this operation needs a bearer token (POST /authentication/login)")
+    identity, _jti, _exp = node_of(request).tokens.check(token)
+    return identity
+
+
+async def root(request: Request) -> Response:
+    """Name the node and point at its documents."""
+    return json_response(
+        {
+            "name": node_of(request).settings.node_name,
+            "version": VERSION,
+            "links": {"info": "/info", "health": "/health", "spec": "/spec"},
+        }
+    )
+
+
+async def info(request: Request) -> Response:
+    """Name, version, spec version, claimed profiles and the node's identity."""
+    node = node_of(request)
+    # TWIN-CORE-050 "GET /info MUST name the spec version the node implements and the profiles
+    # it claims; the harness tests only the claimed profiles."
+    return json_response(
+        {
+            "name": node.settings.node_name,
+            "version": VERSION,
+            "specVersion": SPEC_VERSION,
+            "profiles": PROFILES,
+            "nodeIdentity": node.node_did,
+        }
+    )
+
+
+async def health(request: Request) -> Response:
+    """Report the database and the ledger."""
+    node = node_of(request)
+    try:
+        node.store.one("SELECT 1")
+        database = {"name": "Database", "status": "ok"}
+    except Exception as exc:
+        database = {"name": "Database", "status": "error", "details": str(exc)}
+    ledger = {"name": "Ledger", "status": "ok" if node.ledger.running else "error"}
+    components: list[dict[str, Any]] = [database, ledger]
+    worst = "error" if any(c["status"] == "error" for c in components) else "ok"
+    return json_response({"status": worst, "components": components})
+
+
+async def spec(request: Request) -> Response:
+    """The node's OpenAPI document, with the JSON Schemas it refers to bundled in."""
+    return json_response(served_openapi())
+
+
+async def login(request: Request) -> Response:
+    """Check email and password; answer a bearer token and set it as a cookie too."""
+    node = node_of(request)
+    body = body_object(
+        await read_json(request, node.settings.max_body_bytes),
+        allowed={"email", "password"},
+        required={"email", "password"},
+    )
+    email = member(body, "email", str, "a string")
+    password = member(body, "password", str, "a string")
+    row = node.store.one("SELECT identity, password_hash FROM users WHERE email = ?", email)
+    if row is None or not check_password(password, str(row[1])):
+        raise UnauthorizedError("the email or the password is wrong")
+    token, expiry = node.tokens.issue(str(row[0]))
+    response = json_response({"token": token, "expiry": expiry})
+    response.set_cookie(
+        "access_token",
+        token,
+        max_age=node.tokens.lifetime_seconds,
+        httponly=True,
+        samesite="strict",
+        path="/",
+    )
+    return response
+
+
+async def refresh(request: Request) -> Response:
+    """Trade a valid token for a fresh one."""
+    node = node_of(request)
+    token = request.query_params.get("token") or bearer_token(request)
+    if token is None:
+        raise UnauthorizedError("refresh needs a token (query token, bearer or cookie)")
+    identity, _jti, _exp = node.tokens.check(token)
+    fresh, expiry = node.tokens.issue(identity)
+    return json_response({"token": fresh, "expiry": expiry})
+
+
+async def logout(request: Request) -> Response:
+    """Revoke the token given in the query (or the cookie); answer 204 either way."""
+    node = node_of(request)
+    token = request.query_params.get("token") or request.cookies.get("access_token")
+    if token:
+        try:
+            _identity, jti, expiry = node.tokens.check(token)
+        except UnauthorizedError:
+            pass
+        else:
+            node.tokens.revoke(jti, expiry)
+    response = Response(status_code=204)
+    response.delete_cookie("access_token", path="/")
+    return response
+
+
+ROUTES = [
+    Route("/", root, methods=["GET"]),
+    Route("/info", info, methods=["GET"]),
+    Route("/health", health, methods=["GET"]),
+    Route("/spec", spec, methods=["GET"]),
+    Route("/authentication/login", login, methods=["POST"]),
+    Route("/authentication/refresh", refresh, methods=["GET"]),
+    Route("/authentication/logout", logout, methods=["GET"]),
+]

@@ -1,0 +1,274 @@
+"""Identity routes: DIDs, verification methods, services, proofs and credentials."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from twin_reference import _identity, _proofs
+from twin_reference._errors import ApiError, ValidationError
+from twin_reference._http import body_object, json_response, member, read_json
+from twin_reference._routes_core import authenticate, node_of
+from twin_spec import STATUS_LIST_BITS, JSONValue
+
+DID_RESOLUTION = "application/did-resolution"
+
+
+def _path(request: Request, name: str) -> str:
+    value = request.path_params[name]
+    assert isinstance(value, str)  # noqa: S101 - Starlette's default converter gives str
+    return value
+
+
+async def create_identity(request: Request) -> Response:
+    """POST /identity: a new did:twin controlled by the caller."""
+    caller = authenticate(request)
+    node = node_of(request)
+    body = await read_json(request, node.settings.max_body_bytes, optional=True)
+    if body is not None:
+        body_object(body, allowed={"namespace"}, required=set())
+    return json_response(await _identity.create_identity(node, caller))
+
+
+def _wants_resolution_result(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return any(part.split(";")[0].strip() == DID_RESOLUTION for part in accept.split(","))
+
+
+async def resolve_identity(request: Request) -> Response:
+    """GET /identity/{identity}: the DID document, or the W3C resolution result."""
+    node = node_of(request)
+    did = _path(request, "identity")
+    if not _wants_resolution_result(request):
+        resolution = _identity.resolve_active(node, did)
+        return json_response(resolution.document)
+    # TWIN-IDENTITY-060 "With Accept: application/did-resolution a node MUST answer the DID
+    # Resolution result (didDocument, didResolutionMetadata, didDocumentMetadata) for every
+    # outcome, with its error code in didResolutionMetadata.error."
+    try:
+        resolution = _identity.resolve(node, did)
+    except ApiError as error:
+        code = error.properties.get("code", "invalidDid")
+        result: dict[str, JSONValue] = {
+            "didDocument": None,
+            "didResolutionMetadata": {"error": code, "errorMessage": error.message},
+            "didDocumentMetadata": {},
+        }
+        return json_response(result, error.status, media_type=DID_RESOLUTION)
+    metadata: dict[str, JSONValue] = dict(resolution.metadata)
+    if resolution.deactivated:
+        result = {
+            "didDocument": None,
+            "didResolutionMetadata": {"contentType": "application/did+json"},
+            "didDocumentMetadata": metadata,
+        }
+        return json_response(result, 410, media_type=DID_RESOLUTION)
+    result = {
+        "didDocument": resolution.document,
+        "didResolutionMetadata": {"contentType": "application/did+json"},
+        "didDocumentMetadata": metadata,
+    }
+    return json_response(result, media_type=DID_RESOLUTION)
+
+
+async def deactivate_identity(request: Request) -> Response:
+    """DELETE /identity/{identity}: deactivate for good."""
+    caller = authenticate(request)
+    await _identity.deactivate(node_of(request), caller, _path(request, "identity"))
+    return Response(status_code=204)
+
+
+async def create_verification_method(request: Request) -> Response:
+    """POST /identity/{identity}/verification-method: a new key in the vault, published."""
+    caller = authenticate(request)
+    node = node_of(request)
+    body = body_object(
+        await read_json(request, node.settings.max_body_bytes),
+        allowed={"verificationMethodType", "verificationMethodId"},
+        required={"verificationMethodType"},
+    )
+    relationship = member(body, "verificationMethodType", str, "a verification relationship")
+    if relationship not in _identity.KEY_RELATIONSHIPS:
+        raise ValidationError(
+            f"body.verificationMethodType must be one of {', '.join(_identity.KEY_RELATIONSHIPS)}",
+            field="body.verificationMethodType",
+        )
+    fragment = body.get("verificationMethodId")
+    if fragment is not None and (
+        not isinstance(fragment, str) or not _identity.FRAGMENT.match(fragment)
+    ):
+        raise ValidationError(
+            "body.verificationMethodId must be a fragment of 1 to 64 letters, digits,"
+            " '.', '_' or '-'",
+            field="body.verificationMethodId",
+        )
+    method = await _identity.add_verification_method(
+        node, caller, _path(request, "identity"), relationship, fragment
+    )
+    return json_response(method)
+
+
+async def remove_verification_method(request: Request) -> Response:
+    """DELETE /identity/{identity}/verification-method/{verificationMethodId}."""
+    caller = authenticate(request)
+    await _identity.remove_entry(
+        node_of(request),
+        caller,
+        _path(request, "identity"),
+        _path(request, "verificationMethodId"),
+        "method",
+    )
+    return Response(status_code=204)
+
+
+async def create_service(request: Request) -> Response:
+    """POST /identity/{identity}/service."""
+    caller = authenticate(request)
+    node = node_of(request)
+    body = body_object(
+        await read_json(request, node.settings.max_body_bytes),
+        allowed={"serviceId", "type", "endpoint"},
+        required={"serviceId", "type", "endpoint"},
+    )
+    service = await _identity.add_service(
+        node,
+        caller,
+        _path(request, "identity"),
+        member(body, "serviceId", str, "a DID URL or a fragment"),
+        member(body, "type", str, "a string"),
+        member(body, "endpoint", str, "a URI string"),
+    )
+    return json_response(service)
+
+
+async def remove_service(request: Request) -> Response:
+    """DELETE /identity/{identity}/service/{serviceId}."""
+    caller = authenticate(request)
+    await _identity.remove_entry(
+        node_of(request), caller, _path(request, "identity"), _path(request, "serviceId"), "service"
+    )
+    return Response(status_code=204)
+
+
+async def create_proof(request: Request) -> Response:
+    """POST /identity/{identity}/proof/{verificationMethodId}: an eddsa-jcs-2022 proof."""
+    caller = authenticate(request)
+    node = node_of(request)
+    body = body_object(
+        await read_json(request, node.settings.max_body_bytes),
+        allowed={"proofType", "document"},
+        required={"document"},
+    )
+    if body.get("proofType", "DataIntegrityProof") != "DataIntegrityProof":
+        raise ValidationError("body.proofType must be DataIntegrityProof", field="body.proofType")
+    document = member(body, "document", dict, "a JSON object")
+    proof = _proofs.create_proof(
+        node, caller, _path(request, "identity"), _path(request, "verificationMethodId"), document
+    )
+    return json_response(proof)
+
+
+async def verify_proof(request: Request) -> Response:
+    """POST /identity/proof/verify: verify a document against a detached proof."""
+    node = node_of(request)
+    body = body_object(
+        await read_json(request, node.settings.max_body_bytes),
+        allowed={"document", "proof"},
+        required={"document", "proof"},
+    )
+    document = member(body, "document", dict, "a JSON object")
+    proof = member(body, "proof", dict, "a JSON object")
+    return json_response(_proofs.verify_document_proof(node, document, proof))
+
+
+async def create_credential(request: Request) -> Response:
+    """POST /identity/{identity}/verifiable-credential/{verificationMethodId}: a VC as JWT."""
+    caller = authenticate(request)
+    node = node_of(request)
+    body = body_object(
+        await read_json(request, node.settings.max_body_bytes),
+        allowed={"credentialId", "subject", "revocationIndex", "expirationDate"},
+        required={"subject"},
+    )
+    member(body, "subject", dict, "a JSON object")
+    if "credentialId" in body:
+        member(body, "credentialId", str, "a string (a URI)")
+    if "expirationDate" in body:
+        member(body, "expirationDate", str, "an ISO 8601 date-time")
+    if "revocationIndex" in body:
+        _revocation_index(body["revocationIndex"], "body.revocationIndex")
+    result = _proofs.create_credential(
+        node, caller, _path(request, "identity"), _path(request, "verificationMethodId"), body
+    )
+    return json_response(result)
+
+
+async def verify_credential(request: Request) -> Response:
+    """GET /identity/verifiable-credential/verify?jwt=..."""
+    token = request.query_params.get("jwt")
+    if not token:
+        raise ValidationError("query.jwt is required", field="query.jwt")
+    return json_response(_proofs.verify_credential(node_of(request), token))
+
+
+def _revocation_index(value: object, field: str) -> int:
+    if isinstance(value, str) and value.isdigit() and value.isascii():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < STATUS_LIST_BITS:
+        raise ValidationError(
+            f"{field} must be an integer from 0 to {STATUS_LIST_BITS - 1}", field=field
+        )
+    return value
+
+
+async def revoke(request: Request) -> Response:
+    """GET /identity/{identity}/verifiable-credential/revoke/{revocationIndex}."""
+    return await _set_revocation(request, revoked=True)
+
+
+async def unrevoke(request: Request) -> Response:
+    """GET /identity/{identity}/verifiable-credential/unrevoke/{revocationIndex}."""
+    return await _set_revocation(request, revoked=False)
+
+
+async def _set_revocation(request: Request, *, revoked: bool) -> Response:
+    caller = authenticate(request)
+    index = _revocation_index(_path(request, "revocationIndex"), "path.revocationIndex")
+    await _proofs.set_revocation(
+        node_of(request), caller, _path(request, "identity"), index, revoked
+    )
+    return Response(status_code=204)
+
+
+ROUTES = [
+    Route("/identity", create_identity, methods=["POST"]),
+    Route("/identity/proof/verify", verify_proof, methods=["POST"]),
+    Route("/identity/verifiable-credential/verify", verify_credential, methods=["GET"]),
+    Route("/identity/{identity}", resolve_identity, methods=["GET"]),
+    Route("/identity/{identity}", deactivate_identity, methods=["DELETE"]),
+    Route("/identity/{identity}/verification-method", create_verification_method, methods=["POST"]),
+    Route(
+        "/identity/{identity}/verification-method/{verificationMethodId}",
+        remove_verification_method,
+        methods=["DELETE"],
+    ),
+    Route("/identity/{identity}/service", create_service, methods=["POST"]),
+    Route("/identity/{identity}/service/{serviceId}", remove_service, methods=["DELETE"]),
+    Route("/identity/{identity}/proof/{verificationMethodId}", create_proof, methods=["POST"]),
+    Route(
+        "/identity/{identity}/verifiable-credential/{verificationMethodId}",
+        create_credential,
+        methods=["POST"],
+    ),
+    Route(
+        "/identity/{identity}/verifiable-credential/revoke/{revocationIndex}",
+        revoke,
+        methods=["GET"],
+    ),
+    Route(
+        "/identity/{identity}/verifiable-credential/unrevoke/{revocationIndex}",
+        unrevoke,
+        methods=["GET"],
+    ),
+]

@@ -1,0 +1,96 @@
+"""The node's SQLite database: one file, WAL, synchronous commits, owner-only permissions.
+
+A 2xx answer is given only after the SQLite transaction holding the change has committed with
+``synchronous=FULL``, so an acknowledged write survives a SIGKILL or a power cut, and a write
+that was cut short leaves nothing behind (SQLite rolls the partial transaction back).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS vault (key_id TEXT PRIMARY KEY, seed BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    email TEXT PRIMARY KEY, identity TEXT NOT NULL, password_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS blocks (
+    digest BLOB PRIMARY KEY, round INTEGER NOT NULL, author INTEGER NOT NULL,
+    body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS blocks_by_round ON blocks (round);
+CREATE TABLE IF NOT EXISTS commits (
+    commit_index INTEGER PRIMARY KEY, digest BLOB NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    sequence INTEGER PRIMARY KEY, digest BLOB NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS transactions (
+    digest BLOB PRIMARY KEY, checkpoint INTEGER NOT NULL, position INTEGER NOT NULL,
+    body TEXT NOT NULL, status TEXT NOT NULL, error_name TEXT, error_message TEXT);
+CREATE INDEX IF NOT EXISTS transactions_by_checkpoint ON transactions (checkpoint, position);
+CREATE TABLE IF NOT EXISTS dids (
+    did TEXT PRIMARY KEY, document TEXT NOT NULL, controller TEXT NOT NULL,
+    version INTEGER NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL,
+    deactivated INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS immutable_proofs (
+    id TEXT PRIMARY KEY, body TEXT NOT NULL, transaction_digest BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS storage_items (
+    id TEXT PRIMARY KEY, data BLOB NOT NULL, creator TEXT NOT NULL, allow_list TEXT NOT NULL,
+    transaction_digest BLOB NOT NULL);
+"""
+
+
+class Store:
+    """One SQLite connection, used from the event loop thread only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        fresh = not path.exists()
+        # Files the node creates are readable by its owner only: the vault holds private keys.
+        old_umask = os.umask(0o077)
+        try:
+            self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        finally:
+            os.umask(old_umask)
+        if fresh:
+            path.chmod(0o600)
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute("PRAGMA synchronous=FULL")
+        self.connection.execute("PRAGMA foreign_keys=ON")
+        self.connection.executescript(SCHEMA)
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """Run a block of writes as one durable transaction, rolled back on any error."""
+        old_umask = os.umask(0o077)
+        try:
+            self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.connection
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+            self.connection.execute("COMMIT")
+        finally:
+            os.umask(old_umask)
+
+    def one(self, sql: str, *params: object) -> tuple[object, ...] | None:
+        """Return the first row of a query, or None."""
+        row: tuple[object, ...] | None = self.connection.execute(sql, params).fetchone()
+        return row
+
+    def all(self, sql: str, *params: object) -> list[tuple[object, ...]]:
+        """Return every row of a query."""
+        return list(self.connection.execute(sql, params).fetchall())
+
+    def get_meta(self, key: str) -> str | None:
+        """Read a value of the meta table."""
+        row = self.one("SELECT value FROM meta WHERE key = ?", key)
+        return None if row is None else str(row[0])
+
+    def close(self) -> None:
+        """Close the connection (checkpointing the WAL)."""
+        self.connection.close()

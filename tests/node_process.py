@@ -1,0 +1,135 @@
+"""Start real reference nodes as subprocesses on loopback, and stop them, for the tests."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ADMIN_EMAIL = "admin@twin.example"
+ADMIN_PASSWORD = "correct horse battery staple"
+START_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass
+class RunningNode:
+    """A ``twin-node serve`` process and where it listens."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    data_dir: Path
+    log_path: Path
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the process (SIGTERM by default; SIGKILL to simulate a crash)."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=20)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def log(self) -> str:
+        """What the node wrote to stderr, for failure messages."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def client(self, token: str | None = None, **kwargs: Any) -> httpx.Client:
+        """An HTTP client for this node, with a bearer token if given."""
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        kwargs.setdefault("timeout", 30.0)
+        return httpx.Client(base_url=self.url, headers=headers, **kwargs)
+
+    def login(self) -> str:
+        """Log in as the admin user and return the bearer token."""
+        with self.client() as client:
+            response = client.post(
+                "/authentication/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+            )
+        response.raise_for_status()
+        token = response.json()["token"]
+        assert isinstance(token, str)
+        return token
+
+
+def start_node(
+    data_dir: Path,
+    *args: str,
+    password: str | None = ADMIN_PASSWORD,
+    env: dict[str, str] | None = None,
+) -> RunningNode:
+    """Start ``twin-node serve`` on 127.0.0.1, port 0, and wait until it answers /health."""
+    environment = {**os.environ, **(env or {})}
+    environment.pop("TWIN_NODE_PASSWORD", None)
+    if password is not None:
+        environment["TWIN_NODE_PASSWORD"] = password
+    log_path = data_dir.parent / f"{data_dir.name}.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "twin_reference",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--data-dir",
+                str(data_dir),
+                *args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=environment,
+        )
+    node = RunningNode(process, "", data_dir, log_path)
+    try:
+        node.url = _read_url(process)
+        _wait_healthy(node)
+    except BaseException:
+        node.stop(signal.SIGKILL)
+        raise
+    return node
+
+
+def _read_url(process: subprocess.Popen[bytes]) -> str:
+    assert process.stdout is not None
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    buffer = b""
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"twin-node exited with {process.returncode} before listening")
+        if selector.select(timeout=0.2):
+            chunk = os.read(process.stdout.fileno(), 4096)
+            buffer += chunk
+            for line in buffer.decode(errors="replace").splitlines():
+                if line.startswith("twin-node listening on "):
+                    return line.removeprefix("twin-node listening on ").strip()
+    raise RuntimeError("twin-node did not print its address in time")
+
+
+def _wait_healthy(node: RunningNode) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if node.process.poll() is not None:
+            raise RuntimeError(f"twin-node exited with {node.process.returncode}:\n{node.log()}")
+        try:
+            if httpx.get(f"{node.url}/health", timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"twin-node did not become healthy in time:\n{node.log()}")
