@@ -18,9 +18,11 @@ from twin_reference._transactions import (
     STORAGE_UPDATE,
 )
 from twin_spec import (
+    DidError,
     JSONValue,
     ProofVerificationError,
     TwinSpecError,
+    parse_did,
     proof_object_hash,
     sign_document,
     verify_proof,
@@ -36,6 +38,7 @@ PROOF_CONTEXTS = [
 IMMUTABLE_PROOF_ID = re.compile(r"immutable-proof:([0-9a-f]{64})\Z")
 STORAGE_ID = re.compile(r"verifiable:twin:[0-9a-f]{64}\Z")
 ASSERTION_FRAGMENT = "immutable-proof-assertion"
+MAX_ALLOW_LIST = 100
 
 
 async def create_immutable_proof(node: Node, caller: str, document: dict[str, Any]) -> str:
@@ -129,7 +132,7 @@ async def create_item(node: Node, caller: str, body: dict[str, Any]) -> dict[str
     # TWIN-ANCHORING-051 "Every verifiable storage write MUST be a committed ledger transaction
     # whose receipt verifies offline."
     data = _decode_data(body.get("data"), "body.data")
-    allow_list = _allow_list(body.get("allowList", []), caller)
+    allow_list = _allow_list(body.get("allowList", []))
     item_id = f"verifiable:twin:{secrets.token_hex(32)}"
     outcome = await node.execute(
         STORAGE_CREATE, caller, {"id": item_id, "data": data, "allowList": allow_list}
@@ -137,12 +140,23 @@ async def create_item(node: Node, caller: str, body: dict[str, Any]) -> dict[str
     return {"id": item_id, "receipt": node.receipt(outcome.digest)}
 
 
-def _allow_list(value: object, caller: str) -> list[JSONValue]:
+def _allow_list(value: object) -> list[JSONValue]:
+    """Check an allow list: at most 100 distinct DIDs (the creator need not be listed)."""
     if not isinstance(value, list) or not all(isinstance(entry, str) for entry in value):
         raise ValidationError("body.allowList must be a list of DIDs", field="body.allowList")
-    entries: list[JSONValue] = [caller]
-    entries.extend(entry for entry in value if entry != caller)
-    return entries
+    if len(value) > MAX_ALLOW_LIST or len(set(value)) != len(value):
+        raise ValidationError(
+            f"body.allowList must hold at most {MAX_ALLOW_LIST} distinct DIDs",
+            field="body.allowList",
+        )
+    for position, entry in enumerate(value):
+        try:
+            parse_did(entry)
+        except DidError as exc:
+            raise ValidationError(
+                f"body.allowList[{position}] is not a DID: {exc.message}", field="body.allowList"
+            ) from None
+    return list(value)
 
 
 def _item_row(node: Node, item_id: str) -> tuple[Any, ...]:
@@ -181,7 +195,7 @@ async def update_item(
         "data": _decode_data(body.get("data"), "body.data"),
     }
     if "allowList" in body:
-        payload["allowList"] = _allow_list(body["allowList"], str(creator))
+        payload["allowList"] = _allow_list(body["allowList"])
     outcome = await node.execute(STORAGE_UPDATE, caller, payload)
     return node.receipt(outcome.digest)
 

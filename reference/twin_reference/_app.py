@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from twin_reference._errors import ApiError
 from twin_reference._http import handle_api_error, handle_http_exception, handle_unexpected
@@ -15,6 +18,29 @@ from twin_reference._routes_anchoring import ROUTES as ANCHORING_ROUTES
 from twin_reference._routes_core import ROUTES as CORE_ROUTES
 from twin_reference._routes_identity import ROUTES as IDENTITY_ROUTES
 from twin_reference._setup import anchor_node_identity, open_node
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def one_route_per_path(routes: list[Route]) -> list[Route]:
+    """Merge routes that share a path, so a 405 lists every method of the path in Allow."""
+    handlers: dict[str, dict[str, Endpoint]] = {}
+    for route in routes:
+        for method in route.methods or ():
+            if method != "HEAD":
+                handlers.setdefault(route.path, {})[method] = route.endpoint
+    return [
+        Route(path, _dispatch(by_method), methods=list(by_method))
+        for path, by_method in handlers.items()
+    ]
+
+
+def _dispatch(by_method: dict[str, Endpoint]) -> Endpoint:
+    async def endpoint(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await by_method[method](request)
+
+    return endpoint
 
 
 def create_app(settings: NodeSettings) -> Starlette:
@@ -33,7 +59,7 @@ def create_app(settings: NodeSettings) -> Starlette:
             node.store.close()
 
     return Starlette(
-        routes=[*CORE_ROUTES, *IDENTITY_ROUTES, *ANCHORING_ROUTES],
+        routes=one_route_per_path([*CORE_ROUTES, *IDENTITY_ROUTES, *ANCHORING_ROUTES]),
         exception_handlers={
             ApiError: handle_api_error,
             HTTPException: handle_http_exception,

@@ -52,9 +52,14 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     """Turn Starlette's own 404 and 405 into TWIN error bodies."""
     assert isinstance(exc, HTTPException)  # noqa: S101 - registered for HTTPException only
     if exc.status_code == 405:
-        return error_response(
+        response = error_response(
             MethodNotAllowedError(f"{request.method} is not allowed on {request.url.path}")
         )
+        # RFC 9110 section 15.5.6: a 405 names the methods the resource supports.
+        allow = (exc.headers or {}).get("Allow")
+        if allow:
+            response.headers["allow"] = allow
+        return response
     if exc.status_code == 404:
         return error_response(NotFoundError(f"there is no route {request.url.path}"))
     error = ApiError(str(exc.detail))
@@ -88,7 +93,7 @@ async def read_json(request: Request, limit: int, *, optional: bool = False) -> 
     raw = b"".join(chunks)
     if not raw:
         if optional:
-            return None
+            return {}
         raise ValidationError("the request needs a JSON body", field="body")
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json" and not (

@@ -151,7 +151,15 @@ async def create_identity(node: Node, caller: str) -> dict[str, JSONValue]:
 
 
 def method_id(did: str, reference: str, field: str) -> str:
-    """Turn a verification method or service reference (DID URL or fragment) into a DID URL."""
+    """Turn a verification method or service reference (DID URL or fragment) into a DID URL.
+
+    The path's DID is checked first, so that a request is judged on its syntax before any
+    state (a malformed request is 400 even when the DID it names is deactivated).
+    """
+    try:
+        parse_did_twin(did)
+    except DidError as exc:
+        raise did_error(exc, "path.identity") from None
     if FRAGMENT.match(reference):
         return f"{did}#{reference}"
     try:
@@ -160,17 +168,20 @@ def method_id(did: str, reference: str, field: str) -> str:
         raise ValidationError(
             f"{reference!r} is neither a fragment nor a DID URL", field=field
         ) from None
-    if str(url.did) != did or url.fragment is None or url.path or url.query:
-        raise ValidationError(
-            f"{reference!r} is not a DID URL of {did} with a fragment", field=field
-        )
+    if url.fragment is None or url.path or url.query or not FRAGMENT.match(url.fragment):
+        raise ValidationError(f"{reference!r} is not a DID URL with a fragment", field=field)
+    if str(url.did) != did:
+        # A path names something in this document: another DID's entry is simply not there.
+        # A body names something to add: another DID's id cannot be added here.
+        error_class = NotFoundError if field.startswith("path.") else ValidationError
+        raise error_class(f"{reference!r} is not in the DID document of {did}", field=field)
     return reference
 
 
 def signing_method(node: Node, did: str, reference: str) -> tuple[str, Ed25519SigningKey]:
     """Find an assertion method of ``did`` whose private key this node holds."""
-    resolution = resolve_active(node, did)
     vm_id = method_id(did, reference, "path.verificationMethodId")
+    resolution = resolve_active(node, did)
     try:
         verification_key(resolution.document, vm_id, "assertionMethod")
     except DidError as exc:
@@ -219,9 +230,9 @@ def jwk_method(vm_id: str, controller: str, public_key: Ed25519PublicKey) -> dic
 
 async def remove_entry(node: Node, caller: str, did: str, reference: str, kind: str) -> None:
     """Remove a verification method (from every relationship) or a service."""
-    resolution = controlled(node, caller, did)
     field = f"path.{'verificationMethodId' if kind == 'method' else 'serviceId'}"
     entry_id = method_id(did, reference, field)
+    resolution = controlled(node, caller, did)
     document = copy.deepcopy(resolution.document)
     members = (
         (*KEY_RELATIONSHIPS, "keyAgreement", "verificationMethod")
@@ -255,8 +266,8 @@ async def add_service(
     node: Node, caller: str, did: str, reference: str, service_type: str, endpoint: str
 ) -> dict[str, JSONValue]:
     """Add a service entry to a DID document."""
-    resolution = controlled(node, caller, did)
     service_id = method_id(did, reference, "body.serviceId")
+    resolution = controlled(node, caller, did)
     document = copy.deepcopy(resolution.document)
     if _find_entry(document, service_id) is not None:
         raise_conflict(f"{service_id} already exists", "body.serviceId")

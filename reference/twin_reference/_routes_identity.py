@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -13,6 +15,21 @@ from twin_reference._routes_core import authenticate, node_of
 from twin_spec import STATUS_LIST_BITS, JSONValue
 
 DID_RESOLUTION = "application/did-resolution"
+MAX_SERVICE_TYPE = 256
+MAX_URI = 2048
+ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+\Z")
+UTC_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z\Z")
+
+
+def absolute_uri(body: dict[str, object], name: str) -> str:
+    """Return ``body[name]`` if it is an absolute URI of at most 2048 characters."""
+    value = member(body, name, str, "an absolute URI")
+    if len(value) > MAX_URI or not ABSOLUTE_URI.match(value):
+        raise ValidationError(
+            f"body.{name} must be an absolute URI of at most {MAX_URI} characters",
+            field=f"body.{name}",
+        )
+    return value
 
 
 def _path(request: Request, name: str) -> str:
@@ -26,8 +43,7 @@ async def create_identity(request: Request) -> Response:
     caller = authenticate(request)
     node = node_of(request)
     body = await read_json(request, node.settings.max_body_bytes, optional=True)
-    if body is not None:
-        body_object(body, allowed={"namespace"}, required=set())
+    body_object(body, allowed=set(), required=set())
     return json_response(await _identity.create_identity(node, caller))
 
 
@@ -131,13 +147,18 @@ async def create_service(request: Request) -> Response:
         allowed={"serviceId", "type", "endpoint"},
         required={"serviceId", "type", "endpoint"},
     )
+    service_type = member(body, "type", str, "a string")
+    if not 1 <= len(service_type) <= MAX_SERVICE_TYPE:
+        raise ValidationError(
+            f"body.type must be 1 to {MAX_SERVICE_TYPE} characters", field="body.type"
+        )
     service = await _identity.add_service(
         node,
         caller,
         _path(request, "identity"),
         member(body, "serviceId", str, "a DID URL or a fragment"),
-        member(body, "type", str, "a string"),
-        member(body, "endpoint", str, "a URI string"),
+        service_type,
+        absolute_uri(body, "endpoint"),
     )
     return json_response(service)
 
@@ -158,9 +179,9 @@ async def create_proof(request: Request) -> Response:
     body = body_object(
         await read_json(request, node.settings.max_body_bytes),
         allowed={"proofType", "document"},
-        required={"document"},
+        required={"proofType", "document"},
     )
-    if body.get("proofType", "DataIntegrityProof") != "DataIntegrityProof":
+    if body["proofType"] != "DataIntegrityProof":
         raise ValidationError("body.proofType must be DataIntegrityProof", field="body.proofType")
     document = member(body, "document", dict, "a JSON object")
     proof = _proofs.create_proof(
@@ -179,6 +200,11 @@ async def verify_proof(request: Request) -> Response:
     )
     document = member(body, "document", dict, "a JSON object")
     proof = member(body, "proof", dict, "a JSON object")
+    if "proof" in document:
+        raise ValidationError(
+            "body.document must be the unsecured document; give its proof as body.proof",
+            field="body.document.proof",
+        )
     return json_response(_proofs.verify_document_proof(node, document, proof))
 
 
@@ -193,9 +219,14 @@ async def create_credential(request: Request) -> Response:
     )
     member(body, "subject", dict, "a JSON object")
     if "credentialId" in body:
-        member(body, "credentialId", str, "a string (a URI)")
+        absolute_uri(body, "credentialId")
     if "expirationDate" in body:
-        member(body, "expirationDate", str, "an ISO 8601 date-time")
+        expiry = member(body, "expirationDate", str, "an ISO 8601 date-time")
+        if not UTC_DATE_TIME.match(expiry):
+            raise ValidationError(
+                "body.expirationDate must be a UTC date-time such as 2027-11-21T10:20:00.000Z",
+                field="body.expirationDate",
+            )
     if "revocationIndex" in body:
         _revocation_index(body["revocationIndex"], "body.revocationIndex")
     result = _proofs.create_credential(
@@ -214,6 +245,9 @@ async def verify_credential(request: Request) -> Response:
 
 def _revocation_index(value: object, field: str) -> int:
     if isinstance(value, str) and value.isdigit() and value.isascii():
+        value = int(value)
+    # JSON Schema counts 5.0 as an integer; so does the node.
+    if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < STATUS_LIST_BITS:
         raise ValidationError(

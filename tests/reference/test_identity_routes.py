@@ -251,7 +251,10 @@ def test_deactivation_is_permanent_and_voids_proofs(
     admin: httpx.Client, client: httpx.Client, did: str
 ) -> None:
     add_method(admin, did, "assert")
-    proof = admin.post(f"/identity/{did}/proof/assert", json={"document": DOCUMENT}).json()
+    proof = admin.post(
+        f"/identity/{did}/proof/assert",
+        json={"proofType": "DataIntegrityProof", "document": DOCUMENT},
+    ).json()
     assert admin.delete(f"/identity/{did}").status_code == 204
     assert_error(client.get(f"/identity/{did}"), 410, "GoneError")
     result = client.get(f"/identity/{did}", headers={"accept": "application/did-resolution"})
@@ -301,15 +304,15 @@ def test_deactivation_is_permanent_and_voids_proofs(
         (
             "post",
             "/identity/{did}/proof/missing",
-            {"document": {"a": 1}},
+            {"proofType": "DataIntegrityProof", "document": {"a": 1}},
             404,
             "path.verificationMethodId",
         ),
         (
             "post",
             "/identity/{did}/proof/did:twin:0x{other}%23key",
-            {"document": {"a": 1}},
-            400,
+            {"proofType": "DataIntegrityProof", "document": {"a": 1}},
+            404,
             "path.verificationMethodId",
         ),
         ("delete", "/identity/{did}/service/revocation", None, 403, "path.serviceId"),
