@@ -174,3 +174,17 @@ def test_verifiable_storage_lifecycle(admin: httpx.Client, client: httpx.Client)
 )
 def test_bad_storage_bodies_are_400(admin: httpx.Client, body: dict[str, Any], field: str) -> None:
     assert_error(admin.post("/verifiable", json=body), 400, "ValidationError", field)
+
+
+@pytest.mark.requirement("TWIN-ANCHORING-001")
+def test_the_node_reproduces_the_upstream_proof_object_hash(admin: httpx.Client) -> None:
+    # The value a TWIN node 0.0.2 gives for this document (../shared/FACTS.md).
+    document = {
+        "@context": "https://schema.org",
+        "type": "Person",
+        "id": "123",
+        "name": "John Smith",
+    }
+    proof = admin.get(f"/immutable-proof/{anchor(admin, document)}").json()
+    assert proof["proofObjectHash"] == "sha256:Z5k43EVM3eOBqcK6vt2ohwtJDUsjZXzZuWZFh2K3zvc="
+    assert proof["proofObjectId"] == "123"
