@@ -7,8 +7,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from twin_reference import _anchoring
-from twin_reference._http import body_object, json_response, member, read_json
-from twin_reference._routes_core import authenticate, node_of
+from twin_reference._http import json_response, member
+from twin_reference._routes_core import authenticate, node_of, request_body
 
 
 def _id(request: Request) -> str:
@@ -21,11 +21,7 @@ async def create_immutable_proof(request: Request) -> Response:
     """POST /immutable-proof: 201 with the proof's id in Location, once it is committed."""
     caller = authenticate(request)
     node = node_of(request)
-    body = body_object(
-        await read_json(request, node.settings.max_body_bytes),
-        allowed={"document"},
-        required={"document"},
-    )
+    body = await request_body(request, allowed={"document"}, required={"document"})
     document = member(body, "document", dict, "a JSON object")
     proof_id = await _anchoring.create_immutable_proof(node, caller, document)
     return Response(status_code=201, headers={"location": proof_id})
@@ -47,11 +43,7 @@ async def create_item(request: Request) -> Response:
     """POST /verifiable: 201 with the id in Location and the receipt in the body."""
     caller = authenticate(request)
     node = node_of(request)
-    body = body_object(
-        await read_json(request, node.settings.max_body_bytes),
-        allowed={"data", "allowList"},
-        required={"data"},
-    )
+    body = await request_body(request, allowed={"data", "allowList"}, required={"data"})
     result = await _anchoring.create_item(node, caller, body)
     return json_response(result, 201, headers={"location": str(result["id"])})
 
@@ -66,11 +58,7 @@ async def update_item(request: Request) -> Response:
     """PUT /verifiable/{id}: new data, answered with the new receipt."""
     caller = authenticate(request)
     node = node_of(request)
-    body = body_object(
-        await read_json(request, node.settings.max_body_bytes),
-        allowed={"data", "allowList"},
-        required={"data"},
-    )
+    body = await request_body(request, allowed={"data", "allowList"}, required={"data"})
     return json_response(await _anchoring.update_item(node, caller, _id(request), body))
 
 

@@ -45,6 +45,14 @@ def authenticate(request: Request) -> str:
     return identity
 
 
+async def request_body(
+    request: Request, *, allowed: set[str], required: set[str]
+) -> dict[str, Any]:
+    """Read the JSON body (within the node's limit) as an object of the allowed members."""
+    limit = node_of(request).settings.max_body_bytes
+    return body_object(await read_json(request, limit), allowed=allowed, required=required)
+
+
 async def root(request: Request) -> Response:
     """Name the node and point at its documents."""
     return json_response(
@@ -94,10 +102,8 @@ async def spec(request: Request) -> Response:
 async def login(request: Request) -> Response:
     """Check email and password; answer a bearer token and set it as a cookie too."""
     node = node_of(request)
-    body = body_object(
-        await read_json(request, node.settings.max_body_bytes),
-        allowed={"email", "password"},
-        required={"email", "password"},
+    body = await request_body(
+        request, allowed={"email", "password"}, required={"email", "password"}
     )
     email = member(body, "email", str, "a string")
     password = member(body, "password", str, "a string")

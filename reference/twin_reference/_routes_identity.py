@@ -11,7 +11,7 @@ from starlette.routing import Route
 from twin_reference import _identity, _proofs
 from twin_reference._errors import ApiError, ValidationError
 from twin_reference._http import body_object, json_response, member, read_json
-from twin_reference._routes_core import authenticate, node_of
+from twin_reference._routes_core import authenticate, node_of, request_body
 from twin_spec import STATUS_LIST_BITS, JSONValue
 
 DID_RESOLUTION = "application/did-resolution"
@@ -99,8 +99,8 @@ async def create_verification_method(request: Request) -> Response:
     """POST /identity/{identity}/verification-method: a new key in the vault, published."""
     caller = authenticate(request)
     node = node_of(request)
-    body = body_object(
-        await read_json(request, node.settings.max_body_bytes),
+    body = await request_body(
+        request,
         allowed={"verificationMethodType", "verificationMethodId"},
         required={"verificationMethodType"},
     )
@@ -142,8 +142,8 @@ async def create_service(request: Request) -> Response:
     """POST /identity/{identity}/service."""
     caller = authenticate(request)
     node = node_of(request)
-    body = body_object(
-        await read_json(request, node.settings.max_body_bytes),
+    body = await request_body(
+        request,
         allowed={"serviceId", "type", "endpoint"},
         required={"serviceId", "type", "endpoint"},
     )
@@ -176,10 +176,8 @@ async def create_proof(request: Request) -> Response:
     """POST /identity/{identity}/proof/{verificationMethodId}: an eddsa-jcs-2022 proof."""
     caller = authenticate(request)
     node = node_of(request)
-    body = body_object(
-        await read_json(request, node.settings.max_body_bytes),
-        allowed={"proofType", "document"},
-        required={"proofType", "document"},
+    body = await request_body(
+        request, allowed={"proofType", "document"}, required={"proofType", "document"}
     )
     if body["proofType"] != "DataIntegrityProof":
         raise ValidationError("body.proofType must be DataIntegrityProof", field="body.proofType")
@@ -193,10 +191,8 @@ async def create_proof(request: Request) -> Response:
 async def verify_proof(request: Request) -> Response:
     """POST /identity/proof/verify: verify a document against a detached proof."""
     node = node_of(request)
-    body = body_object(
-        await read_json(request, node.settings.max_body_bytes),
-        allowed={"document", "proof"},
-        required={"document", "proof"},
+    body = await request_body(
+        request, allowed={"document", "proof"}, required={"document", "proof"}
     )
     document = member(body, "document", dict, "a JSON object")
     proof = member(body, "proof", dict, "a JSON object")
@@ -212,8 +208,8 @@ async def create_credential(request: Request) -> Response:
     """POST /identity/{identity}/verifiable-credential/{verificationMethodId}: a VC as JWT."""
     caller = authenticate(request)
     node = node_of(request)
-    body = body_object(
-        await read_json(request, node.settings.max_body_bytes),
+    body = await request_body(
+        request,
         allowed={"credentialId", "subject", "revocationIndex", "expirationDate"},
         required={"subject"},
     )
