@@ -23,9 +23,13 @@ directive per line; ``#`` starts a comment; blank lines are ignored.
     block at K-1 is put first, or, when it has none there, its latest earlier block. Round 1
     blocks name genesis blocks (round 0), so ``r1: A B C D`` is the usual start.
 
+    A round may have several lines, and a block may be added below the highest round (a late
+    block), as long as every ancestor it names already exists.
+
 Blocks are named by author, round and primes: ``A3``, ``A3'``; genesis blocks are ``A0``...
 Every block is signed with a key derived from its author's index
-(``sha256(b"twin-test-validator-" + str(index))``), passes ``check_block`` and joins the DAG;
+(``sha256(b"twin-test-validator-" + str(index))``), has no transactions and the timestamp
+1_700_000_000_000 + 1000 * K + (number of primes), passes ``check_block`` and joins the DAG;
 a notation error, or a block the block rules refuse, raises ``ValueError`` naming the line.
 
 Example (a committee of four; D ignores the round-1 leader B when voting)::
@@ -145,7 +149,9 @@ class NotationDag:
     def _author(self, number: int, letter: str) -> int:
         author = LETTERS.index(letter)
         if author >= self.committee.size:
-            raise ValueError(f"line {number}: {letter} is not in a committee of {self.committee.size}")
+            raise ValueError(
+                f"line {number}: {letter} is not in a committee of {self.committee.size}"
+            )
         return author
 
     def _block(
@@ -155,7 +161,9 @@ class NotationDag:
         if name in self.refs:
             raise ValueError(f"line {number}: block {name} is given twice")
         if copy and block_name(author, round_, copy - 1) not in self.refs:
-            raise ValueError(f"line {number}: {name} comes before {block_name(author, round_, copy - 1)}")
+            raise ValueError(
+                f"line {number}: {name} comes before {block_name(author, round_, copy - 1)}"
+            )
         if spec is None or spec == "*":
             previous = [
                 self.refs[block_name(index, round_ - 1)]
@@ -169,13 +177,11 @@ class NotationDag:
             "epoch": self.committee.epoch,
             "round": round_,
             "author": author,
-            "timestampMs": 1_700_000_000_000 + round_,
+            # An equivocating block differs from the first even with the same ancestors.
+            "timestampMs": 1_700_000_000_000 + 1000 * round_ + copy,
             "ancestors": [ref.to_json() for ref in ancestors],
             "transactions": [],
         }
-        if copy:
-            # An equivocating block differs from the first even with the same ancestors.
-            unsigned["timestampMs"] += copy
         block = sign_block(signing_key(author), unsigned)
         try:
             ref = check_block(block, self.committee)
@@ -238,11 +244,15 @@ def parse_dag(text: str) -> NotationDag:
             else:
                 raise ValueError(f"line {number}: the first line must be 'committee:' or 'stakes:'")
             if not 1 <= len(stakes) <= len(LETTERS):
-                raise ValueError(f"line {number}: a committee here has 1 to {len(LETTERS)} validators")
+                raise ValueError(
+                    f"line {number}: a committee here has 1 to {len(LETTERS)} validators"
+                )
             members = make_committee(stakes)
         except (ValueError, LedgerError) as exc:
             message = str(exc)
-            raise ValueError(message if message.startswith("line ") else f"line {number}: {exc}") from exc
+            raise ValueError(
+                message if message.startswith("line ") else f"line {number}: {exc}"
+            ) from exc
         notation = NotationDag(members, Dag(members))
         notation.extend("\n".join(lines[number:]), first_line=number + 1)
         return notation
