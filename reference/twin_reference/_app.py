@@ -15,6 +15,7 @@ from twin_reference._errors import ApiError
 from twin_reference._http import handle_api_error, handle_http_exception, handle_unexpected
 from twin_reference._node import NodeSettings
 from twin_reference._routes_anchoring import ROUTES as ANCHORING_ROUTES
+from twin_reference._routes_consensus import ROUTES as CONSENSUS_ROUTES
 from twin_reference._routes_core import ROUTES as CORE_ROUTES
 from twin_reference._routes_identity import ROUTES as IDENTITY_ROUTES
 from twin_reference._setup import anchor_node_identity, open_node
@@ -59,7 +60,9 @@ def create_app(settings: NodeSettings) -> Starlette:
             node.store.close()
 
     return Starlette(
-        routes=one_route_per_path([*CORE_ROUTES, *IDENTITY_ROUTES, *ANCHORING_ROUTES]),
+        routes=one_route_per_path(
+            [*CORE_ROUTES, *IDENTITY_ROUTES, *ANCHORING_ROUTES, *CONSENSUS_ROUTES]
+        ),
         exception_handlers={
             ApiError: handle_api_error,
             HTTPException: handle_http_exception,

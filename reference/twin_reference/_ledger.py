@@ -21,15 +21,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from twin_reference._errors import ServiceUnavailableError
+from twin_reference._errors import ConflictError, ServiceUnavailableError
 from twin_reference._store import Store
 from twin_reference._transactions import Effects, apply_transaction
 from twin_spec import (
     BlockRef,
+    BlockRejectedError,
     Committee,
     Dag,
     Ed25519SigningKey,
     LeaderDecisionKind,
+    LedgerError,
     block_digest,
     certify_checkpoint,
     checkpoint_digest,
@@ -43,6 +45,7 @@ from twin_spec import (
     sign_checkpoint,
     transaction_digest,
     try_commit,
+    validate_block,
 )
 
 LOG = logging.getLogger("twin_reference.ledger")
@@ -66,6 +69,38 @@ def _blob(value: object) -> bytes:
 
 def _dump(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# What the spec core raises for a refused block: BlockRejectedError carries the rule's code;
+# a bare LedgerError (Dag.add's own checks, which validate_block runs first) is "malformed".
+BLOCK_REJECTIONS: tuple[type[Exception], ...] = (BlockRejectedError, LedgerError)
+
+
+def rejection_code(error: Exception) -> str:
+    """The code of the receive rule that refused a block (spec/prose/consensus.md)."""
+    if isinstance(error, BlockRejectedError):
+        return str(error.code)
+    return "malformed"
+
+
+def check_received_block(block: object, committee: Committee, dag: Dag) -> BlockRef:
+    """Check a received block by every receive rule of the spec core, without changing ``dag``.
+
+    Raises one of BLOCK_REJECTIONS when a rule refuses the block.
+    """
+    # TWIN-CONSENSUS-101 "A node MUST check a block received from a peer by the receive rules
+    # (check_block, then the DAG's ancestor and timestamp rules) before it joins the DAG."
+    return validate_block(block, committee, dag)
+
+
+def accept_block(block: object, committee: Committee, dag: Dag) -> BlockRef:
+    """Check a received block by the receive rules and add it to ``dag`` (Dag.add's rules).
+
+    Raises one of BLOCK_REJECTIONS when a rule refuses the block; the DAG is then unchanged.
+    """
+    check_received_block(block, committee, dag)
+    assert isinstance(block, dict)  # noqa: S101 - check_block accepts JSON objects only
+    return dag.add(block)
 
 
 class LedgerEngine:
@@ -96,6 +131,7 @@ class LedgerEngine:
         self._task: asyncio.Task[None] | None = None
         self._committed_refs: set[BlockRef] = set()
         self._pending_tx_blocks: set[BlockRef] = set()
+        self._in_flight: set[bytes] = set()
         self._last_round = 0
         self._last_block: BlockRef | None = None
         self._last_decided_round = 0
@@ -179,6 +215,37 @@ class LedgerEngine:
                 f"the ledger did not commit the transaction within {self._timeout:g} s"
             ) from None
 
+    def enqueue(self, transaction: dict[str, Any]) -> bytes:
+        """Queue a transaction without waiting; return its digest (no-op if already known)."""
+        digest = transaction_digest(transaction)
+        known = digest in self._mempool or digest in self._in_flight
+        if not known and not self._is_executed(digest):
+            self._mempool[digest] = transaction
+            self._wake.set()
+        return digest
+
+    def receive_block(self, block: dict[str, Any]) -> tuple[BlockRef, bool]:
+        """Check a peer's block, add it to the DAG and persist it; return (ref, newly added).
+
+        Raises one of BLOCK_REJECTIONS when the block breaks a receive rule.
+        """
+        ref = check_received_block(block, self._committee, self._dag)
+        if ref in self._dag:
+            return ref, False
+        if ref.author == self._own:
+            raise ConflictError("the node does not take blocks in its own name from peers")
+        with self._store.write() as connection:
+            connection.execute(
+                "INSERT OR IGNORE INTO blocks (digest, round, author, body) VALUES (?, ?, ?, ?)",
+                (ref.digest, ref.round, ref.author, _dump(block)),
+            )
+            # The DAG's own rules (ancestors present, timestamps) roll the row back if broken.
+            self._dag.add(block)
+        if block["transactions"]:
+            self._pending_tx_blocks.add(ref)
+        self._wake.set()
+        return ref, True
+
     # -- the proposer loop ----------------------------------------------------------------
 
     async def _run(self) -> None:
@@ -227,6 +294,7 @@ class LedgerEngine:
         ref = self._dag.add(block)
         for tx_digest, _transaction in batch:
             del self._mempool[tx_digest]
+            self._in_flight.add(tx_digest)
         if batch:
             self._pending_tx_blocks.add(ref)
         self._last_round, self._last_block = round_, ref
@@ -304,6 +372,7 @@ class LedgerEngine:
             )
         self._committed_refs.update(refs)
         self._pending_tx_blocks.difference_update(refs)
+        self._in_flight.difference_update(tx_digest for tx_digest, _tx in transactions)
         self._last_commit = (index + 1, digest, commit_ts)
         self._last_checkpoint = (sequence + 1, checkpoint_digest(summary))
         for outcome in outcomes:

@@ -6,6 +6,7 @@ vendor's node returns. Each rule carries its requirement ID (spec/requirements) 
 beside the code that enforces it.
 """
 
+from twin_spec._block_validity import BLOCK_REJECTION_REQUIREMENTS, validate_block
 from twin_spec._blocks import (
     MAX_BLOCK_TRANSACTIONS,
     MAX_TRANSACTION_BYTES,
@@ -99,8 +100,17 @@ from twin_spec._ed25519 import (
     is_valid_signature,
     verify_signature,
 )
+from twin_spec._equivocation import (
+    EVIDENCE_TYPE as EQUIVOCATION_EVIDENCE_TYPE,
+)
+from twin_spec._equivocation import (
+    make_equivocation_evidence,
+    verify_equivocation_evidence,
+)
 from twin_spec._error_format import check_error_body
 from twin_spec._errors import (
+    BlockRejectedError,
+    BlockRejection,
     CanonicalizationError,
     DidError,
     DidErrorCode,
@@ -183,9 +193,11 @@ SPEC_VERSION = "0.1.0"
 """The version of the TWIN conformance spec this package executes."""
 
 __all__ = [
+    "BLOCK_REJECTION_REQUIREMENTS",
     "CRYPTOSUITE",
     "DATA_INTEGRITY_PROOF_TYPE",
     "DID_TWIN_METHOD",
+    "EQUIVOCATION_EVIDENCE_TYPE",
     "JWT_ALGORITHM",
     "MAX_BLOCK_TRANSACTIONS",
     "MAX_COMMITTEE_SIZE",
@@ -204,6 +216,8 @@ __all__ = [
     "VERIFICATION_RELATIONSHIPS",
     "ZERO_DIGEST",
     "BlockRef",
+    "BlockRejectedError",
+    "BlockRejection",
     "CanonicalizationError",
     "CertifiedCheckpoint",
     "Committee",
@@ -295,6 +309,7 @@ __all__ = [
     "linearize",
     "make_checkpoint_summary",
     "make_commit",
+    "make_equivocation_evidence",
     "make_receipt",
     "merkle_tree_hash",
     "multibase_decode",
@@ -327,12 +342,14 @@ __all__ = [
     "status_list_service",
     "transaction_digest",
     "try_commit",
+    "validate_block",
     "verification_key",
     "verification_method",
     "verify_block_signature",
     "verify_certified_checkpoint",
     "verify_credential_jwt",
     "verify_decoded_jwt",
+    "verify_equivocation_evidence",
     "verify_inclusion_proof",
     "verify_jwt",
     "verify_message",

@@ -13,8 +13,15 @@ from typing import cast
 
 from twin_spec._committee import Committee
 from twin_spec._ed25519 import Ed25519SigningKey
-from twin_spec._errors import LedgerError, SignatureError
-from twin_spec._jcs import JSONValue, canonicalize
+from twin_spec._errors import (
+    BlockRejectedError,
+    BlockRejection,
+    CanonicalizationError,
+    LedgerError,
+    SignatureError,
+    TwinSpecError,
+)
+from twin_spec._jcs import MAX_SAFE_INTEGER, JSONValue, canonicalize
 from twin_spec._ledger_json import (
     Fail,
     encode_signature,
@@ -33,23 +40,33 @@ MAX_TRANSACTION_BYTES = 65536
 _TRANSACTION = "TWIN-ANCHORING-020"
 _FORMAT = "TWIN-CONSENSUS-004"
 _SIGNATURE = "TWIN-CONSENSUS-005"
+_HEADER = "TWIN-CONSENSUS-008"
+_ANCESTORS = "TWIN-CONSENSUS-009"
+_DAG = "TWIN-CONSENSUS-013"
+_ANCESTOR_AUTHOR = "TWIN-CONSENSUS-014"
+_OWN_FIRST = "TWIN-CONSENSUS-015"
 _TX_MEMBERS = ("type", "sender", "nonce", "timestampMs", "payload")
 _BLOCK_MEMBERS = ("epoch", "round", "author", "timestampMs", "ancestors", "transactions")
 
 
 def check_transaction(tx: object, field: str = "transaction") -> Mapping[str, object]:
     """Check a transaction's required members and size; raise :class:`LedgerError` if wrong."""
+    body = _check_transaction_shape(tx, field, ledger_fail)
+    if len(canonicalize(body)) > MAX_TRANSACTION_BYTES:
+        raise ledger_fail(field, f"is over {MAX_TRANSACTION_BYTES} bytes of JCS", _FORMAT)
+    return body
+
+
+def _check_transaction_shape(tx: object, field: str, fail: Fail) -> Mapping[str, object]:
     # TWIN-ANCHORING-020 "A transaction MUST be a JSON object with at least type, sender and
     # nonce strings, an integer timestampMs and an object payload; its digest is SHA-256 of its
     # JCS form."
-    body = read_object(tx, field, ledger_fail, _TRANSACTION, _TX_MEMBERS, _any_member(tx))
+    body = read_object(tx, field, fail, _TRANSACTION, _TX_MEMBERS, _any_member(tx))
     for name in ("type", "sender", "nonce"):
-        read_str(body[name], f"{field}.{name}", ledger_fail, _TRANSACTION)
-    read_int(body["timestampMs"], f"{field}.timestampMs", ledger_fail, _TRANSACTION)
+        read_str(body[name], f"{field}.{name}", fail, _TRANSACTION)
+    read_int(body["timestampMs"], f"{field}.timestampMs", fail, _TRANSACTION)
     if not isinstance(body["payload"], Mapping):
-        raise ledger_fail(f"{field}.payload", "must be a JSON object", _TRANSACTION)
-    if len(canonicalize(body)) > MAX_TRANSACTION_BYTES:
-        raise ledger_fail(field, f"is over {MAX_TRANSACTION_BYTES} bytes of JCS", _FORMAT)
+        raise fail(f"{field}.payload", "must be a JSON object", _TRANSACTION)
     return body
 
 
@@ -114,19 +131,29 @@ def sign_block(
 
 
 def verify_block_signature(block: Mapping[str, object], committee: Committee) -> None:
-    """Check the block's signature under its author's committee key, in the block domain."""
-    body = read_object(block, "block", ledger_fail, _FORMAT, (*_BLOCK_MEMBERS, "signature"))
-    author = read_int(body["author"], "block.author", ledger_fail, _FORMAT)
+    """Check the block's signature under its author's committee key, in the block domain.
+
+    Raises :class:`BlockRejectedError` (``malformed``, ``unknownAuthor`` or ``badSignature``).
+    """
+    body = read_object(block, "block", _MALFORMED, _FORMAT, (*_BLOCK_MEMBERS, "signature"))
+    author = read_int(body["author"], "block.author", _MALFORMED, _FORMAT)
     if author >= committee.size:
-        raise ledger_fail("block.author", f"{author} is not in the committee", _SIGNATURE)
-    signature = read_signature(body["signature"], "block.signature", ledger_fail, _SIGNATURE)
+        raise _reject(
+            BlockRejection.UNKNOWN_AUTHOR,
+            "block.author",
+            f"{author} is not in the committee",
+            _HEADER,
+        )
+    read_str(body["signature"], "block.signature", _MALFORMED, _FORMAT)
+    bad_signature = _rejecting(BlockRejection.BAD_SIGNATURE)
+    signature = read_signature(body["signature"], "block.signature", bad_signature, _SIGNATURE)
     unsigned = {name: value for name, value in body.items() if name != "signature"}
     try:
         verify_message(
             committee.validator(author).public_key, MessageKind.BLOCK, unsigned, signature
         )
-    except SignatureError as exc:
-        raise ledger_fail(
+    except (SignatureError, CanonicalizationError) as exc:
+        raise bad_signature(
             "block.signature",
             f"does not verify under validator {author}: {exc.message}",
             _SIGNATURE,
@@ -159,47 +186,100 @@ def genesis_refs(committee: Committee) -> list[BlockRef]:
 def check_block(block: object, committee: Committee) -> BlockRef:
     """Check everything about a received block that needs no other block; return its ref.
 
-    The DAG checks that the ancestors exist and that the timestamp is not below theirs.
+    Raises :class:`BlockRejectedError` naming the first rule broken, in the order of
+    :class:`BlockRejection`. :func:`validate_block` adds the rules that need the DAG.
     """
-    body = read_object(block, "block", ledger_fail, _FORMAT, (*_BLOCK_MEMBERS, "signature"))
-    # TWIN-CONSENSUS-004 "A block MUST be a JSON object with exactly epoch, round, author,
-    # timestampMs (integers), ancestors (block references), transactions and signature."
-    epoch = read_int(body["epoch"], "block.epoch", ledger_fail, _FORMAT)
-    round_ = read_int(body["round"], "block.round", ledger_fail, _FORMAT)
-    author = read_int(body["author"], "block.author", ledger_fail, _FORMAT)
-    read_int(body["timestampMs"], "block.timestampMs", ledger_fail, _FORMAT)
-    raw_ancestors = read_list(
-        body["ancestors"], "block.ancestors", ledger_fail, _FORMAT, max_items=committee.size
-    )
-    ancestors = [
-        BlockRef.from_json(item, f"block.ancestors[{position}]")
-        for position, item in enumerate(raw_ancestors)
-    ]
-    transactions = read_list(
-        body["transactions"],
-        "block.transactions",
-        ledger_fail,
-        _FORMAT,
-        max_items=MAX_BLOCK_TRANSACTIONS,
-    )
-    for position, tx in enumerate(transactions):
-        check_transaction(tx, f"block.transactions[{position}]")
+    # TWIN-CONSENSUS-016 "A received block MUST be checked by the receive rules in the order of
+    # the fixed list of rejection codes, and a block breaking several is refused for the first."
+    body, ancestors, sizes = _read_block(block)
+    epoch, round_, author = (cast(int, body[name]) for name in ("epoch", "round", "author"))
+    _check_limits(ancestors, sizes, committee)
     _check_header(epoch, round_, author, committee)
     verify_block_signature(body, committee)
     _check_ancestors(round_, author, ancestors, committee)
     return BlockRef(round_, author, block_digest(body))
 
 
+def _read_block(block: object) -> tuple[Mapping[str, object], list[BlockRef], list[int]]:
+    """Check the block's shape; return it, its ancestors and its transactions' JCS sizes."""
+    # TWIN-CONSENSUS-004 "A block MUST be a JSON object with exactly epoch, round, author,
+    # timestampMs (integers), ancestors (block references), transactions and signature."
+    body = read_object(block, "block", _MALFORMED, _FORMAT, (*_BLOCK_MEMBERS, "signature"))
+    for name in ("epoch", "round", "author", "timestampMs"):
+        read_int(body[name], f"block.{name}", _MALFORMED, _FORMAT)
+    raw_ancestors = read_list(
+        body["ancestors"], "block.ancestors", _MALFORMED, _FORMAT, max_items=MAX_SAFE_INTEGER
+    )
+    ancestors = [
+        BlockRef.from_json(item, f"block.ancestors[{position}]", _MALFORMED, _FORMAT)
+        for position, item in enumerate(raw_ancestors)
+    ]
+    transactions = read_list(
+        body["transactions"], "block.transactions", _MALFORMED, _FORMAT, max_items=MAX_SAFE_INTEGER
+    )
+    sizes = []
+    for position, tx in enumerate(transactions):
+        field = f"block.transactions[{position}]"
+        checked = _check_transaction_shape(tx, field, _MALFORMED)
+        try:
+            sizes.append(len(canonicalize(checked)))
+        except CanonicalizationError as exc:
+            raise _MALFORMED(field, exc.message, _TRANSACTION) from None
+    read_str(body["signature"], "block.signature", _MALFORMED, _FORMAT)
+    return body, ancestors, sizes
+
+
+def _check_limits(ancestors: list[BlockRef], sizes: list[int], committee: Committee) -> None:
+    # TWIN-CONSENSUS-004 "... at most as many ancestors as the committee has validators, at
+    # most 1024 transactions, each at most 65536 bytes of JCS."
+    if len(ancestors) > committee.size:
+        raise _reject(
+            BlockRejection.TOO_MANY_ANCESTORS,
+            "block.ancestors",
+            f"holds {len(ancestors)} items, at most {committee.size} allowed",
+            _FORMAT,
+        )
+    if len(sizes) > MAX_BLOCK_TRANSACTIONS:
+        raise _reject(
+            BlockRejection.TOO_MANY_TRANSACTIONS,
+            "block.transactions",
+            f"holds {len(sizes)} items, at most {MAX_BLOCK_TRANSACTIONS} allowed",
+            _FORMAT,
+        )
+    for position, size in enumerate(sizes):
+        if size > MAX_TRANSACTION_BYTES:
+            raise _reject(
+                BlockRejection.TRANSACTION_TOO_LARGE,
+                f"block.transactions[{position}]",
+                f"is {size} bytes of JCS, over {MAX_TRANSACTION_BYTES}",
+                _FORMAT,
+            )
+
+
 def _check_header(epoch: int, round_: int, author: int, committee: Committee) -> None:
     # TWIN-CONSENSUS-008 "A received block MUST be rejected unless its epoch is the committee's,
     # its round is above 0 and its author is a committee index."
-    rule = "TWIN-CONSENSUS-008"
     if epoch != committee.epoch:
-        raise ledger_fail("block.epoch", f"{epoch} is not the committee's {committee.epoch}", rule)
+        raise _reject(
+            BlockRejection.WRONG_EPOCH,
+            "block.epoch",
+            f"{epoch} is not the committee's {committee.epoch}",
+            _HEADER,
+        )
     if round_ == 0:
-        raise ledger_fail("block.round", "0 is the genesis round; no block is sent at it", rule)
+        raise _reject(
+            BlockRejection.ROUND_ZERO,
+            "block.round",
+            "0 is the genesis round; no block is sent at it",
+            _HEADER,
+        )
     if author >= committee.size:
-        raise ledger_fail("block.author", f"{author} is not below the committee size", rule)
+        raise _reject(
+            BlockRejection.UNKNOWN_AUTHOR,
+            "block.author",
+            f"{author} is not below the committee size",
+            _HEADER,
+        )
 
 
 def _check_ancestors(
@@ -208,32 +288,89 @@ def _check_ancestors(
     # TWIN-CONSENSUS-009 "Ancestors MUST be non-empty and at most one per author; the first is the
     # author's own earlier block; every one is from an earlier round; round-0 ones are genesis
     # refs; those of the previous round carry quorum stake."
-    rule = "TWIN-CONSENSUS-009"
+    # Each rule is one pass over the ancestors, so the first rule broken is the one reported.
     if not ancestors:
-        raise ledger_fail("block.ancestors", "must not be empty", rule)
-    if ancestors[0].author != author:
-        raise ledger_fail("block.ancestors[0]", "must be the author's own earlier block", rule)
-    genesis = set(genesis_refs(committee)) if any(ref.round == 0 for ref in ancestors) else set()
-    seen: set[int] = set()
-    for position, ref in enumerate(ancestors):
-        field = f"block.ancestors[{position}]"
+        raise _reject(
+            BlockRejection.NO_ANCESTORS, "block.ancestors", "must not be empty", _ANCESTORS
+        )
+    fields = [f"block.ancestors[{position}]" for position in range(len(ancestors))]
+    # TWIN-CONSENSUS-014 "Every ancestor's author MUST be a committee index."
+    for field, ref in zip(fields, ancestors, strict=True):
         if ref.author >= committee.size:
-            raise ledger_fail(f"{field}.author", f"{ref.author} is not in the committee", rule)
-        if ref.author in seen:
-            raise ledger_fail(f"{field}.author", f"a second ancestor by {ref.author}", rule)
-        seen.add(ref.author)
+            raise _reject(
+                BlockRejection.UNKNOWN_ANCESTOR_AUTHOR,
+                f"{field}.author",
+                f"{ref.author} is not in the committee",
+                _ANCESTOR_AUTHOR,
+            )
+    if ancestors[0].author != author:
+        raise _reject(
+            BlockRejection.FIRST_ANCESTOR_NOT_OWN,
+            fields[0],
+            "must be the author's own earlier block",
+            _ANCESTORS,
+        )
+    # TWIN-CONSENSUS-015 "No ancestor but the first MUST be a block of the block's own author."
+    for field, ref in zip(fields[1:], ancestors[1:], strict=True):
+        if ref.author == author:
+            raise _reject(
+                BlockRejection.OWN_ANCESTOR_NOT_FIRST,
+                f"{field}.author",
+                "only the first ancestor may be the author's own block",
+                _OWN_FIRST,
+            )
+    for field, ref in zip(fields, ancestors, strict=True):
         if ref.round >= round_:
-            raise ledger_fail(f"{field}.round", f"{ref.round} is not below {round_}", rule)
+            raise _reject(
+                BlockRejection.ANCESTOR_ROUND_NOT_BELOW,
+                f"{field}.round",
+                f"{ref.round} is not below {round_}",
+                _ANCESTORS,
+            )
+    genesis = set(genesis_refs(committee)) if any(ref.round == 0 for ref in ancestors) else set()
+    for field, ref in zip(fields, ancestors, strict=True):
         if ref.round == 0 and ref not in genesis:
-            raise ledger_fail(f"{field}.digest", "is not the digest of a genesis block", rule)
+            raise _reject(
+                BlockRejection.UNKNOWN_GENESIS_ANCESTOR,
+                f"{field}.digest",
+                "is not the digest of a genesis block",
+                _ANCESTORS,
+            )
+    seen: set[int] = set()
+    for field, ref in zip(fields, ancestors, strict=True):
+        if ref.author in seen:
+            raise _reject(
+                BlockRejection.DUPLICATE_ANCESTOR_AUTHOR,
+                f"{field}.author",
+                f"a second ancestor by {ref.author}",
+                _ANCESTORS,
+            )
+        seen.add(ref.author)
     parents = [ref.author for ref in ancestors if ref.round == round_ - 1]
     if not committee.is_quorum(parents):
-        raise ledger_fail(
+        raise _reject(
+            BlockRejection.PARENT_QUORUM_MISSING,
             "block.ancestors",
             f"round {round_ - 1} ancestors carry stake {committee.stake_of(parents)}, "
             f"below the quorum {committee.quorum_threshold}",
-            rule,
+            _ANCESTORS,
         )
+
+
+def _rejecting(code: BlockRejection) -> Fail:
+    """A ``fail`` for the JSON readers that refuses the block with ``code``."""
+
+    def fail(field: str, message: str, requirement: str) -> TwinSpecError:
+        return BlockRejectedError(code, f"{field}: {message}", field=field, requirement=requirement)
+
+    return fail
+
+
+def _reject(code: BlockRejection, field: str, message: str, requirement: str) -> TwinSpecError:
+    return _rejecting(code)(field, message, requirement)
+
+
+_MALFORMED = _rejecting(BlockRejection.MALFORMED)
 
 
 def _any_member(value: object) -> tuple[str, ...]:

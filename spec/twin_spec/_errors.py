@@ -162,3 +162,45 @@ class JwtError(TwinSpecError):
 
 class StatusListError(TwinSpecError):
     """A BitstringStatusList (its data: URL, gzip stream, length or an index) is not valid."""
+
+
+class BlockRejection(StrEnum):
+    """Why a received consensus block was refused: one code per receive rule.
+
+    The rules are applied in this order, and a block breaking several is refused with the code
+    of the first (spec/prose/consensus.md, "Accepting a block").
+    """
+
+    MALFORMED = "malformed"
+    TOO_MANY_ANCESTORS = "tooManyAncestors"
+    TOO_MANY_TRANSACTIONS = "tooManyTransactions"
+    TRANSACTION_TOO_LARGE = "transactionTooLarge"
+    WRONG_EPOCH = "wrongEpoch"
+    ROUND_ZERO = "roundZero"
+    UNKNOWN_AUTHOR = "unknownAuthor"
+    BAD_SIGNATURE = "badSignature"
+    NO_ANCESTORS = "noAncestors"
+    UNKNOWN_ANCESTOR_AUTHOR = "unknownAncestorAuthor"
+    FIRST_ANCESTOR_NOT_OWN = "firstAncestorNotOwn"
+    OWN_ANCESTOR_NOT_FIRST = "ownAncestorNotFirst"
+    ANCESTOR_ROUND_NOT_BELOW = "ancestorRoundNotBelow"
+    UNKNOWN_GENESIS_ANCESTOR = "unknownGenesisAncestor"
+    DUPLICATE_ANCESTOR_AUTHOR = "duplicateAncestorAuthor"
+    PARENT_QUORUM_MISSING = "parentQuorumMissing"
+    MISSING_ANCESTOR = "missingAncestor"
+    TIMESTAMP_BEFORE_ANCESTOR = "timestampBeforeAncestor"
+
+
+class BlockRejectedError(LedgerError):
+    """A received block breaks a receive rule; ``.code`` names the rule, ``.field`` where."""
+
+    def __init__(
+        self,
+        code: BlockRejection,
+        message: str,
+        *,
+        field: str | None = None,
+        requirement: str | None = None,
+    ) -> None:
+        super().__init__(message, field=field, requirement=requirement)
+        self.code = code

@@ -74,10 +74,21 @@ ANCHORING_OPERATIONS = {
     ("delete", "/verifiable/{id}"): "verifiableStorageRemove",
     ("get", "/consensus/committee"): "consensusCommittee",
 }
+CONSENSUS_OPERATIONS = {
+    ("get", "/consensus/blocks"): "consensusBlockList",
+    ("post", "/consensus/blocks"): "consensusBlockSubmit",
+    ("get", "/consensus/blocks/{digest}"): "consensusBlockGet",
+    ("get", "/consensus/commits"): "consensusCommitList",
+    ("get", "/consensus/checkpoints"): "consensusCheckpointList",
+    ("get", "/consensus/checkpoints/{sequence}"): "consensusCheckpointGet",
+    ("post", "/consensus/transactions"): "consensusTransactionSubmit",
+    ("post", "/consensus/evaluate"): "consensusEvaluate",
+}
 PROFILE_OPERATIONS = {
     "core": CORE_OPERATIONS,
     "identity": IDENTITY_OPERATIONS,
     "anchoring": ANCHORING_OPERATIONS,
+    "consensus": CONSENSUS_OPERATIONS,
 }
 
 # Operations anyone may call. The contract secures every write except login and proof
@@ -94,8 +105,20 @@ PUBLIC_OPERATIONS = {
     "identityProofVerify",
     "identityVerifiableCredentialVerify",
     "consensusCommittee",
+    "consensusBlockList",
+    "consensusBlockGet",
+    "consensusCommitList",
+    "consensusCheckpointList",
+    "consensusCheckpointGet",
+    "consensusEvaluate",
 }
-PUBLIC_WRITES = {"authenticationLogin", "authenticationLogout", "identityProofVerify"}
+# consensusEvaluate is a POST that changes nothing (TWIN-CONSENSUS-102).
+PUBLIC_WRITES = {
+    "authenticationLogin",
+    "authenticationLogout",
+    "identityProofVerify",
+    "consensusEvaluate",
+}
 # GET routes of the TWIN node that change state, and so count as writes.
 STATE_CHANGING_GETS = {
     "authenticationLogout",
@@ -155,6 +178,11 @@ UPSTREAM_DIFFERENCES = {
     ("get", "/consensus/committee"): UpstreamDifference(
         "consensusCommittee", "there is no such route", in_node_0_9=False
     ),
+    # Ours too: the consensus profile's ledger reads, peer input and pure evaluation.
+    **{
+        route: UpstreamDifference(operation_id, "there is no such route", in_node_0_9=False)
+        for route, operation_id in CONSENSUS_OPERATIONS.items()
+    },
 }
 # Links a stateful client needs: (operation, response status, linked operation).
 REQUIRED_LINKS = {
@@ -170,6 +198,7 @@ REQUIRED_LINKS = {
     ("verifiableStorageCreate", "201", "verifiableStorageGet"),
     ("verifiableStorageCreate", "201", "verifiableStorageUpdate"),
     ("verifiableStorageCreate", "201", "verifiableStorageRemove"),
+    ("consensusCheckpointGet", "200", "consensusCommitList"),
 }
 
 

@@ -1,0 +1,309 @@
+"""Consensus routes: the node's blocks, commits and checkpoints, peer input, and evaluation.
+
+The reads serve the ledger tables as stored. ``POST /consensus/transactions`` queues a
+transaction and answers 202 at once (it is applied when a commit includes it, like any other);
+``POST /consensus/blocks`` takes a peer's block through the spec core's receive rules; and
+``POST /consensus/evaluate`` runs the spec core's commit rule over a DAG the caller sends, with
+no state of the node involved. The ``consensus`` profile is not claimed in ``/info`` until the
+multi-validator cluster exists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from twin_reference._errors import (
+    NotFoundError,
+    PayloadTooLargeError,
+    ValidationError,
+)
+from twin_reference._http import body_object, json_response, read_json
+from twin_reference._ledger import BLOCK_REJECTIONS, accept_block, rejection_code
+from twin_reference._routes_core import authenticate, node_of
+from twin_spec import (
+    MAX_SAFE_INTEGER,
+    BlockRef,
+    Committee,
+    Dag,
+    JSONValue,
+    LeaderDecisionKind,
+    LedgerError,
+    TwinSpecError,
+    block_digest,
+    check_transaction,
+    genesis_blocks,
+    linearize,
+    try_commit,
+)
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+EVALUATE_MAX_BLOCKS = 20_000
+EVALUATE_MAX_BYTES = 16 * 1024 * 1024
+_DIGEST = re.compile(r"[0-9a-f]{64}\Z")
+_INTEGER = re.compile(r"(0|[1-9][0-9]{0,15})\Z")
+
+
+def _integer(text: str | None, field: str, default: int | None, low: int, high: int) -> int:
+    if text is None:
+        if default is None:
+            raise ValidationError(f"{field} is required", field=field)
+        return default
+    if not _INTEGER.fullmatch(text) or not low <= int(text) <= high:
+        raise ValidationError(f"{field} must be an integer from {low} to {high}", field=field)
+    return int(text)
+
+
+def _page(request: Request) -> tuple[int, int]:
+    start = _integer(request.query_params.get("from"), "query.from", 1, 1, MAX_SAFE_INTEGER)
+    limit = _integer(request.query_params.get("limit"), "query.limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    return start, limit
+
+
+def _loads(value: object) -> JSONValue:
+    loaded: JSONValue = json.loads(str(value))
+    return loaded
+
+
+def _field(error: TwinSpecError, prefix: str, default: str) -> str:
+    """Map a spec-core field (``block.round``, ``transaction.type``) onto the request."""
+    field = getattr(error, "field", None)
+    if not isinstance(field, str) or not field:
+        return default
+    head, dot, rest = field.partition(".")
+    head, bracket, index = head.partition("[")
+    tail = f"[{index}" if bracket else ""
+    return f"{prefix}{tail}{dot}{rest}" if head in ("block", "transaction", "body") else default
+
+
+# -- reads ------------------------------------------------------------------------------------
+
+# TWIN-CONSENSUS-100 "The consensus read routes MUST return the node's signed blocks, commits
+# and certified checkpoints exactly as stored, so that the checkpoint a receipt carries equals
+# GET /consensus/checkpoints/{sequence} of its sequence."
+
+
+async def get_block(request: Request) -> Response:
+    """GET /consensus/blocks/{digest}: one signed block (genesis blocks included)."""
+    digest = str(request.path_params["digest"])
+    if not _DIGEST.fullmatch(digest):
+        raise ValidationError(
+            "path.digest must be 64 lowercase hex characters", field="path.digest"
+        )
+    node = node_of(request)
+    row = node.store.one("SELECT body FROM blocks WHERE digest = ?", bytes.fromhex(digest))
+    if row is not None:
+        return json_response(_loads(row[0]))
+    for block in genesis_blocks(node.committee):
+        if block_digest(block).hex() == digest:
+            return json_response(block)
+    raise NotFoundError(f"no block has digest {digest}", notFoundId=digest)
+
+
+async def list_blocks(request: Request) -> Response:
+    """GET /consensus/blocks?round=N: the blocks of one round, by author then digest."""
+    round_ = _integer(request.query_params.get("round"), "query.round", None, 0, MAX_SAFE_INTEGER)
+    node = node_of(request)
+    if round_ == 0:
+        return json_response({"blocks": genesis_blocks(node.committee)})
+    rows = node.store.all("SELECT body FROM blocks WHERE round = ? ORDER BY author, digest", round_)
+    return json_response({"blocks": [_loads(row[0]) for row in rows]})
+
+
+async def list_commits(request: Request) -> Response:
+    """GET /consensus/commits?from=I&limit=L: commits from index I, in index order."""
+    start, limit = _page(request)
+    rows = node_of(request).store.all(
+        "SELECT body FROM commits WHERE commit_index >= ? ORDER BY commit_index LIMIT ?",
+        start,
+        limit,
+    )
+    return json_response({"commits": [_loads(row[0]) for row in rows]})
+
+
+async def list_checkpoints(request: Request) -> Response:
+    """GET /consensus/checkpoints?from=S&limit=L: certified checkpoints from sequence S."""
+    start, limit = _page(request)
+    rows = node_of(request).store.all(
+        "SELECT body FROM checkpoints WHERE sequence >= ? ORDER BY sequence LIMIT ?",
+        start,
+        limit,
+    )
+    return json_response({"checkpoints": [_loads(row[0]) for row in rows]})
+
+
+async def get_checkpoint(request: Request) -> Response:
+    """GET /consensus/checkpoints/{sequence}: one certified checkpoint."""
+    text = str(request.path_params["sequence"])
+    sequence = _integer(text, "path.sequence", None, 1, MAX_SAFE_INTEGER)
+    row = node_of(request).store.one("SELECT body FROM checkpoints WHERE sequence = ?", sequence)
+    if row is None:
+        raise NotFoundError(f"no checkpoint has sequence {sequence}", notFoundId=text)
+    return json_response(_loads(row[0]))
+
+
+# -- writes -----------------------------------------------------------------------------------
+
+
+async def submit_transaction(request: Request) -> Response:
+    """POST /consensus/transactions: queue a transaction; 202 with its digest, not waiting."""
+    caller = authenticate(request)
+    node = node_of(request)
+    body = await read_json(request, node.settings.max_body_bytes)
+    if not isinstance(body, dict):
+        raise ValidationError("the body must be a transaction (a JSON object)", field="body")
+    # TWIN-CONSENSUS-104 "POST /consensus/transactions MUST check the transaction's shape and
+    # that its sender is the caller, answering 400 naming the field otherwise, and
+    # MUST answer 202 with its digest once queued; the transaction is applied when committed."
+    try:
+        check_transaction(body, "body")
+    except LedgerError as exc:
+        raise ValidationError(exc.message, field=_field(exc, "body", "body")) from None
+    if body["sender"] != caller:
+        raise ValidationError(
+            f"body.sender must be the caller's identity {caller}", field="body.sender"
+        )
+    digest = node.ledger.enqueue(body)
+    return json_response({"digest": digest.hex()}, 202)
+
+
+async def submit_block(request: Request) -> Response:
+    """POST /consensus/blocks: a peer's block, checked by the receive rules; 202 if accepted."""
+    authenticate(request)
+    node = node_of(request)
+    block = await read_json(request, node.settings.max_body_bytes)
+    if not isinstance(block, dict):
+        raise ValidationError("the body must be a signed block (a JSON object)", field="body")
+    # TWIN-CONSENSUS-101 "A node MUST answer 400 with properties.code naming the broken rule to a
+    # peer block that a receive rule refuses, leaving its DAG unchanged, and 202 to an accepted
+    # block, which it adds to its DAG and stores."
+    try:
+        ref, _added = node.ledger.receive_block(block)
+    except BLOCK_REJECTIONS as exc:
+        message = exc.message if isinstance(exc, TwinSpecError) else str(exc)
+        raise ValidationError(
+            message,
+            field=_field(exc, "body", "body") if isinstance(exc, TwinSpecError) else "body",
+            code=rejection_code(exc),
+        ) from None
+    return json_response({"block": ref.to_json()}, 202)
+
+
+# -- evaluation -------------------------------------------------------------------------------
+
+
+def _error_json(error: Exception) -> dict[str, JSONValue]:
+    found: dict[str, JSONValue] = {"code": rejection_code(error)}
+    message = error.message if isinstance(error, TwinSpecError) else str(error)
+    found["message"] = message
+    requirement = getattr(error, "requirement", None)
+    if requirement:
+        found["requirement"] = str(requirement)
+    field = getattr(error, "field", None)
+    if field:
+        found["field"] = str(field)
+    return found
+
+
+def _digest_of(block: JSONValue) -> JSONValue:
+    try:
+        return block_digest(block).hex() if isinstance(block, dict) else None
+    except TwinSpecError:
+        return None
+
+
+def evaluate(committee: Committee, blocks: list[JSONValue]) -> dict[str, JSONValue]:
+    """Check each block in order into a fresh DAG, then decide and linearise from round 0."""
+    # TWIN-CONSENSUS-102 "POST /consensus/evaluate MUST change no state and MUST answer one
+    # verdict per block in the order given, add each valid block to a fresh DAG, and give the
+    # decisions of the commit rule from round 0 and each committed leader's linearised blocks."
+    dag = Dag(committee)
+    verdicts: list[JSONValue] = []
+    for block in blocks:
+        verdict: dict[str, JSONValue] = {"digest": _digest_of(block)}
+        try:
+            accept_block(block, committee, dag)
+        except BLOCK_REJECTIONS as exc:
+            verdict["result"] = "invalid"
+            verdict["error"] = _error_json(exc)
+        else:
+            verdict["result"] = "valid"
+        verdicts.append(verdict)
+    decisions: list[JSONValue] = []
+    commits: list[JSONValue] = []
+    result: dict[str, JSONValue] = {
+        "verdicts": verdicts,
+        "decisions": decisions,
+        "commits": commits,
+    }
+    try:
+        decided = try_commit(dag, committee, 0)
+    except LedgerError as exc:
+        # TWIN-CONSENSUS-027: two certified blocks in one slot; nothing is committed.
+        result["fault"] = _error_json(exc)
+        return result
+    committed: set[BlockRef] = set()
+    for decision in decided:
+        entry: dict[str, JSONValue] = {
+            "round": decision.round,
+            "leader": decision.leader,
+            "kind": decision.kind.value,
+            "direct": decision.direct,
+        }
+        if decision.block is not None:
+            entry["block"] = decision.block.to_json()
+        decisions.append(entry)
+        if decision.kind is LeaderDecisionKind.COMMIT and decision.block is not None:
+            refs = linearize(dag, decision.block, committed)
+            committed.update(refs)
+            commits.append(
+                {"leader": decision.block.to_json(), "blocks": [ref.to_json() for ref in refs]}
+            )
+    return result
+
+
+async def evaluate_route(request: Request) -> Response:
+    """POST /consensus/evaluate: verdicts, decisions and commits for a given DAG (pure)."""
+    # TWIN-CONSENSUS-103 "POST /consensus/evaluate MUST answer 413 to a body over 16 MiB or
+    # with more than 20000 blocks, and 400 naming the field to a malformed committee or list."
+    raw = await read_json(
+        request, max(EVALUATE_MAX_BYTES, node_of(request).settings.max_body_bytes)
+    )
+    body = body_object(raw, allowed={"committee", "blocks"}, required={"committee", "blocks"})
+    try:
+        committee = Committee.from_json(body["committee"])
+    except TwinSpecError as exc:
+        field = str(getattr(exc, "field", None) or "").removeprefix("committee").lstrip(".")
+        raise ValidationError(
+            f"body.committee is not a committee: {exc.message}",
+            field=f"body.committee.{field}" if field else "body.committee",
+        ) from None
+    blocks = body["blocks"]
+    if not isinstance(blocks, list):
+        raise ValidationError("body.blocks must be an array of blocks", field="body.blocks")
+    if len(blocks) > EVALUATE_MAX_BLOCKS:
+        raise PayloadTooLargeError(
+            f"body.blocks has {len(blocks)} blocks, over the limit of {EVALUATE_MAX_BLOCKS}",
+            limit=EVALUATE_MAX_BLOCKS,
+        )
+    result: dict[str, Any] = await run_in_threadpool(evaluate, committee, blocks)
+    return json_response(result)
+
+
+ROUTES = [
+    Route("/consensus/blocks", list_blocks, methods=["GET"]),
+    Route("/consensus/blocks", submit_block, methods=["POST"]),
+    Route("/consensus/blocks/{digest}", get_block, methods=["GET"]),
+    Route("/consensus/commits", list_commits, methods=["GET"]),
+    Route("/consensus/checkpoints", list_checkpoints, methods=["GET"]),
+    Route("/consensus/checkpoints/{sequence}", get_checkpoint, methods=["GET"]),
+    Route("/consensus/transactions", submit_transaction, methods=["POST"]),
+    Route("/consensus/evaluate", evaluate_route, methods=["POST"]),
+]
