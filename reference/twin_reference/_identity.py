@@ -68,27 +68,28 @@ def did_error(error: DidError, field: str) -> ApiError:
     return error_class(error.message, field=field, code=error.code.value)
 
 
-def resolve(node: Node, did: str, *, field: str = "path.identity") -> Resolution:
-    """Resolve a did:twin from the ledger state or a did:key from the DID itself."""
-    try:
-        parsed = parse_did(did)
-        if parsed.method == "key":
-            return Resolution(did_key_document(did), {}, 1, None, deactivated=False)
-        if parsed.method != "twin":
-            raise DidError(
-                DidErrorCode.METHOD_NOT_SUPPORTED,
-                f"this node resolves did:twin and did:key, not did:{parsed.method}",
-            )
-        parse_did_twin(did)
-    except DidError as exc:
-        raise did_error(exc, field) from None
+def lookup(node: Node, did: str) -> Resolution:
+    """Resolve a did:twin from the ledger state or a did:key from the DID itself.
+
+    Raises DidError (invalidDid, methodNotSupported, notFound); a deactivated DID resolves,
+    with ``deactivated`` set.
+    """
+    parsed = parse_did(did)
+    if parsed.method == "key":
+        return Resolution(did_key_document(did), {}, 1, None, deactivated=False)
+    if parsed.method != "twin":
+        raise DidError(
+            DidErrorCode.METHOD_NOT_SUPPORTED,
+            f"this node resolves did:twin and did:key, not did:{parsed.method}",
+        )
+    parse_did_twin(did)
     row = node.store.one(
         "SELECT document, controller, version, created, updated, deactivated FROM dids"
         " WHERE did = ?",
         did,
     )
     if row is None:
-        raise NotFoundError(f"{did} is not on this ledger", field=field, code="notFound")
+        raise DidError(DidErrorCode.NOT_FOUND, f"{did} is not on this ledger")
     metadata: dict[str, JSONValue] = {
         "created": str(row[3]),
         "updated": str(row[4]),
@@ -101,6 +102,14 @@ def resolve(node: Node, did: str, *, field: str = "path.identity") -> Resolution
     return Resolution(document, metadata, int(str(row[2])), str(row[1]), deactivated)
 
 
+def resolve(node: Node, did: str, *, field: str = "path.identity") -> Resolution:
+    """Resolve a DID for a request: resolution errors become their HTTP errors."""
+    try:
+        return lookup(node, did)
+    except DidError as exc:
+        raise did_error(exc, field) from None
+
+
 def resolve_active(node: Node, did: str, *, field: str = "path.identity") -> Resolution:
     """Resolve a DID that must not be deactivated."""
     resolution = resolve(node, did, field=field)
@@ -111,14 +120,20 @@ def resolve_active(node: Node, did: str, *, field: str = "path.identity") -> Res
     return resolution
 
 
-def controlled(node: Node, caller: str, did: str) -> Resolution:
-    """Resolve a did:twin the caller may change, or raise 403/404/410."""
+def owned(node: Node, caller: str, did: str) -> Resolution:
+    """Resolve an active did:twin that the caller controls, or raise 400/403/404/410."""
     resolution = resolve_active(node, did)
     if resolution.controller is None:
         raise ForbiddenError(f"{did} is not a document this node keeps", field="path.identity")
     # TWIN-IDENTITY-063 "Only the controller of a DID may change it; anyone else gets 403."
     if resolution.controller != caller:
         raise ForbiddenError(f"{caller} does not control {did}", field="path.identity")
+    return resolution
+
+
+def controlled(node: Node, caller: str, did: str) -> Resolution:
+    """Resolve a did:twin the caller may change (never the node's own), or raise."""
+    resolution = owned(node, caller, did)
     if did == node.node_did:
         raise ForbiddenError(
             "the node's own identity is managed by the node", field="path.identity"
@@ -178,10 +193,12 @@ def method_id(did: str, reference: str, field: str) -> str:
     return reference
 
 
-def signing_method(node: Node, did: str, reference: str) -> tuple[str, Ed25519SigningKey]:
-    """Find an assertion method of ``did`` whose private key this node holds."""
+def signing_method(
+    node: Node, caller: str, did: str, reference: str
+) -> tuple[str, Ed25519SigningKey]:
+    """Find an assertion method of a DID the caller controls, with its key in the vault."""
     vm_id = method_id(did, reference, "path.verificationMethodId")
-    resolution = resolve_active(node, did)
+    resolution = owned(node, caller, did)
     try:
         verification_key(resolution.document, vm_id, "assertionMethod")
     except DidError as exc:
@@ -205,7 +222,7 @@ async def add_verification_method(
     vm_id = f"{did}#{fragment}"
     document = copy.deepcopy(resolution.document)
     if _find_entry(document, vm_id) is not None:
-        raise_conflict(f"{vm_id} already exists", "body.verificationMethodId")
+        raise ConflictError(f"{vm_id} already exists", field="body.verificationMethodId")
     with node.store.write() as connection:
         key = node.vault.create(connection, vm_id) if node.vault.get(vm_id) is None else None
     key = key or node.vault.get(vm_id)
@@ -270,7 +287,7 @@ async def add_service(
     resolution = controlled(node, caller, did)
     document = copy.deepcopy(resolution.document)
     if _find_entry(document, service_id) is not None:
-        raise_conflict(f"{service_id} already exists", "body.serviceId")
+        raise ConflictError(f"{service_id} already exists", field="body.serviceId")
     service: dict[str, JSONValue] = {
         "id": service_id,
         "type": service_type,
@@ -287,11 +304,6 @@ async def deactivate(node: Node, caller: str, did: str) -> None:
     """Deactivate a DID for good (DELETE /identity/{identity})."""
     controlled(node, caller, did)
     await node.execute(DID_DEACTIVATE, caller, {"did": did})
-
-
-def raise_conflict(message: str, field: str) -> None:
-    """Raise a 409 naming the field."""
-    raise ConflictError(message, field=field)
 
 
 def _entry_id(entry: object, did: str) -> str | None:

@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from twin_reference._errors import ForbiddenError, NotFoundError, ValidationError
-from twin_reference._identity import resolve_active, signing_method
+from twin_reference._errors import NotFoundError, ValidationError
+from twin_reference._identity import owned, signing_method
 from twin_reference._node import Node, iso_now, now_ms
 from twin_reference._transactions import DID_UPDATE
 from twin_spec import (
@@ -69,10 +69,7 @@ def create_proof(
     node: Node, caller: str, did: str, reference: str, document: dict[str, Any]
 ) -> dict[str, JSONValue]:
     """Sign ``document`` with an assertion method of ``did`` (caller must control it)."""
-    resolution = resolve_active(node, did)
-    if resolution.controller != caller:
-        raise ForbiddenError(f"{caller} does not control {did}", field="path.identity")
-    vm_id, key = signing_method(node, did, reference)
+    vm_id, key = signing_method(node, caller, did, reference)
     if "proof" in document:
         raise ValidationError("body.document already carries a proof", field="body.document.proof")
     try:
@@ -114,10 +111,7 @@ def create_credential(
     body: dict[str, Any],
 ) -> dict[str, JSONValue]:
     """Issue a credential as an EdDSA JWT signed with an assertion method of ``did``."""
-    resolution = resolve_active(node, did)
-    if resolution.controller != caller:
-        raise ForbiddenError(f"{caller} does not control {did}", field="path.identity")
-    vm_id, key = signing_method(node, did, reference)
+    vm_id, key = signing_method(node, caller, did, reference)
     issued_ms = now_ms()
     try:
         credential = build_credential(
@@ -189,9 +183,7 @@ def _status_endpoint(document: dict[str, Any]) -> str:
 
 async def set_revocation(node: Node, caller: str, did: str, index: int, revoked: bool) -> None:
     """Set or clear one bit of the DID's BitstringStatusList, through the ledger."""
-    resolution = resolve_active(node, did)
-    if resolution.controller != caller:
-        raise ForbiddenError(f"{caller} does not control {did}", field="path.identity")
+    resolution = owned(node, caller, did)
     document = copy.deepcopy(resolution.document)
     for service in document.get("service", []):
         if isinstance(service, dict) and service.get("id") == f"{did}#revocation":
