@@ -71,34 +71,26 @@ def _dump(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-# What the spec core raises for a refused block: BlockRejectedError carries the rule's code;
-# a bare LedgerError (Dag.add's own checks, which validate_block runs first) is "malformed".
-BLOCK_REJECTIONS: tuple[type[Exception], ...] = (BlockRejectedError, LedgerError)
+def rejection_code(error: LedgerError) -> str:
+    """The code of the receive rule that refused a block (spec/prose/consensus.md).
 
-
-def rejection_code(error: Exception) -> str:
-    """The code of the receive rule that refused a block (spec/prose/consensus.md)."""
+    BlockRejectedError carries the rule's code; a bare LedgerError (Dag.add's own checks,
+    which validate_block runs first) is "malformed".
+    """
     if isinstance(error, BlockRejectedError):
         return str(error.code)
     return "malformed"
 
 
-def check_received_block(block: object, committee: Committee, dag: Dag) -> BlockRef:
-    """Check a received block by every receive rule of the spec core, without changing ``dag``.
-
-    Raises one of BLOCK_REJECTIONS when a rule refuses the block.
-    """
-    # TWIN-CONSENSUS-101 "A node MUST check a block received from a peer by the receive rules
-    # (check_block, then the DAG's ancestor and timestamp rules) before it joins the DAG."
-    return validate_block(block, committee, dag)
-
-
 def accept_block(block: object, committee: Committee, dag: Dag) -> BlockRef:
     """Check a received block by the receive rules and add it to ``dag`` (Dag.add's rules).
 
-    Raises one of BLOCK_REJECTIONS when a rule refuses the block; the DAG is then unchanged.
+    Raises LedgerError (BlockRejectedError with the rule's code) when a rule refuses the
+    block; the DAG is then unchanged.
     """
-    check_received_block(block, committee, dag)
+    # TWIN-CONSENSUS-101 "A node MUST check a block received from a peer by the receive rules
+    # (check_block, then the DAG's ancestor and timestamp rules) before it joins the DAG."
+    validate_block(block, committee, dag)
     assert isinstance(block, dict)  # noqa: S101 - check_block accepts JSON objects only
     return dag.add(block)
 
@@ -227,9 +219,10 @@ class LedgerEngine:
     def receive_block(self, block: dict[str, Any]) -> tuple[BlockRef, bool]:
         """Check a peer's block, add it to the DAG and persist it; return (ref, newly added).
 
-        Raises one of BLOCK_REJECTIONS when the block breaks a receive rule.
+        Raises LedgerError when the block breaks a receive rule.
         """
-        ref = check_received_block(block, self._committee, self._dag)
+        # TWIN-CONSENSUS-101: the receive rules, before the block joins the DAG.
+        ref = validate_block(block, self._committee, self._dag)
         if ref in self._dag:
             return ref, False
         if ref.author == self._own:

@@ -25,7 +25,7 @@ from twin_reference._errors import (
     ValidationError,
 )
 from twin_reference._http import body_object, json_response, read_json
-from twin_reference._ledger import BLOCK_REJECTIONS, accept_block, rejection_code
+from twin_reference._ledger import accept_block, rejection_code
 from twin_reference._routes_core import authenticate, node_of
 from twin_spec import (
     MAX_SAFE_INTEGER,
@@ -72,10 +72,10 @@ def _loads(value: object) -> JSONValue:
     return loaded
 
 
-def _field(error: TwinSpecError, prefix: str, default: str) -> str:
+def _field(error: LedgerError, prefix: str, default: str) -> str:
     """Map a spec-core field (``block.round``, ``transaction.type``) onto the request."""
-    field = getattr(error, "field", None)
-    if not isinstance(field, str) or not field:
+    field = error.field
+    if not field:
         return default
     head, dot, rest = field.partition(".")
     head, bracket, index = head.partition("[")
@@ -186,12 +186,9 @@ async def submit_block(request: Request) -> Response:
     # block, which it adds to its DAG and stores."
     try:
         ref, _added = node.ledger.receive_block(block)
-    except BLOCK_REJECTIONS as exc:
-        message = exc.message if isinstance(exc, TwinSpecError) else str(exc)
+    except LedgerError as exc:
         raise ValidationError(
-            message,
-            field=_field(exc, "body", "body") if isinstance(exc, TwinSpecError) else "body",
-            code=rejection_code(exc),
+            exc.message, field=_field(exc, "body", "body"), code=rejection_code(exc)
         ) from None
     return json_response({"block": ref.to_json()}, 202)
 
@@ -199,16 +196,12 @@ async def submit_block(request: Request) -> Response:
 # -- evaluation -------------------------------------------------------------------------------
 
 
-def _error_json(error: Exception) -> dict[str, JSONValue]:
-    found: dict[str, JSONValue] = {"code": rejection_code(error)}
-    message = error.message if isinstance(error, TwinSpecError) else str(error)
-    found["message"] = message
-    requirement = getattr(error, "requirement", None)
-    if requirement:
-        found["requirement"] = str(requirement)
-    field = getattr(error, "field", None)
-    if field:
-        found["field"] = str(field)
+def _error_json(error: LedgerError) -> dict[str, JSONValue]:
+    found: dict[str, JSONValue] = {"code": rejection_code(error), "message": error.message}
+    if error.requirement:
+        found["requirement"] = error.requirement
+    if error.field:
+        found["field"] = error.field
     return found
 
 
@@ -230,7 +223,7 @@ def evaluate(committee: Committee, blocks: list[JSONValue]) -> dict[str, JSONVal
         verdict: dict[str, JSONValue] = {"digest": _digest_of(block)}
         try:
             accept_block(block, committee, dag)
-        except BLOCK_REJECTIONS as exc:
+        except LedgerError as exc:
             verdict["result"] = "invalid"
             verdict["error"] = _error_json(exc)
         else:
