@@ -62,8 +62,9 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
         return response
     if exc.status_code == 404:
         return error_response(NotFoundError(f"there is no route {request.url.path}"))
-    error = ApiError(str(exc.detail))
-    return json_response({"name": "GeneralError", "message": error.message}, status=exc.status_code)
+    return json_response(
+        {"name": "GeneralError", "message": str(exc.detail)}, status=exc.status_code
+    )
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:

@@ -298,10 +298,11 @@ class LedgerEngine:
                 assert decision.block is not None  # noqa: S101 - a commit names its block
                 self._commit(decision.block, decision.round)
             else:
-                self._store.connection.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_decided_round', ?)",
-                    (str(decision.round),),
-                )
+                with self._store.write() as connection:
+                    connection.execute(
+                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_decided_round', ?)",
+                        (str(decision.round),),
+                    )
             self._last_decided_round = decision.round
 
     def _commit(self, leader: BlockRef, leader_round: int) -> None:
