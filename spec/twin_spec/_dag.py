@@ -38,12 +38,14 @@ class Dag:
         """The highest round any accepted block is at (0 for genesis only)."""
         return max(self._rounds)
 
-    def add(self, block: Mapping[str, object]) -> BlockRef:
+    def add(self, block: Mapping[str, object], ref: BlockRef | None = None) -> BlockRef:
         """Add a block already accepted by :func:`check_block`; return its reference.
 
+        ``ref``, when given, must be the reference :func:`validate_block` or
+        :func:`check_block` returned for this very block; it saves hashing the block again.
         Adding a block twice is harmless. A genesis block is accepted only as itself.
         """
-        ref = block_ref(block)
+        ref = ref or block_ref(block)
         if ref in self._blocks:
             return ref
         if ref.round == 0:

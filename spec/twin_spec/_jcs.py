@@ -11,7 +11,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import TypeAlias
+from typing import TypeAlias, cast
 
 from twin_spec._errors import CanonicalizationError
 
@@ -47,9 +47,42 @@ def canonicalize(value: object) -> bytes:
 
 def canonical_text(value: object) -> str:
     """Return the canonical form as text (the same characters as :func:`canonicalize`)."""
+    if _plain(value, 0):
+        # For ASCII names and strings, safe integers, booleans and null, JCS and the standard
+        # library's sorted, compact, unescaped-Unicode form are the same characters: code
+        # point order is UTF-16 order for ASCII names, and both escape exactly '"', '\\' and
+        # the control characters, with the same short forms and lower-case hex. Anything else
+        # (floats, non-ASCII, other types, errors) goes the general way below.
+        return str(json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True))
+    return _general_text(value)
+
+
+def _general_text(value: object) -> str:
+    """The canonical text, written member by member with a JSON path for every error."""
     parts: list[str] = []
     _write(value, "$", 0, parts)
     return "".join(parts)
+
+
+def _plain(value: object, depth: int) -> bool:
+    """Whether ``value`` holds only ASCII strings, safe integers, booleans, null, lists, dicts."""
+    kind = type(value)
+    if kind is str:
+        return cast(str, value).isascii()
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= cast(int, value) <= MAX_SAFE_INTEGER
+    if value is None or kind is bool:
+        return True
+    if depth >= MAX_DEPTH:
+        return False
+    if kind is dict:
+        return all(
+            type(key) is str and key.isascii() and _plain(item, depth + 1)
+            for key, item in cast(dict[str, object], value).items()
+        )
+    if kind is list or kind is tuple:
+        return all(_plain(item, depth + 1) for item in cast(Sequence[object], value))
+    return False
 
 
 def _write(value: object, path: str, depth: int, out: list[str]) -> None:

@@ -174,3 +174,40 @@ def test_every_double_round_trips_through_its_canonical_text(number: float) -> N
 def test_canonical_text_is_a_fixed_point(value: object) -> None:
     canonical = canonicalize(value)
     assert canonicalize(parse_json(canonical)) == canonical
+
+
+ascii_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-MAX_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER)
+    | st.text(alphabet=st.characters(max_codepoint=127)),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(
+            st.text(alphabet=st.characters(max_codepoint=127), max_size=8), children, max_size=5
+        )
+    ),
+    max_leaves=25,
+)
+
+
+@pytest.mark.requirement("TWIN-CORE-001")
+@given(ascii_values)
+def test_the_fast_path_for_ascii_values_writes_what_the_general_one_writes(value: object) -> None:
+    from twin_spec._jcs import _general_text, _plain
+
+    assert _plain(value, 0)
+    assert canonicalize(value) == _general_text(value).encode("utf-8")
+    assert canonicalize(value) == rfc8785.dumps(value)  # type: ignore[arg-type]
+
+
+@pytest.mark.requirement("TWIN-CORE-002")
+def test_the_fast_path_leaves_what_it_cannot_judge_to_the_general_one() -> None:
+    from twin_spec._jcs import _plain
+
+    assert not _plain({"n": 2**53}, 0)
+    assert not _plain({"x": 1.5}, 0)
+    assert not _plain({"é": 1}, 0)
+    assert not _plain(["\ud800"], 0)
+    assert not _plain({1: "a"}, 0)
+    assert not _plain((True, {"a": [None, 3.0]}), 0)
