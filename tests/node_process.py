@@ -67,13 +67,36 @@ def start_node(
     *args: str,
     password: str | None = ADMIN_PASSWORD,
     env: dict[str, str] | None = None,
+    port: int | None = 0,
 ) -> RunningNode:
-    """Start ``twin-node serve`` on 127.0.0.1, port 0, and wait until it answers /health."""
+    """Start ``twin-node serve`` on 127.0.0.1 and wait until /health reports it ready.
+
+    ``port=None`` passes neither --host nor --port (a validator started with --genesis listens
+    at its genesis URL).
+    """
+    node = launch_node(data_dir, *args, password=password, env=env, port=port)
+    try:
+        wait_ready(node)
+    except BaseException:
+        node.stop(signal.SIGKILL)
+        raise
+    return node
+
+
+def launch_node(
+    data_dir: Path,
+    *args: str,
+    password: str | None = ADMIN_PASSWORD,
+    env: dict[str, str] | None = None,
+    port: int | None = 0,
+) -> RunningNode:
+    """Start ``twin-node serve`` and wait only until it listens (not until it is ready)."""
     environment = {**os.environ, **(env or {})}
     environment.pop("TWIN_NODE_PASSWORD", None)
     if password is not None:
         environment["TWIN_NODE_PASSWORD"] = password
     log_path = data_dir.parent / f"{data_dir.name}.log"
+    address = [] if port is None else ["--host", "127.0.0.1", "--port", str(port)]
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [
@@ -81,10 +104,7 @@ def start_node(
                 "-m",
                 "twin_reference",
                 "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
+                *address,
                 "--data-dir",
                 str(data_dir),
                 *args,
@@ -96,11 +116,28 @@ def start_node(
     node = RunningNode(process, "", data_dir, log_path)
     try:
         node.url = _read_url(process)
-        _wait_healthy(node)
     except BaseException:
         node.stop(signal.SIGKILL)
         raise
     return node
+
+
+def wait_ready(node: RunningNode, timeout: float = START_TIMEOUT_SECONDS) -> None:
+    """Wait until the node's /health status is ok (its own DID is on the ledger)."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if node.process.poll() is not None:
+            raise RuntimeError(f"twin-node exited with {node.process.returncode}:\n{node.log()}")
+        try:
+            response = httpx.get(f"{node.url}/health", timeout=2.0)
+            last = response.text
+            if response.status_code == 200 and response.json().get("status") == "ok":
+                return
+        except httpx.HTTPError as exc:
+            last = repr(exc)
+        time.sleep(0.1)
+    raise RuntimeError(f"twin-node did not become ready in time ({last}):\n{node.log()}")
 
 
 def _read_url(process: subprocess.Popen[bytes]) -> str:
@@ -122,6 +159,7 @@ def _read_url(process: subprocess.Popen[bytes]) -> str:
 
 
 def _wait_healthy(node: RunningNode) -> None:
+    """Wait until /health answers 200 at all (whatever its status)."""
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if node.process.poll() is not None:

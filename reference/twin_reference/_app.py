@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -52,16 +54,23 @@ def create_app(settings: NodeSettings) -> Starlette:
         node = open_node(settings)
         app.state.node = node
         await node.ledger.start()
+        # In the background: with a committee of several, committing the node's DID needs
+        # peers that may not be listening yet; /health reports the node not ready until then.
+        identity = asyncio.create_task(anchor_node_identity(node), name="twin-node-identity")
         try:
-            await anchor_node_identity(node)
             yield
         finally:
+            identity.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await identity
             await node.ledger.stop()
             node.store.close()
 
     return Starlette(
+        # The consensus routes first: validators send each other several requests a round,
+        # and Starlette tries the routes in order.
         routes=one_route_per_path(
-            [*CORE_ROUTES, *IDENTITY_ROUTES, *ANCHORING_ROUTES, *CONSENSUS_ROUTES]
+            [*CONSENSUS_ROUTES, *CORE_ROUTES, *IDENTITY_ROUTES, *ANCHORING_ROUTES]
         ),
         exception_handlers={
             ApiError: handle_api_error,

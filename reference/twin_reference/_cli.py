@@ -7,29 +7,46 @@ import socket
 import sys
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 import click
 import uvicorn
 
 from twin_reference._app import create_app
+from twin_reference._genesis import (
+    GENESIS_FILE,
+    GenesisError,
+    create_genesis,
+    read_genesis,
+    validator_dir,
+)
 from twin_reference._node import NodeSettings
+from twin_reference._setup import SetupError, open_node
 from twin_spec import Committee, TwinSpecError, parse_json, verify_receipt
 
 
 @click.group()
 @click.version_option("0.1.0", prog_name="twin-node")
 def main() -> None:
-    """TWIN reference node: a minimal but real TWIN node (core, identity, anchoring)."""
+    """TWIN reference node: a minimal but real TWIN node (core, identity, anchoring, consensus).
+
+    One node is a committee of one (twin-node serve); twin-node genesis and twin-node cluster
+    run several validators that order every state change together.
+    """
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--host",
+    default=None,
+    help="Address to listen on.  [default: the genesis URL's host, else 127.0.0.1]",
+)
 @click.option(
     "--port",
-    default=8080,
-    show_default=True,
+    default=None,
     type=click.IntRange(0, 65535),
-    help="TCP port; 0 picks a free one (the chosen port is printed).",
+    help="TCP port; 0 picks a free one (the chosen port is printed)."
+    "  [default: the genesis URL's port, else 8080]",
 )
 @click.option(
     "--data-dir",
@@ -40,11 +57,33 @@ def main() -> None:
     " readable by the owner only).",
 )
 @click.option(
+    "--genesis",
+    "genesis_file",
+    default=None,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Run as a validator of the committee in this genesis file (from twin-node genesis);"
+    " without it the node is a committee of one.",
+)
+@click.option(
+    "--validator-index",
+    default=None,
+    type=click.IntRange(0),
+    help="Which validator of the genesis committee this node is (required with --genesis).",
+)
+@click.option(
+    "--leader-timeout",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.01, 60.0),
+    help="Seconds a validator waits for the previous round's leader block before it proposes"
+    " without it.",
+)
+@click.option(
     "--max-body-bytes",
     default=1024 * 1024,
     show_default=True,
     type=click.IntRange(1024),
-    help="Largest request body accepted; larger bodies get 413.",
+    help="Largest request body accepted; larger bodies get 413 (peer blocks: at least 2 MiB).",
 )
 @click.option(
     "--token-lifetime",
@@ -60,19 +99,66 @@ def main() -> None:
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
 def serve(
-    host: str, port: int, data_dir: Path, max_body_bytes: int, token_lifetime: int, log_level: str
+    host: str | None,
+    port: int | None,
+    data_dir: Path,
+    genesis_file: Path | None,
+    validator_index: int | None,
+    leader_timeout: float,
+    max_body_bytes: int,
+    token_lifetime: int,
+    log_level: str,
 ) -> None:
     """Serve the TWIN API over HTTP.
 
     On first start the data directory gets the node's identity (a did:twin with its
-    #immutable-proof-assertion key), a one-validator committee (committee.json), and the admin
-    user: email $TWIN_NODE_ADMIN_EMAIL (default admin@twin.example), password
-    $TWIN_NODE_PASSWORD, or a generated one printed once.
+    #immutable-proof-assertion key), the committee (committee.json), and the admin user:
+    email $TWIN_NODE_ADMIN_EMAIL (default admin@twin.example), password $TWIN_NODE_PASSWORD,
+    or a generated one printed once.
+
+    Without --genesis the committee is this node alone. With --genesis FILE --validator-index I
+    (the data directory made by twin-node genesis for validator I) the node is one validator of
+    the genesis committee: it exchanges blocks and checkpoint signatures with the other
+    validators at their genesis URLs, and GET /health reports "warning" until the committee
+    has committed the node's own DID.
     """
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    settings = NodeSettings(
-        data_dir=data_dir, max_body_bytes=max_body_bytes, token_lifetime_seconds=token_lifetime
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if genesis_file is not None:
+        if validator_index is None:
+            raise click.UsageError("--genesis needs --validator-index")
+        try:
+            genesis = read_genesis(genesis_file)
+        except GenesisError as exc:
+            raise click.UsageError(str(exc)) from None
+        if validator_index >= genesis.committee.size:
+            raise click.UsageError(
+                f"--validator-index {validator_index} is not in the genesis committee"
+                f" of {genesis.committee.size}"
+            )
+        address = urlsplit(genesis.peers[validator_index])
+        host = host or address.hostname
+        port = address.port if port is None else port
+    elif validator_index not in (None, 0):
+        raise click.UsageError("--validator-index needs --genesis")
+    host = host or "127.0.0.1"
+    port = 8080 if port is None else port
+    settings = NodeSettings(
+        data_dir=data_dir,
+        max_body_bytes=max_body_bytes,
+        token_lifetime_seconds=token_lifetime,
+        genesis=genesis_file,
+        validator_index=validator_index or 0,
+        leader_timeout_seconds=leader_timeout,
+    )
+    # Open the data directory once before serving, so that one that cannot be used (another
+    # committee's, a missing key) is a one-line error rather than a start-up traceback.
+    try:
+        open_node(settings).store.close()
+    except SetupError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Accepted connections inherit this: without it, a response split over two writes waits
@@ -87,8 +173,110 @@ def serve(
         create_app(settings), log_level=log_level, access_log=False, lifespan="on"
     )
     server = uvicorn.Server(config)
-    print(f"twin-node listening on http://{host}:{bound_port}", flush=True)
+    literal = f"[{host}]" if ":" in host else host
+    print(f"twin-node listening on http://{literal}:{bound_port}", flush=True)
     server.run(sockets=[listener])
+
+
+@main.command("genesis")
+@click.option(
+    "--validators",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Number of validators (stake 1 each).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write genesis.json and the data directories validator-0 ... into.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Host of every URL.")
+@click.option(
+    "--base-port",
+    default=None,
+    type=click.IntRange(1, 65535),
+    help="Validator I listens on BASE_PORT + I.  [default: free ports chosen now]",
+)
+def genesis_command(validators: int, out_dir: Path, host: str, base_port: int | None) -> None:
+    """Create a committee: validator keys, their data directories and genesis.json.
+
+    Each validator's signing key is generated in the vault of its own data directory
+    (OUT/validator-I, readable by the owner only); genesis.json holds the committee's public
+    keys and each validator's URL. Start validator I with:
+
+        twin-node serve --genesis OUT/genesis.json --validator-index I --data-dir OUT/validator-I
+    """
+    try:
+        genesis = create_genesis(out_dir, validators, host, base_port)
+    except GenesisError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"wrote {out_dir / GENESIS_FILE}: {validators} validators, epoch 0")
+    for index, url in sorted(genesis.peers.items()):
+        click.echo(f"  validator {index}: {url}  data directory {validator_dir(out_dir, index)}")
+
+
+@main.command("cluster")
+@click.option(
+    "--validators",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Number of validators (must match an existing genesis.json).",
+)
+@click.option(
+    "--data-dir",
+    default="./twin-cluster",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the cluster: genesis.json, validator-I/ data directories and their logs.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback host to use.")
+@click.option(
+    "--base-port",
+    default=None,
+    type=click.IntRange(1, 65535),
+    help="Validator I listens on BASE_PORT + I (first run only).  [default: free ports]",
+)
+@click.option(
+    "--leader-timeout",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.01, 60.0),
+    help="Passed to every validator (see twin-node serve --help).",
+)
+@click.option(
+    "--log-level",
+    default="warning",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+def cluster_command(
+    validators: int,
+    data_dir: Path,
+    host: str,
+    base_port: int | None,
+    leader_timeout: float,
+    log_level: str,
+) -> None:
+    """Run a local committee: N validators as separate twin-node serve processes.
+
+    The first run creates DATA_DIR/genesis.json and one data directory per validator (as
+    twin-node genesis does) and an admin password shared by every node ($TWIN_NODE_PASSWORD,
+    or a generated one kept in DATA_DIR/admin-password, readable by the owner only). Each run
+    starts every validator, prints its URL and the admin login, and writes each validator's
+    log to DATA_DIR/validator-I.log. Ctrl-C (or SIGTERM) stops them all; a validator that
+    exits is reported and the others keep running.
+
+    Every node serves the whole API: a DID created through one resolves on all, and a receipt
+    from any verifies offline against DATA_DIR/genesis.json's committee
+    (twin-node verify-receipt --committee DATA_DIR/validator-0/committee.json RECEIPT).
+    """
+    from twin_reference._cluster import run_cluster
+
+    sys.exit(run_cluster(data_dir, validators, host, base_port, leader_timeout, log_level))
 
 
 @main.command("verify-receipt")

@@ -77,6 +77,14 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 
 async def read_json(request: Request, limit: int, *, optional: bool = False) -> JSONValue:
     """Read a JSON body of at most ``limit`` bytes, strictly (I-JSON, no duplicate names)."""
+    value, _size = await read_json_sized(request, limit, optional=optional)
+    return value
+
+
+async def read_json_sized(
+    request: Request, limit: int, *, optional: bool = False
+) -> tuple[JSONValue, int]:
+    """Read a JSON body like :func:`read_json`; return it with its size in bytes."""
     # TWIN-CORE-053 "A node MUST answer 413 to a body over its limit and 415 to a body that is
     # not application/json, without changing state."
     declared = request.headers.get("content-length")
@@ -94,7 +102,7 @@ async def read_json(request: Request, limit: int, *, optional: bool = False) -> 
     raw = b"".join(chunks)
     if not raw:
         if optional:
-            return {}
+            return {}, 0
         raise ValidationError("the request needs a JSON body", field="body")
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json" and not (
@@ -105,7 +113,7 @@ async def read_json(request: Request, limit: int, *, optional: bool = False) -> 
             field="header.content-type",
         )
     try:
-        return parse_json(raw)
+        return parse_json(raw), len(raw)
     except TwinSpecError as exc:
         raise ValidationError(f"the body is not valid JSON: {exc.message}", field="body") from None
 

@@ -41,6 +41,11 @@ class NodeSettings:
     token_lifetime_seconds: int = 3600
     commit_timeout_seconds: float = 30.0
     node_name: str = "TWIN reference node"
+    genesis: Path | None = None
+    """A genesis file (committee and peers); None for a committee of one created here."""
+    validator_index: int = 0
+    """This node's validator in the genesis committee."""
+    leader_timeout_seconds: float = 1.0
 
 
 @dataclass
@@ -64,6 +69,11 @@ class Node:
             error_class = _FAILURES.get(effects.error_name or "", ApiError)
             raise error_class(effects.error_message or "the transaction failed")
         return outcome
+
+    @property
+    def ready(self) -> bool:
+        """Whether the node's own DID is committed (first start waits for the committee)."""
+        return self.store.one("SELECT 1 FROM dids WHERE did = ?", self.node_did) is not None
 
     def receipt(self, digest: bytes) -> dict[str, Any]:
         """Return the ledger receipt of a committed transaction."""

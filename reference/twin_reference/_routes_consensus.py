@@ -2,10 +2,12 @@
 
 The reads serve the ledger tables as stored. ``POST /consensus/transactions`` queues a
 transaction and answers 202 at once (it is applied when a commit includes it, like any other);
-``POST /consensus/blocks`` takes a peer's block through the spec core's receive rules; and
-``POST /consensus/evaluate`` runs the spec core's commit rule over a DAG the caller sends, with
-no state of the node involved. The ``consensus`` profile is not claimed in ``/info`` until the
-multi-validator cluster exists.
+``POST /consensus/blocks`` takes a peer's block through the spec core's receive rules and
+``POST /consensus/checkpoints/{sequence}/signatures`` a peer's checkpoint signature (both
+public: a committee key's signature authenticates them); ``GET /consensus/equivocations``
+serves the equivocation evidence recorded; and ``POST /consensus/evaluate`` runs the spec
+core's commit rule over a DAG the caller sends, with no state of the node involved. The
+``consensus`` profile is not claimed in ``/info`` yet.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from twin_reference._errors import (
     PayloadTooLargeError,
     ValidationError,
 )
-from twin_reference._http import body_object, json_response, read_json
-from twin_reference._ledger import accept_block, rejection_code
+from twin_reference._http import body_object, json_response, read_json, read_json_sized
+from twin_reference._ledger import SignatureRefusedError, accept_block, rejection_code
 from twin_reference._routes_core import authenticate, node_of
 from twin_spec import (
     MAX_SAFE_INTEGER,
@@ -47,6 +49,8 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 EVALUATE_MAX_BLOCKS = 20_000
 EVALUATE_MAX_BYTES = 16 * 1024 * 1024
+PEER_BODY_LIMIT = 2 * 1024 * 1024
+"""A peer's block may be up to 2 MiB, whatever the node's ordinary body limit."""
 _DIGEST = re.compile(r"[0-9a-f]{64}\Z")
 _INTEGER = re.compile(r"(0|[1-9][0-9]{0,15})\Z")
 
@@ -175,22 +179,47 @@ async def submit_transaction(request: Request) -> Response:
 
 
 async def submit_block(request: Request) -> Response:
-    """POST /consensus/blocks: a peer's block, checked by the receive rules; 202 if accepted."""
-    authenticate(request)
+    """POST /consensus/blocks: a peer's block, checked by the receive rules; 202 if accepted.
+
+    Public: the block's signature by a committee key is what authenticates it
+    (TWIN-CONSENSUS-110), and a peer validator holds no token of this node.
+    """
     node = node_of(request)
-    block = await read_json(request, node.settings.max_body_bytes)
-    if not isinstance(block, dict):
-        raise ValidationError("the body must be a signed block (a JSON object)", field="body")
+    block, size = await read_json_sized(request, max(PEER_BODY_LIMIT, node.settings.max_body_bytes))
     # TWIN-CONSENSUS-101 "A node MUST answer 400 with properties.code naming the broken rule to a
     # peer block that a receive rule refuses, leaving its DAG unchanged, and 202 to an accepted
     # block, which it adds to its DAG and stores."
     try:
-        ref, _added = node.ledger.receive_block(block)
+        ref, _added = node.ledger.receive_block(block, size)
     except LedgerError as exc:
         raise ValidationError(
             exc.message, field=_field(exc, "body", "body"), code=rejection_code(exc)
         ) from None
     return json_response({"block": ref.to_json()}, 202)
+
+
+async def submit_signature(request: Request) -> Response:
+    """POST /consensus/checkpoints/{sequence}/signatures: a peer's checkpoint signature."""
+    text = str(request.path_params["sequence"])
+    sequence = _integer(text, "path.sequence", None, 1, MAX_SAFE_INTEGER)
+    node = node_of(request)
+    raw = await read_json(request, node.settings.max_body_bytes)
+    body = body_object(raw, allowed={"signer", "signature"}, required={"signer", "signature"})
+    # TWIN-CONSENSUS-110 "POST /consensus/blocks and POST
+    # /consensus/checkpoints/{sequence}/signatures MUST NOT require a bearer token: a committee
+    # key's signature authenticates what they carry, and nothing unsigned changes state."
+    try:
+        status = node.ledger.receive_signature(sequence, body)
+    except SignatureRefusedError as exc:
+        raise ValidationError(exc.message, field=exc.field, code=exc.code) from None
+    return json_response({"sequence": sequence, "signer": body["signer"], "status": status}, 202)
+
+
+async def list_equivocations(request: Request) -> Response:
+    """GET /consensus/equivocations?from=I&limit=L: recorded equivocation evidence."""
+    start, limit = _page(request)
+    evidence = node_of(request).ledger.equivocations(start, limit)
+    return json_response({"equivocations": evidence})
 
 
 # -- evaluation -------------------------------------------------------------------------------
@@ -220,13 +249,15 @@ def evaluate(committee: Committee, blocks: list[JSONValue]) -> dict[str, JSONVal
     dag = Dag(committee)
     verdicts: list[JSONValue] = []
     for block in blocks:
-        verdict: dict[str, JSONValue] = {"digest": _digest_of(block)}
+        verdict: dict[str, JSONValue] = {"digest": None}
         try:
-            accept_block(block, committee, dag)
+            ref = accept_block(block, committee, dag)
         except LedgerError as exc:
+            verdict["digest"] = _digest_of(block)
             verdict["result"] = "invalid"
             verdict["error"] = _error_json(exc)
         else:
+            verdict["digest"] = ref.digest.hex()
             verdict["result"] = "valid"
         verdicts.append(verdict)
     decisions: list[JSONValue] = []
@@ -297,6 +328,8 @@ ROUTES = [
     Route("/consensus/commits", list_commits, methods=["GET"]),
     Route("/consensus/checkpoints", list_checkpoints, methods=["GET"]),
     Route("/consensus/checkpoints/{sequence}", get_checkpoint, methods=["GET"]),
+    Route("/consensus/checkpoints/{sequence}/signatures", submit_signature, methods=["POST"]),
+    Route("/consensus/equivocations", list_equivocations, methods=["GET"]),
     Route("/consensus/transactions", submit_transaction, methods=["POST"]),
     Route("/consensus/evaluate", evaluate_route, methods=["POST"]),
 ]

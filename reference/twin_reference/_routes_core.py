@@ -15,7 +15,7 @@ from twin_reference._node import Node
 from twin_reference._openapi import served_openapi
 from twin_spec import SPEC_VERSION
 
-PROFILES = ["core", "identity", "anchoring"]
+PROFILES = ["core", "identity", "anchoring", "consensus"]
 VERSION = "0.1.0"
 
 
@@ -88,9 +88,22 @@ async def health(request: Request) -> Response:
         database = {"name": "Database", "status": "ok"}
     except Exception as exc:
         database = {"name": "Database", "status": "error", "details": str(exc)}
-    ledger = {"name": "Ledger", "status": "ok" if node.ledger.running else "error"}
+    ledger: dict[str, Any] = {"name": "Ledger", "status": "ok"}
+    if not node.ledger.running:
+        ledger = {"name": "Ledger", "status": "error", "details": "the validator is not running"}
+    elif node.ledger.fault is not None:
+        ledger = {"name": "Ledger", "status": "error", "details": node.ledger.fault}
+    elif not node.ready:
+        # TWIN-CONSENSUS-111: until the committee has committed the node's own DID, the node
+        # is up but not ready (its peers may not be listening yet).
+        ledger = {
+            "name": "Ledger",
+            "status": "warning",
+            "details": "waiting for the committee to commit the node's DID",
+        }
     components: list[dict[str, Any]] = [database, ledger]
-    worst = "error" if any(c["status"] == "error" for c in components) else "ok"
+    statuses = {component["status"] for component in components}
+    worst = next(status for status in ("error", "warning", "ok") if status in statuses | {"ok"})
     return json_response({"status": worst, "components": components})
 
 

@@ -1,22 +1,28 @@
 """Opening a node's data directory, creating it on first start.
 
-First start creates: the validator key and the genesis committee (written also to
-``committee.json``, the public file that verifies receipts offline), the key that signs bearer
-tokens, the node's did:twin identity with its ``#immutable-proof-assertion`` method (anchored
-through the ledger like any DID), and the admin user.
+First start creates: the validator key and a committee of one (or, with a genesis file, takes
+the genesis committee and the validator key ``twin-node genesis`` put in the vault), written
+also to ``committee.json``, the public file that verifies receipts offline; the key that signs
+bearer tokens; the node's did:twin identity with its ``#immutable-proof-assertion`` method
+(anchored through the ledger like any DID, once the committee commits); and the admin user.
+The node DID, admin user and token key are the node's own; only ledger state is shared.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 import secrets
 import sys
 from pathlib import Path
 
 from twin_reference._auth import TokenIssuer, hash_password
+from twin_reference._errors import ApiError
+from twin_reference._genesis import VALIDATOR_KEY, Genesis, read_genesis
 from twin_reference._identity import jwk_method, new_did_document
-from twin_reference._ledger import LedgerEngine
+from twin_reference._ledger import ConsensusSettings, LedgerEngine
 from twin_reference._node import Node, NodeSettings, now_ms
 from twin_reference._store import Store
 from twin_reference._transactions import DID_CREATE, new_transaction
@@ -27,6 +33,11 @@ DATABASE_FILE = "node.sqlite"
 COMMITTEE_FILE = "committee.json"
 DEFAULT_ADMIN_EMAIL = "admin@twin.example"
 NODE_KEYS = ("immutable-proof-assertion", "attestation-assertion")
+LOG = logging.getLogger("twin_reference")
+
+
+class SetupError(RuntimeError):
+    """The data directory cannot be used as asked (another committee, a missing key)."""
 
 
 def open_node(settings: NodeSettings) -> Node:
@@ -34,44 +45,82 @@ def open_node(settings: NodeSettings) -> Node:
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     data_dir.chmod(0o700)
+    genesis = read_genesis(settings.genesis) if settings.genesis is not None else None
     store = Store(data_dir / DATABASE_FILE)
-    vault = Vault(store)
-    if store.get_meta("committee") is None:
-        _create_genesis(store, vault, data_dir)
-    committee = Committee.from_json(json.loads(store.get_meta("committee") or "null"))
-    validator_key = vault.get("validator")
-    token_key = vault.get("auth-token")
-    node_did = store.get_meta("node_did")
-    if validator_key is None or token_key is None or node_did is None:
-        raise RuntimeError(f"{data_dir} is incomplete: a key or the node identity is missing")
+    try:
+        vault = Vault(store)
+        if store.get_meta("committee") is None:
+            _create_node(store, vault, data_dir, genesis, settings.validator_index)
+        committee = Committee.from_json(json.loads(store.get_meta("committee") or "null"))
+        own_index = int(store.get_meta("validator_index") or "0")
+        if genesis is not None:
+            _check_genesis(data_dir, genesis, committee, own_index, settings.validator_index)
+        validator_key = vault.get(VALIDATOR_KEY)
+        token_key = vault.get("auth-token")
+        node_did = store.get_meta("node_did")
+        if validator_key is None or token_key is None or node_did is None:
+            raise SetupError(f"{data_dir} is incomplete: a key or the node identity is missing")
+    except BaseException:
+        store.close()
+        raise
     ledger = LedgerEngine(
         store,
         committee,
-        0,
+        own_index,
         validator_key,
         now_ms,
-        commit_timeout_seconds=settings.commit_timeout_seconds,
+        peers=genesis.peers if genesis is not None else None,
+        settings=ConsensusSettings(
+            leader_timeout_seconds=settings.leader_timeout_seconds,
+            commit_timeout_seconds=settings.commit_timeout_seconds,
+        ),
     )
     tokens = TokenIssuer(store, token_key, settings.token_lifetime_seconds)
     return Node(settings, store, vault, ledger, tokens, committee, node_did)
 
 
-def _create_genesis(store: Store, vault: Vault, data_dir: Path) -> None:
+def _check_genesis(
+    data_dir: Path, genesis: Genesis, committee: Committee, own_index: int, asked: int
+) -> None:
+    # TWIN-CONSENSUS-111: a node started with a genesis file runs in the genesis committee.
+    if genesis.committee != committee:
+        raise SetupError(f"{data_dir} belongs to another committee than the genesis file's")
+    if own_index != asked:
+        raise SetupError(f"{data_dir} is validator {own_index}'s, not validator {asked}'s")
+
+
+def _create_node(
+    store: Store, vault: Vault, data_dir: Path, genesis: Genesis | None, index: int
+) -> None:
     node_did = did_twin_from_bytes(secrets.token_bytes(32))
     document = new_did_document(node_did)
     with store.write() as connection:
-        validator_key = vault.create(connection, "validator")
+        if genesis is None:
+            validator_key = vault.create(connection, VALIDATOR_KEY)
+            committee = Committee(0, (Validator(0, validator_key.public_key, 1, None),))
+        else:
+            # TWIN-CONSENSUS-111 "A node first started with a genesis file MUST take the
+            # genesis committee, and MUST refuse to start unless its vault holds the key of the
+            # validator it is started as."
+            committee = genesis.committee
+            held = vault.get(VALIDATOR_KEY)
+            if not 0 <= index < committee.size:
+                raise SetupError(f"validator {index} is not in the genesis committee")
+            if held is None or held.public_key != committee.validator(index).public_key:
+                raise SetupError(
+                    f"the vault of {data_dir} does not hold validator {index}'s key; create "
+                    "the data directories with twin-node genesis"
+                )
         vault.create(connection, "auth-token")
         for fragment in NODE_KEYS:
             key = vault.create(connection, f"{node_did}#{fragment}")
             document.setdefault("assertionMethod", []).append(  # type: ignore[union-attr]
                 jwk_method(f"{node_did}#{fragment}", node_did, key.public_key)
             )
-        committee = Committee(0, (Validator(0, validator_key.public_key, 1, None),))
         connection.execute(
             "INSERT INTO meta (key, value) VALUES ('committee', ?), ('node_did', ?),"
-            " ('node_did_document', ?)",
-            (json.dumps(committee.to_json()), node_did, json.dumps(document)),
+            " ('node_did_document', ?), ('validator_index', ?)",
+            (json.dumps(committee.to_json()), node_did, json.dumps(document), str(index)),
         )
         email = os.environ.get("TWIN_NODE_ADMIN_EMAIL", DEFAULT_ADMIN_EMAIL)
         password = os.environ.get("TWIN_NODE_PASSWORD")
@@ -92,9 +141,17 @@ def _create_genesis(store: Store, vault: Vault, data_dir: Path) -> None:
 
 
 async def anchor_node_identity(node: Node) -> None:
-    """Commit the node's own DID document if it is not on the ledger yet (first start)."""
-    if node.store.one("SELECT 1 FROM dids WHERE did = ?", node.node_did) is not None:
-        return
+    """Commit the node's own DID document if it is not on the ledger yet (first start).
+
+    It runs after the server listens: in a committee of several, the commit needs the peers,
+    which may not be up yet, so it is retried until it is committed; ``GET /health`` reports
+    the node as not ready meanwhile.
+    """
     document = json.loads(node.store.get_meta("node_did_document") or "null")
     transaction = new_transaction(DID_CREATE, node.node_did, {"document": document}, now_ms())
-    await node.ledger.submit(transaction)
+    while not node.ready:
+        try:
+            await node.ledger.submit(transaction)
+        except ApiError as exc:
+            LOG.info("the node's DID is not committed yet (%s); still waiting", exc.message)
+            await asyncio.sleep(0.5)

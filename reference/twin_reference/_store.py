@@ -1,8 +1,9 @@
 """The node's SQLite database: one file, WAL, synchronous commits, owner-only permissions.
 
-A 2xx answer is given only after the SQLite transaction holding the change has committed with
-``synchronous=FULL``, so an acknowledged write survives a SIGKILL or a power cut, and a write
-that was cut short leaves nothing behind (SQLite rolls the partial transaction back).
+A 2xx answer is given only after the SQLite transaction holding the change, or a later one,
+has committed with ``synchronous=FULL``, so an acknowledged write survives a SIGKILL or a power
+cut, and a write that was cut short leaves nothing behind (SQLite rolls the partial transaction
+back).
 """
 
 from __future__ import annotations
@@ -23,10 +24,16 @@ CREATE TABLE IF NOT EXISTS blocks (
     digest BLOB PRIMARY KEY, round INTEGER NOT NULL, author INTEGER NOT NULL,
     body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS blocks_by_round ON blocks (round);
+CREATE INDEX IF NOT EXISTS blocks_by_author ON blocks (author, round);
 CREATE TABLE IF NOT EXISTS commits (
     commit_index INTEGER PRIMARY KEY, digest BLOB NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints (
     sequence INTEGER PRIMARY KEY, digest BLOB NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoint_summaries (
+    sequence INTEGER PRIMARY KEY, digest BLOB NOT NULL, summary TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS equivocations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, round INTEGER NOT NULL, author INTEGER NOT NULL,
+    evidence TEXT NOT NULL, UNIQUE (round, author));
 CREATE TABLE IF NOT EXISTS transactions (
     digest BLOB PRIMARY KEY, checkpoint INTEGER NOT NULL, position INTEGER NOT NULL,
     body TEXT NOT NULL, status TEXT NOT NULL, error_name TEXT, error_message TEXT);
@@ -59,14 +66,25 @@ class Store:
             path.chmod(0o600)
         self.connection.execute("PRAGMA journal_mode=WAL")
         self.connection.execute("PRAGMA synchronous=FULL")
+        self._durable = True
         self.connection.execute("PRAGMA foreign_keys=ON")
         self.connection.executescript(SCHEMA)
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """Run a block of writes as one durable transaction, rolled back on any error."""
+    def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """Run a block of writes as one transaction, rolled back on any error.
+
+        A durable transaction is synced to disk before it returns (``synchronous=FULL``), and
+        so is everything written before it: the WAL is one file, appended in order. With
+        ``durable=False`` (``synchronous=NORMAL``) the transaction is atomic and survives the
+        process being killed, but not a power cut until the next durable one; the ledger uses
+        it for what it can rebuild or fetch again (peers' blocks, commits not yet certified).
+        """
         old_umask = os.umask(0o077)
         try:
+            if durable != self._durable:
+                self.connection.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+                self._durable = durable
             self.connection.execute("BEGIN IMMEDIATE")
             try:
                 yield self.connection

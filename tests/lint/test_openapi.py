@@ -81,6 +81,8 @@ CONSENSUS_OPERATIONS = {
     ("get", "/consensus/commits"): "consensusCommitList",
     ("get", "/consensus/checkpoints"): "consensusCheckpointList",
     ("get", "/consensus/checkpoints/{sequence}"): "consensusCheckpointGet",
+    ("post", "/consensus/checkpoints/{sequence}/signatures"): "consensusCheckpointSignatureSubmit",
+    ("get", "/consensus/equivocations"): "consensusEquivocationList",
     ("post", "/consensus/transactions"): "consensusTransactionSubmit",
     ("post", "/consensus/evaluate"): "consensusEvaluate",
 }
@@ -106,17 +108,23 @@ PUBLIC_OPERATIONS = {
     "identityVerifiableCredentialVerify",
     "consensusCommittee",
     "consensusBlockList",
+    "consensusBlockSubmit",
     "consensusBlockGet",
     "consensusCommitList",
     "consensusCheckpointList",
     "consensusCheckpointGet",
+    "consensusCheckpointSignatureSubmit",
+    "consensusEquivocationList",
     "consensusEvaluate",
 }
-# consensusEvaluate is a POST that changes nothing (TWIN-CONSENSUS-102).
+# consensusEvaluate is a POST that changes nothing (TWIN-CONSENSUS-102); a peer's block and
+# checkpoint signature are authenticated by a committee key's signature (TWIN-CONSENSUS-110).
 PUBLIC_WRITES = {
     "authenticationLogin",
     "authenticationLogout",
     "identityProofVerify",
+    "consensusBlockSubmit",
+    "consensusCheckpointSignatureSubmit",
     "consensusEvaluate",
 }
 # GET routes of the TWIN node that change state, and so count as writes.

@@ -19,6 +19,7 @@ from twin_spec import (
     BlockRef,
     Committee,
     Dag,
+    Ed25519SigningKey,
     LeaderDecisionKind,
     LedgerError,
     base64url_decode,
@@ -27,6 +28,7 @@ from twin_spec import (
     commit_digest,
     linearize,
     sign_block,
+    sign_checkpoint,
     transaction_digest,
     try_commit,
     verify_certified_checkpoint,
@@ -326,9 +328,33 @@ def test_a_block_the_node_already_has_is_accepted_again(
     }
 
 
-def test_peer_blocks_and_transactions_need_a_token(client: httpx.Client) -> None:
-    assert_error(client.post("/consensus/blocks", json={}), 401, "UnauthorizedError")
+def test_transactions_need_a_token(client: httpx.Client) -> None:
     assert_error(client.post("/consensus/transactions", json={}), 401, "UnauthorizedError")
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-110", "TWIN-CORE-051")
+def test_peer_blocks_and_signatures_need_no_token_but_a_committee_signature(
+    client: httpx.Client,
+) -> None:
+    """A peer holds no token of this node: the committee key's signature is what counts."""
+    before = ledger_state(client)
+    response = client.post("/consensus/blocks", json={})
+    assert_error(response, 400, "ValidationError", "body.epoch")
+    assert response.json()["properties"]["code"] == "malformed"
+    committee = committee_of(client)
+    (genesis,) = client.get("/consensus/blocks", params={"round": 0}).json()["blocks"]
+    unsigned = {
+        "epoch": committee.epoch,
+        "round": 1,
+        "author": 0,
+        "timestampMs": 1_700_000_000_000,
+        "ancestors": [{"round": 0, "author": 0, "digest": block_digest(genesis).hex()}],
+        "transactions": [],
+    }
+    forged = client.post("/consensus/blocks", json=sign_block(signing_key(3), unsigned))
+    assert_error(forged, 400, "ValidationError", "body.signature")
+    assert forged.json()["properties"]["code"] == "badSignature"
+    assert ledger_state(client) == before
 
 
 def _transaction(sender: str, kind: str = "example.unknown") -> dict[str, Any]:
@@ -402,3 +428,83 @@ def test_malformed_transactions_are_400_naming_the_field(
 def test_a_transaction_in_another_senders_name_is_400(admin: httpx.Client) -> None:
     response = admin.post("/consensus/transactions", json=_transaction("did:twin:0x" + "ab" * 32))
     assert_error(response, 400, "ValidationError", "body.sender")
+
+
+def _validator_key(node: RunningNode) -> Ed25519SigningKey:
+    database = sqlite3.connect(f"file:{node.data_dir / 'node.sqlite'}?mode=ro", uri=True)
+    try:
+        row = database.execute("SELECT seed FROM vault WHERE key_id = 'validator'").fetchone()
+    finally:
+        database.close()
+    return Ed25519SigningKey(bytes(row[0]))
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-105", "TWIN-CONSENSUS-110")
+def test_checkpoint_signatures_are_verified_over_the_nodes_own_summary(
+    node: RunningNode, admin: httpx.Client, client: httpx.Client
+) -> None:
+    anchored_receipt(admin)
+    certified = client.get("/consensus/checkpoints/1").json()
+    summary = certified["summary"]
+    key = _validator_key(node)
+    path = "/consensus/checkpoints/1/signatures"
+    counted = client.post(path, json=sign_checkpoint(key, 0, summary))
+    assert counted.status_code == 202, counted.text
+    assert counted.json() == {"sequence": 1, "signer": 0, "status": "counted"}
+    other = sign_checkpoint(key, 0, {**summary, "timestampMs": summary["timestampMs"] + 1})
+    refused = client.post(path, json=other)
+    assert_error(refused, 400, "ValidationError", "body.signature")
+    assert refused.json()["properties"]["code"] == "badSignature"
+    stranger = client.post(path, json={**other, "signer": 1})
+    assert_error(stranger, 400, "ValidationError", "body.signer")
+    assert stranger.json()["properties"]["code"] == "unknownSigner"
+    for body, field in (
+        ({"signer": 0, "signature": "not multibase"}, "body.signature"),
+        ({"signer": -1, "signature": other["signature"]}, "body.signer"),
+        ({"signer": 0}, "body.signature"),
+        ({"signer": 0, "signature": other["signature"], "extra": 1}, "body.extra"),
+    ):
+        response = client.post(path, json=body)
+        assert_error(response, 400, "ValidationError", field)
+    assert_error(
+        client.post("/consensus/checkpoints/0/signatures", json=other),
+        400,
+        "ValidationError",
+        "path.sequence",
+    )
+    ahead = client.get("/consensus/checkpoints", params={"limit": 1000}).json()["checkpoints"]
+    future = len(ahead) + 5
+    pending = client.post(f"/consensus/checkpoints/{future}/signatures", json=other)
+    assert pending.json()["status"] == "pending"
+    far = client.post(f"/consensus/checkpoints/{future + 5000}/signatures", json=other)
+    assert far.json()["status"] == "ignored"
+    assert client.get("/consensus/checkpoints/1").json() == certified
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-110", "TWIN-CONSENSUS-101")
+def test_peer_bodies_up_to_2_mib_are_read_and_larger_ones_are_413(client: httpx.Client) -> None:
+    before = ledger_state(client)
+    padded = b'{"pad": "' + b"x" * (3 * 1024 * 1024 // 2) + b'"}'
+    response = client.post(
+        "/consensus/blocks", content=padded, headers={"content-type": "application/json"}
+    )
+    assert_error(response, 400, "ValidationError")
+    assert response.json()["properties"]["code"] == "malformed"
+    huge = b'{"pad": "' + b"x" * (2 * 1024 * 1024 + 1) + b'"}'
+    response = client.post(
+        "/consensus/blocks", content=huge, headers={"content-type": "application/json"}
+    )
+    assert_error(response, 413, "PayloadTooLargeError")
+    assert_error(client.post("/consensus/blocks", json=[1]), 400, "ValidationError", "body")
+    assert ledger_state(client) == before
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-107")
+def test_a_single_honest_validator_records_no_equivocation(client: httpx.Client) -> None:
+    assert client.get("/consensus/equivocations").json() == {"equivocations": []}
+    assert_error(
+        client.get("/consensus/equivocations", params={"from": "0"}),
+        400,
+        "ValidationError",
+        "query.from",
+    )

@@ -1,0 +1,217 @@
+"""Catching up with the peers: missing ancestors, whole rounds, and certified checkpoints.
+
+Blocks from peers are self-authenticating (signed by a committee key, pinned by digest), so
+the validator fetches what it misses from any peer and checks it by the receive rules like a
+pushed block:
+
+- a block whose ancestors are missing is held (``_ledger.py``) and each missing ancestor is
+  fetched by digest (``GET /consensus/blocks/{digest}``), first from the validator that
+  referenced it, then from its author, then from the others; at most
+  :data:`FETCH_BATCH` at a time and :data:`FETCH_PASSES` batches per pass, each block at most
+  :data:`FETCH_ATTEMPTS` times (a block nobody has is given up, and what waits for it expires);
+- a validator that finds itself more than a round or two behind (a held block far above its
+  quorum round, or a probe of a peer while no block has arrived for a while) fetches whole
+  rounds (``GET /consensus/blocks?round=N``) upwards from its quorum round, at most
+  :data:`MAX_SYNC_ROUNDS` per pass, and does not propose while it does so;
+- a checkpoint left uncertified for :data:`STALE_CHECKPOINT_SECONDS` (the peers' signatures
+  were lost, or the validator was down) gets the validator's signature sent again, and the
+  certified checkpoints are fetched from a peer (``GET /consensus/checkpoints?from=S``) and
+  used when their summary is the validator's own and their signatures verify.
+
+Every loop is bounded per pass, and a pass runs at most every :data:`TICK_SECONDS` unless
+something new is wanted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from twin_reference._errors import ApiError
+from twin_reference._peers import PeerNetwork
+from twin_spec import BlockRef, JSONValue, LedgerError
+
+if TYPE_CHECKING:
+    from twin_reference._ledger import LedgerEngine
+
+LOG = logging.getLogger("twin_reference.sync")
+TICK_SECONDS = 0.25
+FETCH_BATCH = 32
+FETCH_PASSES = 16
+FETCH_ATTEMPTS = 8
+MAX_WANTED = 4096
+MAX_SYNC_ROUNDS = 1000
+PROBE_IDLE_SECONDS = 1.0
+PROBE_INTERVAL_SECONDS = 2.0
+STALE_CHECKPOINT_SECONDS = 1.0
+CHECKPOINT_PAGE = 100
+
+
+class Synchronizer:
+    """Fetches what the validator misses from its peers, in bounded passes."""
+
+    def __init__(self, engine: LedgerEngine, network: PeerNetwork) -> None:
+        self._engine = engine
+        self._network = network
+        self._hints: dict[BlockRef, int] = {}
+        self._attempts: dict[BlockRef, int] = {}
+        self._kick = asyncio.Event()
+        self._behind = True
+        self._last_probe = 0.0
+        self._turn = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the sync loop (a committee of one has no peers and needs none)."""
+        if self._network.indices:
+            self._task = asyncio.create_task(self._run(), name="twin-sync")
+
+    async def stop(self) -> None:
+        """Stop the sync loop."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def want(self, ref: BlockRef, referenced_by: int) -> None:
+        """Note a missing block and the validator whose block referenced it."""
+        if ref not in self._hints and len(self._hints) < MAX_WANTED:
+            self._hints[ref] = referenced_by
+        self._kick.set()
+
+    def behind(self) -> None:
+        """Note that the validator is behind its peers: fetch whole rounds."""
+        self._behind = True
+        self._kick.set()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), TICK_SECONDS)
+            self._kick.clear()
+            try:
+                await self._fetch_wanted()
+                await self._catch_up()
+                await self._certify_stale()
+                self._engine.expire_held()
+                wanted = set(self._engine.wanted())
+                self._hints = {ref: hint for ref, hint in self._hints.items() if ref in wanted}
+                self._attempts = {
+                    ref: count for ref, count in self._attempts.items() if ref in wanted
+                }
+            except (OSError, LedgerError, ApiError, ValueError, KeyError, TypeError):
+                LOG.exception("a sync pass failed")
+
+    def _sources(self, first: list[int]) -> list[int]:
+        """Peers to ask, the given ones first, then the rest in turn."""
+        peers = self._network.indices
+        self._turn = (self._turn + 1) % max(1, len(peers))
+        rest = peers[self._turn :] + peers[: self._turn]
+        ordered = [index for index in first if index in peers]
+        return ordered + [index for index in rest if index not in ordered]
+
+    # -- missing ancestors --------------------------------------------------------------------
+
+    async def _fetch_wanted(self) -> None:
+        for _ in range(FETCH_PASSES):
+            wanted = [
+                ref for ref in self._engine.wanted() if self._attempts.get(ref, 0) < FETCH_ATTEMPTS
+            ][:FETCH_BATCH]
+            if not wanted:
+                return
+            for ref in wanted:
+                self._attempts[ref] = self._attempts.get(ref, 0) + 1
+            found = await asyncio.gather(*(self._fetch(ref) for ref in wanted))
+            if not any(found):
+                return
+
+    async def _fetch(self, ref: BlockRef) -> bool:
+        # TWIN-CONSENSUS-112 "A validator that misses blocks MUST fetch them from its peers
+        # ... and check them by the receive rules": a fetched block goes through
+        # receive_block like a pushed one.
+        hint = self._hints.get(ref)
+        for index in self._sources([*([hint] if hint is not None else []), ref.author]):
+            block = await self._network.get_json(index, f"/consensus/blocks/{ref.digest.hex()}")
+            if not isinstance(block, dict):
+                continue
+            if self._offer(block) == ref:
+                return True
+        return False
+
+    def _offer(self, block: JSONValue) -> BlockRef | None:
+        """Take a fetched block through the receive rules; its reference if it was taken."""
+        try:
+            ref, _added = self._engine.receive_block(block)
+        except (LedgerError, ApiError) as exc:
+            LOG.debug("fetched block refused: %s", exc)
+            return None
+        return ref
+
+    # -- whole rounds -------------------------------------------------------------------------
+
+    async def _catch_up(self) -> None:
+        engine = self._engine
+        now = time.monotonic()
+        if engine.held_above(engine.quorum_round + 2):
+            self._behind = True
+        if not self._behind:
+            idle = now - engine.last_peer_block >= PROBE_IDLE_SECONDS
+            if not idle or now - self._last_probe < PROBE_INTERVAL_SECONDS:
+                return
+            self._last_probe = now
+            probe = engine.quorum_round + 2
+            (index,) = self._sources([])[:1]
+            if not await self._round_blocks(index, probe):
+                return
+        self._behind = False
+        await self._sync_rounds()
+
+    async def _round_blocks(self, index: int, round_: int) -> list[JSONValue]:
+        answer = await self._network.get_json(index, f"/consensus/blocks?round={round_}")
+        blocks = answer.get("blocks") if isinstance(answer, dict) else None
+        return blocks if isinstance(blocks, list) else []
+
+    async def _sync_rounds(self) -> None:
+        """Fetch rounds upwards from the quorum round until no peer has the next one."""
+        engine = self._engine
+        engine.catching_up = True
+        try:
+            round_ = engine.quorum_round + 1
+            for _ in range(MAX_SYNC_ROUNDS):
+                blocks: list[JSONValue] = []
+                for index in self._sources([])[:2]:
+                    blocks = await self._round_blocks(index, round_)
+                    if blocks:
+                        break
+                if not blocks:
+                    break
+                for block in blocks:
+                    self._offer(block)
+                await self._fetch_wanted()
+                round_ = max(round_ + 1, engine.quorum_round + 1)
+                await asyncio.sleep(0)
+            LOG.info("caught up to round %d", engine.quorum_round)
+        finally:
+            engine.catching_up = False
+            engine.wake()
+
+    # -- checkpoints --------------------------------------------------------------------------
+
+    async def _certify_stale(self) -> None:
+        engine = self._engine
+        stale = engine.stale_checkpoints(STALE_CHECKPOINT_SECONDS)
+        if not stale:
+            return
+        engine.resend_signatures(2 * STALE_CHECKPOINT_SECONDS)
+        start = min(stale)
+        (index,) = self._sources([])[:1]
+        answer = await self._network.get_json(
+            index, f"/consensus/checkpoints?from={start}&limit={CHECKPOINT_PAGE}"
+        )
+        checkpoints = answer.get("checkpoints") if isinstance(answer, dict) else None
+        for certified in checkpoints if isinstance(checkpoints, list) else []:
+            engine.offer_certified(certified)
