@@ -120,8 +120,19 @@ def resolve_active(node: Node, did: str, *, field: str = "path.identity") -> Res
     return resolution
 
 
+def twin_path_did(did: str) -> None:
+    """Check that a write names a did:twin; anything else is 400 with the DID error's code."""
+    try:
+        parse_did_twin(did)
+    except DidError as exc:
+        # TWIN-IDENTITY-031 "Parsing a DID of any other method as a did:twin MUST fail with
+        # methodNotSupported": for a write that is a malformed request (400), never a 501.
+        raise ValidationError(exc.message, field="path.identity", code=exc.code.value) from None
+
+
 def owned(node: Node, caller: str, did: str) -> Resolution:
     """Resolve an active did:twin that the caller controls, or raise 400/403/404/410."""
+    twin_path_did(did)
     resolution = resolve_active(node, did)
     if resolution.controller is None:
         raise ForbiddenError(f"{did} is not a document this node keeps", field="path.identity")
@@ -171,10 +182,7 @@ def method_id(did: str, reference: str, field: str) -> str:
     The path's DID is checked first, so that a request is judged on its syntax before any
     state (a malformed request is 400 even when the DID it names is deactivated).
     """
-    try:
-        parse_did_twin(did)
-    except DidError as exc:
-        raise did_error(exc, "path.identity") from None
+    twin_path_did(did)
     if FRAGMENT.match(reference):
         return f"{did}#{reference}"
     try:
@@ -202,7 +210,14 @@ def signing_method(
     try:
         verification_key(resolution.document, vm_id, "assertionMethod")
     except DidError as exc:
-        raise NotFoundError(
+        # A method the document lists, but not under assertionMethod, is a request the node
+        # cannot accept (400); a method the document does not list is not there (404).
+        error_class = (
+            ValidationError
+            if exc.code is DidErrorCode.VERIFICATION_METHOD_NOT_AUTHORIZED
+            else NotFoundError
+        )
+        raise error_class(
             exc.message, field="path.verificationMethodId", code=exc.code.value
         ) from None
     key = node.vault.get(vm_id)
