@@ -91,6 +91,20 @@ def test_the_reference_node_imports_the_spec_core_but_not_the_harness(path: Path
     assert not roots & {"twin_conformance", "tests"}, f"{path.name} imports {roots}"
 
 
+HARNESS = REPO_ROOT / "conformance" / "twin_conformance"
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(HARNESS.rglob("*.py")),
+    ids=lambda path: str(path.relative_to(HARNESS)),
+)
+def test_the_harness_imports_the_spec_core_but_not_the_reference_node(path: Path) -> None:
+    roots = _imported_roots(ast.parse(path.read_text(encoding="utf-8")))
+    assert "twin_reference" not in roots, f"{path.name} imports the reference node"
+    assert "tests" not in roots, f"{path.name} imports the tests"
+
+
 def test_the_public_surface_lists_what_it_imports() -> None:
     import twin_spec
 

@@ -28,9 +28,12 @@ PROFILE_OF_PREFIX = {
     "CONSENSUS": "consensus",
     "DOCUMENTS": "documents",
 }
-# Python sources where the code enforcing a rule lives (the harness and reference node join
-# this list as they land).
-ENFORCING_CODE = [REPO_ROOT / "spec" / "twin_spec", REPO_ROOT / "reference" / "twin_reference"]
+# Python sources where the code enforcing (or, for the harness, checking) a rule lives.
+ENFORCING_CODE = [
+    REPO_ROOT / "spec" / "twin_spec",
+    REPO_ROOT / "reference" / "twin_reference",
+    REPO_ROOT / "conformance" / "twin_conformance",
+]
 TESTS_DIR = REPO_ROOT / "tests"
 
 

@@ -1,8 +1,9 @@
-"""Generate the consensus vectors from the executable spec (block validity and the commit rule).
+"""The consensus vectors: block validity and the commit rule, replayed through evaluate.
 
-Run ``python -m tests.spec.consensus_vectors --out vectors`` from the repository root. Every
-file is a pure function of this module and the spec core: no clock, no randomness, JSON with
-sorted keys, 2-space indent and a final newline, so two runs give the same bytes.
+``consensus/block-validity``: a committee (with the seeds of its test keys), blocks already
+accepted, one more block; whether it is valid, or the code of the first receive rule it breaks.
+``consensus/commit-rule``: a committee and signed blocks in the DAG notation's order; the decision
+of every leader slot, the committer's output after each stage, and the commits.
 
 Keys are test keys derived from seeds written into each vector (``input.seeds[i]`` is the hex
 Ed25519 seed of validator i), the same seeds the DAG notation signs with.
@@ -10,17 +11,19 @@ Ed25519 seed of validator i), the same seeds the DAG notation signs with.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
-import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from tests.spec.dag_notation import make_committee, parse_dag, signing_key
-from tests.spec.test_commit_rule_cases import CASES, LATE_CASES
+from twin_conformance._vector_generation._format import (
+    TWO_CERTIFIED_BLOCKS,
+    Family,
+    Vector,
+    make_vector,
+)
+from twin_conformance._vector_generation.commit_rule_cases import CASES, LATE_CASES
+from twin_conformance._vector_generation.dag_notation import make_committee, parse_dag, signing_key
 from twin_spec import (
     BLOCK_REJECTION_REQUIREMENTS,
     BlockRef,
@@ -51,19 +54,14 @@ BLOCK_VALIDITY = "block-validity"
 COMMIT_RULE = "commit-rule"
 ORDER_RULE = "TWIN-CONSENSUS-016"
 FAULT_RULE = "TWIN-CONSENSUS-027"
-FAULT_CODE = "twoCertifiedBlocks"
-"""The one error code of the commit-rule vectors: two certified blocks in one leader slot."""
+EVALUATE_RULE = "TWIN-CONSENSUS-102"
+FAULT_CODE = TWO_CERTIFIED_BLOCKS
 BASE_TIME = 1_700_000_000_000
 
 
 def seed_hex(index: int) -> str:
     """The hex seed of validator ``index``'s test key (see ``dag_notation.signing_key``)."""
     return hashlib.sha256(b"twin-test-validator-" + str(index).encode()).hexdigest()
-
-
-def dump(value: object) -> bytes:
-    """The bytes of a vector file: sorted keys, 2-space indent, ASCII, final newline."""
-    return (json.dumps(value, sort_keys=True, indent=2, ensure_ascii=True) + "\n").encode()
 
 
 def committee_input(committee: Committee) -> dict[str, JSONValue]:
@@ -176,7 +174,7 @@ def _four() -> tuple[World, list[dict[str, Any]]]:
     return world, world.round_one()
 
 
-def _full_round_two(world: World, author: int = 0, **options: Any) -> dict[str, Any]:
+def _full_round_two(world: World, author: int = 0, **options: Any) -> dict[str, Any]:  # noqa: ANN401 - forwarded to block()
     names = [f"{i}/1" for i in range(world.committee.size)]
     refs = World._own_first(author, world.refs(*names))
     return block(author, 2, refs, **options)
@@ -190,10 +188,11 @@ def _invalid_cases() -> list[BlockCase]:
         description: str,
         world: World,
         dag: list[dict[str, Any]],
-        value: Any,
+        value: object,
         error: BlockRejection,
+        *extra: str,
     ) -> None:
-        cases.append(BlockCase(name, description, world.committee, dag, value, error))
+        cases.append(BlockCase(name, description, world.committee, dag, value, error, extra))
 
     world, dag = _four()
     m = BlockRejection.MALFORMED
@@ -345,6 +344,8 @@ def _invalid_cases() -> list[BlockCase]:
             ),
         },
         BlockRejection.BAD_SIGNATURE,
+        "TWIN-CORE-020",
+        "TWIN-CORE-021",
     )
     add(
         "bad-signature-63-bytes",
@@ -353,6 +354,7 @@ def _invalid_cases() -> list[BlockCase]:
         dag,
         {**signed, "signature": multibase_encode(bytes(range(63)))},
         BlockRejection.BAD_SIGNATURE,
+        "TWIN-CORE-010",
     )
     add(
         "no-ancestors",
@@ -474,7 +476,7 @@ def _valid_cases() -> list[BlockCase]:
         description: str,
         world: World,
         dag: list[dict[str, Any]],
-        value: Any,
+        value: object,
         *rules: BlockRejection | str,
     ) -> None:
         requirements = tuple(
@@ -648,27 +650,30 @@ def _valid_cases() -> list[BlockCase]:
     return cases
 
 
-def block_validity_vectors() -> dict[str, dict[str, Any]]:
-    """Every block-validity vector by case name, its expectation computed by the spec core."""
-    vectors: dict[str, dict[str, Any]] = {}
+def block_validity_vectors() -> list[Vector]:
+    """Every block-validity vector, its expectation computed by the spec core."""
+    vectors: dict[str, Vector] = {}
     for case in [*_invalid_cases(), *_valid_cases()]:
         expected, requirement = run_block_case(case.committee, case.dag, case.block)
         if expected.get("error") != (case.error.value if case.error else None):
             raise AssertionError(f"{case.name}: the spec core says {expected}")
-        requirements = set(case.requirements)
-        if case.error is not None:
+        requirements = {*case.requirements, EVALUATE_RULE}
+        if case.error is None:
+            requirements.add("TWIN-CONSENSUS-006")  # the verdict names the block's digest
+        else:
             requirements |= {BLOCK_REJECTION_REQUIREMENTS[case.error], ORDER_RULE}
             requirements |= {requirement} if requirement else set()
         if case.name in vectors:
             raise AssertionError(f"case {case.name} is defined twice")
-        vectors[case.name] = {
-            "id": f"{PROFILE}/{BLOCK_VALIDITY}/{case.name}",
-            "description": case.description,
-            "requirements": sorted(requirements),
-            "input": {**committee_input(case.committee), "dag": case.dag, "block": case.block},
-            "expected": expected,
-        }
-    return vectors
+        vectors[case.name] = make_vector(
+            f"{PROFILE}/{BLOCK_VALIDITY}",
+            case.name,
+            case.description,
+            requirements,
+            {**committee_input(case.committee), "dag": case.dag, "block": case.block},
+            expected,
+        )
+    return [vectors[name] for name in sorted(vectors)]
 
 
 def run_block_case(
@@ -771,20 +776,14 @@ def run_commit_case(
     }
 
 
-def _marks(param: Any) -> list[str]:
-    return sorted({arg for mark in param.marks for arg in mark.args})
-
-
-def commit_rule_vectors() -> dict[str, dict[str, Any]]:
-    """One vector per notation case of tests/spec/test_commit_rule_cases.py."""
-    staged: list[tuple[str, list[str], list[str]]] = []
-    for param in CASES:
-        staged.append((str(param.id), [param.values[0]], _marks(param)))
-    for param in LATE_CASES:
-        stages = cast(list[tuple[str, object, object]], param.values[0])
-        texts = [stage[0] for stage in stages]
-        staged.append((str(param.id), texts, _marks(param)))
-    vectors: dict[str, dict[str, Any]] = {}
+def commit_rule_vectors() -> list[Vector]:
+    """One vector per commit-rule case of :mod:`.commit_rule_cases`."""
+    staged: list[tuple[str, list[str], tuple[str, ...]]] = []
+    for item in CASES:
+        staged.append((item.name, [item.text], item.requirements))
+    for late in LATE_CASES:
+        staged.append((late.name, [stage[0] for stage in late.stages], late.requirements))
+    vectors: list[Vector] = []
     for name, texts, marks in staged:
         notation = parse_dag(texts[0])
         stops = [len(notation.blocks)]
@@ -793,69 +792,56 @@ def commit_rule_vectors() -> dict[str, dict[str, Any]]:
             stops.append(len(notation.blocks))
         blocks = list(notation.blocks.values())
         expected = run_commit_case(notation.committee, blocks, stops)
-        requirements = set(marks)
+        requirements = {*marks, EVALUATE_RULE}
         if expected.get("commits"):
             requirements |= {"TWIN-CONSENSUS-010", "TWIN-CONSENSUS-011", "TWIN-CONSENSUS-029"}
-        vectors[name] = {
-            "id": f"{PROFILE}/{COMMIT_RULE}/{name}",
-            "description": "notation: "
-            + " | ".join(
-                " / ".join(line.strip() for line in text.strip().splitlines()) for text in texts
-            ),
-            "requirements": sorted(requirements),
-            "input": {
-                **committee_input(notation.committee),
-                "blocks": blocks,
-                "tryCommitAfter": stops,
-            },
-            "expected": expected,
-        }
-    return vectors
+        description = "notation: " + " | ".join(
+            " / ".join(line.strip() for line in text.strip().splitlines()) for text in texts
+        )
+        vectors.append(
+            make_vector(
+                f"{PROFILE}/{COMMIT_RULE}",
+                name,
+                description,
+                requirements,
+                {**committee_input(notation.committee), "blocks": blocks, "tryCommitAfter": stops},
+                expected,
+            )
+        )
+    return sorted(vectors, key=lambda vector: str(vector["id"]))
 
 
-# --- files ------------------------------------------------------------------------------------
-
-HANDLERS: dict[str, Callable[[], dict[str, dict[str, Any]]]] = {
-    BLOCK_VALIDITY: block_validity_vectors,
-    COMMIT_RULE: commit_rule_vectors,
-}
+# --- oracles and families ---------------------------------------------------------------------
 
 
-def generate() -> dict[str, bytes]:
-    """Every consensus vector file: its path below the vectors folder, and its bytes."""
-    files: dict[str, bytes] = {}
-    for handler, build in HANDLERS.items():
-        for name, vector in sorted(build().items()):
-            files[f"{PROFILE}/{handler}/{name}.json"] = dump(vector)
-    return files
+def block_validity_oracle(input_: Mapping[str, Any]) -> dict[str, Any]:
+    """The expected verdict of a block-validity vector, computed by the spec core."""
+    committee = Committee.from_json(input_["committee"])
+    return run_block_case(committee, input_["dag"], input_["block"])[0]
 
 
-def write(out: Path) -> list[Path]:
-    """Write the vectors below ``out``, removing stale files of these handlers; return paths."""
-    files = generate()
-    written = []
-    for handler in HANDLERS:
-        folder = out / PROFILE / handler
-        folder.mkdir(parents=True, exist_ok=True)
-        for stale in folder.glob("*.json"):
-            if f"{PROFILE}/{handler}/{stale.name}" not in files:
-                stale.unlink()
-    for relative, content in files.items():
-        path = out / relative
-        path.write_bytes(content)
-        written.append(path)
-    return written
+def commit_rule_oracle(input_: Mapping[str, Any]) -> dict[str, Any]:
+    """The expected decisions and commits of a commit-rule vector, computed by the spec core."""
+    committee = Committee.from_json(input_["committee"])
+    return run_commit_case(committee, input_["blocks"], input_["tryCommitAfter"])
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m tests.spec.consensus_vectors --out vectors``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--out", type=Path, default=Path("vectors"), help="the vectors folder")
-    args = parser.parse_args(argv)
-    written = write(args.out)
-    sys.stdout.write(f"wrote {len(written)} consensus vectors under {args.out}\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+FAMILIES = [
+    Family(
+        PROFILE,
+        BLOCK_VALIDITY,
+        True,
+        block_validity_vectors,
+        block_validity_oracle,
+        "a committee (with its test keys' seeds), blocks already accepted, one more block: "
+        "whether it is valid, or the code of the first receive rule it breaks",
+    ),
+    Family(
+        PROFILE,
+        COMMIT_RULE,
+        True,
+        commit_rule_vectors,
+        commit_rule_oracle,
+        "a committee and signed blocks: the decision of every leader slot and the commits",
+    ),
+]

@@ -1,0 +1,617 @@
+"""Fuzzing a target from the spec's OpenAPI document with schemathesis, in-process.
+
+The document is the spec's own (``openapi/twin.openapi.yaml``) with the JSON Schema files it
+refers to bundled in from disk, so nothing is fetched from the network. Schemathesis runs with
+the configuration the harness ships (``fuzz.toml``: its reasons are written there), every
+check, the run's seed and budget, the target URL and token, a per-request timeout and no
+redirects. :meth:`Fuzzer.operation` runs the examples, coverage and fuzzing phases on one
+operation; :meth:`Fuzzer.stateful` runs the stateful phase over the spec's OpenAPI links. Each
+schemathesis failure becomes a :class:`Finding` naming the TWIN requirement it breaks, with the
+exchange as report evidence and a curl command that sends the failing request again.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hypothesis.configuration
+import jsonschema
+import requests
+import schemathesis
+import yaml
+from schemathesis.config import SchemathesisConfig
+from schemathesis.core.failures import Failure
+from schemathesis.engine import events, from_schema
+from schemathesis.engine.errors import UnhealthyAPIError, UnresponsiveOperationError
+from schemathesis.engine.recorder import Interaction, ScenarioRecorder
+from schemathesis.schemas import BaseSchema
+
+from twin_conformance._client import evidence_text
+from twin_conformance._paths import spec_dir
+
+FUZZ_CONFIG = Path(__file__).resolve().with_name("fuzz.toml")
+OPENAPI = Path("openapi") / "twin.openapi.yaml"
+SERVER_ERROR = "TWIN-CORE-054"
+ERROR_SHAPE = "TWIN-CORE-040"
+CONTRACT = "TWIN-CORE-056"
+REQUIREMENTS = ("TWIN-CORE-054", "TWIN-CORE-051", "TWIN-CORE-040", "TWIN-CORE-052", "TWIN-CORE-056")
+"""The requirements fuzzing checks, most serious first (the order failures are reported in)."""
+
+CHECK_REQUIREMENTS: Mapping[str, str] = {
+    "not_a_server_error": SERVER_ERROR,
+    "status_code_conformance": CONTRACT,
+    "content_type_conformance": CONTRACT,
+    "response_schema_conformance": CONTRACT,
+    "response_headers_conformance": CONTRACT,
+    "negative_data_rejection": "TWIN-CORE-052",
+    "positive_data_acceptance": "TWIN-CORE-052",
+    "ignored_auth": "TWIN-CORE-051",
+    "object_level_authorization": "TWIN-CORE-051",
+    "use_after_free": "TWIN-CORE-052",
+    "ensure_resource_availability": "TWIN-CORE-052",
+    "missing_required_header": "TWIN-CORE-052",
+    "unsupported_method": "TWIN-CORE-052",
+    "allow_header_conformance": "TWIN-CORE-052",
+}
+"""The TWIN requirement each schemathesis check stands for."""
+
+RESPONSE_CHECKS = frozenset(
+    {
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "response_headers_conformance",
+    }
+)
+"""Checks of the response against the document: an error body that breaks the error shape
+breaks TWIN-CORE-040 rather than TWIN-CORE-056."""
+
+NO_ANSWER = "no_answer"
+"""The pseudo-check of a fuzzed request the target dropped or left unanswered."""
+DID_RESOLUTION = "application/did-resolution"
+MAX_EVIDENCE = 5
+MAX_CURL_CHARS = 2000
+_UNIT_PHASES = ["examples", "coverage", "fuzzing"]
+_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+class FuzzError(Exception):
+    """The fuzzer cannot run: the spec or its configuration is unusable (not a target fault)."""
+
+
+@schemathesis.deserializer(DID_RESOLUTION)
+def _did_resolution(_context: schemathesis.DeserializationContext, response: Any) -> Any:  # noqa: ANN401
+    """Parse a DID resolution result (JSON, but not a ``+json`` type) so it is validated too."""
+    return json.loads(response.content)
+
+
+@dataclass(frozen=True)
+class FuzzOperation:
+    """One operation of the document: its id, method, path template and profile."""
+
+    operation_id: str
+    method: str
+    path: str
+    profile: str
+
+    @property
+    def label(self) -> str:
+        """``METHOD /path/{template}``, as schemathesis names the operation."""
+        return f"{self.method} {self.path}"
+
+
+@functools.cache
+def _bundled(root: Path) -> dict[str, Any]:
+    """The OpenAPI document with every schema file it refers to inlined (read from disk)."""
+    schemas = (root / "schemas").resolve()
+    document = yaml.safe_load((root / OPENAPI).read_text(encoding="utf-8"))
+    if not isinstance(document, dict):
+        raise FuzzError(f"{root / OPENAPI} is not an OpenAPI document")
+    existing = set(document.get("components", {}).get("schemas", {}))
+    components: dict[str, Any] = {}
+    inlined: dict[Path, str] = {}
+
+    def name_for(path: Path) -> str:
+        path = path.resolve()
+        if not path.is_relative_to(schemas) or not path.is_file():
+            raise FuzzError(f"the OpenAPI document refers to {path}, not a schema of the spec")
+        if path not in inlined:
+            name = path.name  # e.g. "error.schema.json": a valid component name of its own
+            if name in existing:
+                raise FuzzError(f"component {name} exists already; cannot bundle {path}")
+            inlined[path] = name
+            schema = json.loads(path.read_text(encoding="utf-8"))
+            schema.pop("$schema", None)
+            schema.pop("$id", None)
+            components[name] = rewrite(schema, path, name)
+        return inlined[path]
+
+    def rewrite(node: Any, base: Path, own: str | None) -> Any:  # noqa: ANN401 - any JSON
+        if isinstance(node, list):
+            return [rewrite(item, base, own) for item in node]
+        if not isinstance(node, dict):
+            return node
+        result = {key: rewrite(value, base, own) for key, value in node.items()}
+        reference = node.get("$ref")
+        if isinstance(reference, str):
+            target, _, fragment = reference.partition("#")
+            if fragment and not fragment.startswith("/"):
+                raise FuzzError(f"$ref {reference!r} in {base.name}: only JSON Pointer fragments")
+            if target:
+                if urllib.parse.urlsplit(target).scheme or target.startswith("//"):
+                    raise FuzzError(f"$ref {reference!r} in {base.name} is not a file of the spec")
+                result["$ref"] = f"#/components/schemas/{name_for(base.parent / target)}{fragment}"
+            elif own is not None:
+                result["$ref"] = f"#/components/schemas/{own}{fragment}"
+        return result
+
+    bundled: dict[str, Any] = rewrite(document, (root / OPENAPI).resolve(), None)
+    bundled.setdefault("components", {}).setdefault("schemas", {}).update(components)
+    return bundled
+
+
+def bundled_document(root: Path | None = None) -> dict[str, Any]:
+    """A fresh copy of the spec's OpenAPI document with its schema files bundled in."""
+    return copy.deepcopy(_bundled((root or spec_dir()).resolve()))
+
+
+def spec_operations(root: Path | None = None) -> list[FuzzOperation]:
+    """Every operation of the document, in document order, with its ``x-twin-profile``."""
+    found = []
+    for path, item in _bundled((root or spec_dir()).resolve()).get("paths", {}).items():
+        for method in _METHODS:
+            operation = item.get(method)
+            if isinstance(operation, dict):
+                found.append(
+                    FuzzOperation(
+                        operation_id=str(operation.get("operationId", f"{method} {path}")),
+                        method=method.upper(),
+                        path=path,
+                        profile=str(operation.get("x-twin-profile", "core")),
+                    )
+                )
+    return found
+
+
+def spec_links(root: Path | None = None) -> list[tuple[str, str]]:
+    """Every OpenAPI link of the document as (source operationId, target operationId)."""
+    document = _bundled((root or spec_dir()).resolve())
+    declared = document.get("components", {}).get("links", {})
+    found = []
+    for item in document.get("paths", {}).values():
+        for method in _METHODS:
+            operation = item.get(method)
+            if not isinstance(operation, dict):
+                continue
+            for response in operation.get("responses", {}).values():
+                links = response.get("links") if isinstance(response, dict) else None
+                for link in (links or {}).values():
+                    if isinstance(link, dict) and isinstance(link.get("$ref"), str):
+                        link = declared.get(link["$ref"].rsplit("/", 1)[-1], {})
+                    if isinstance(link, dict) and isinstance(link.get("operationId"), str):
+                        found.append((str(operation.get("operationId")), link["operationId"]))
+    return found
+
+
+@functools.cache
+def _error_validator(root: Path) -> jsonschema.Draft202012Validator:
+    """A validator of the TWIN error body (``schemas/error.schema.json``)."""
+    schema = json.loads((root / "schemas" / "error.schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+@dataclass(frozen=True)
+class FuzzSettings:
+    """What one run fuzzes and how: target, token, seed, budget, timeouts, profiles."""
+
+    url: str
+    token: str | None
+    seed: int
+    examples: int
+    request_timeout: float
+    profiles: frozenset[str]
+    time_limit: float
+    """Seconds one operation (or the stateful phase) may take before the fuzzer gives up."""
+    deadline: float | None = None
+    """The run's deadline (``time.monotonic()``), which shortens the time limit when near."""
+
+
+@dataclass
+class Finding:
+    """One failure schemathesis found: the check, the requirement it breaks, the evidence."""
+
+    check: str
+    requirement: str | None
+    title: str
+    detail: str
+    phase: str
+    operation: str
+    where: str
+    evidence: list[dict[str, Any]]
+    curl: str
+
+    def summary(self) -> str:
+        """One line: the operation, the check and the failure."""
+        detail = f": {self.detail}" if self.detail and self.detail != self.title else ""
+        what = (
+            "a fuzzed request got no usable answer"
+            if self.check == NO_ANSWER
+            else f"schemathesis check {self.check} failed"
+        )
+        return (
+            f"{self.operation}: {what} in the {self.phase} phase: "
+            f"{self.title}{detail} ({self.where})"
+        )
+
+
+@dataclass
+class FuzzResult:
+    """What one fuzzing run found: the target's failures, and errors of the fuzzer itself."""
+
+    cases: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    fuzzer_errors: list[str] = field(default_factory=list)
+    timed_out: bool = False
+    seconds: float = 0.0
+    not_applicable: str | None = None
+    _seen: set[tuple[str, ...]] = field(default_factory=set)
+
+    def ordered(self) -> list[Finding]:
+        """The findings, most serious requirement first, then in the order they were found."""
+        rank = {requirement: index for index, requirement in enumerate(REQUIREMENTS)}
+        return sorted(
+            self.findings, key=lambda finding: rank.get(finding.requirement or "", len(rank))
+        )
+
+
+class Fuzzer:
+    """Schemathesis against one target, with the harness's configuration and the run's settings."""
+
+    def __init__(self, settings: FuzzSettings, root: Path | None = None) -> None:
+        self.settings = settings
+        self.root = (root or spec_dir()).resolve()
+        self.operations = {op.operation_id: op for op in spec_operations(self.root)}
+        self._home = tempfile.TemporaryDirectory(prefix="twin-conformance-hypothesis-")
+
+    def close(self) -> None:
+        """Remove the temporary folder hypothesis wrote into."""
+        self._home.cleanup()
+
+    def _schema(self, phases: list[str]) -> BaseSchema:
+        """The document loaded into schemathesis with the shipped config and the run's settings."""
+        settings = self.settings
+        config = SchemathesisConfig.from_path(FUZZ_CONFIG)
+        config.update(seed=settings.seed, max_failures=None)
+        schema = schemathesis.openapi.from_dict(bundled_document(self.root), config=config)
+        headers = {"User-Agent": "twin-conformance"}
+        if settings.token:
+            # Spelt as schemathesis spells it, so that ignored_auth can leave it out.
+            headers["Authorization"] = f"Bearer {settings.token}"
+        schema.config.update(
+            base_url=settings.url,
+            headers=headers,
+            request_timeout=settings.request_timeout,
+            max_redirects=0,
+            workers=1,
+        )
+        schema.config.generation.update(max_examples=settings.examples, database="none")
+        schema.config.phases.update(phases=phases)
+        return schema
+
+    def operation(self, operation_id: str) -> FuzzResult:
+        """Run the examples, coverage and fuzzing phases on one operation."""
+        label = self.operations[operation_id].label
+        schema = self._schema(_UNIT_PHASES).exclude(
+            lambda context: context.operation.label != label
+        )
+        return self._run(schema, operation_id)
+
+    def stateful(self) -> FuzzResult:
+        """Run the stateful phase over the links between the operations of the run's profiles."""
+        chosen = {
+            op.operation_id
+            for op in self.operations.values()
+            if op.profile in self.settings.profiles
+        }
+        links = [link for link in spec_links(self.root) if set(link) <= chosen]
+        if not links:
+            return FuzzResult(
+                not_applicable="no OpenAPI link joins two operations of the profiles checked"
+            )
+        labels = {self.operations[operation_id].label for operation_id in chosen}
+        schema = self._schema(["stateful"]).exclude(
+            lambda context: context.operation.label not in labels
+        )
+        return self._run(schema, "the stateful phase")
+
+    def _run(self, schema: BaseSchema, what: str) -> FuzzResult:
+        """Consume the engine's events in a thread, so a target that hangs cannot hang the run."""
+        result = FuzzResult()
+        stream = from_schema(schema).execute()
+
+        def consume() -> None:
+            try:
+                for event in stream:
+                    self._collect(result, event)
+            except Exception as error:  # reported as an error of the fuzzer, not raised
+                result.fuzzer_errors.append(f"{type(error).__name__}: {error}")
+
+        started = time.monotonic()
+        with _hypothesis_home(Path(self._home.name)), _no_local_constants():
+            thread = threading.Thread(target=consume, name=f"twin-fuzz {what}", daemon=True)
+            thread.start()
+            limit = self.settings.time_limit
+            if self.settings.deadline is not None:
+                limit = max(1.0, min(limit, self.settings.deadline - started))
+            thread.join(limit)
+            if thread.is_alive():
+                result.timed_out = True
+                stream.stop()
+                thread.join(self.settings.request_timeout * 2 + 5)
+        result.seconds = time.monotonic() - started
+        return result
+
+    def _collect(self, result: FuzzResult, event: events.EngineEvent) -> None:
+        """Fold one engine event into the result."""
+        if isinstance(event, events.ScenarioFinished):
+            result.cases += len(event.recorder.cases)
+            for case_id, checks in event.recorder.checks.items():
+                for check in checks:
+                    if check.failure_info is not None:
+                        self._add(
+                            result,
+                            check.name,
+                            check.failure_info.failure,
+                            event.recorder,
+                            case_id,
+                            str(event.phase.value),
+                            check.failure_info.code_sample,
+                            [step.curl for step in check.failure_info.steps],
+                        )
+        elif isinstance(event, events.NonFatalError):
+            phase = str(event.phase.value) if event.phase is not None else "setup"
+            self._error(result, event.value, event.label, str(event.info), phase)
+        elif isinstance(event, events.FatalError):
+            result.fuzzer_errors.append(
+                f"{type(event.exception).__name__}: {str(event.exception)[:500]}"
+            )
+        elif isinstance(event, events.EngineFinished):
+            for failure in event.failures:
+                name = type(failure).checks[0] if type(failure).checks else "custom"
+                self._add(result, name, failure, None, None, "after-run", "", [])
+
+    def _add(
+        self,
+        result: FuzzResult,
+        check: str,
+        failure: Failure,
+        recorder: ScenarioRecorder | None,
+        case_id: str | None,
+        phase: str,
+        code_sample: str,
+        steps: list[str],
+    ) -> None:
+        """Record one check failure once, with its requirement, evidence and reproduction."""
+        title = " ".join(failure.title.split())
+        lines = [line.strip() for line in (failure.message or "").splitlines() if line.strip()]
+        detail = " ".join(lines[0].split())[:300] if lines else ""
+        key = (check, type(failure).__name__, title, failure.operation or "")
+        if key in result._seen:
+            return
+        result._seen.add(key)
+        interaction = None
+        if recorder is not None and case_id is not None:
+            interaction = recorder.interactions.get(failure.case_id or case_id)
+        evidence = [self._evidence(interaction)] if interaction is not None else []
+        where = "no request"
+        requirement = CHECK_REQUIREMENTS.get(check)
+        if interaction is not None:
+            path = urllib.parse.urlsplit(interaction.request.uri).path
+            status = interaction.response.status_code if interaction.response else None
+            where = f"{interaction.request.method} {path} answered {status}"
+            if check in RESPONSE_CHECKS and self._breaks_error_shape(interaction):
+                requirement = ERROR_SHAPE
+        curl = "\n".join(dict.fromkeys(steps)) if len(steps) > 1 else code_sample
+        result.findings.append(
+            Finding(
+                check=check,
+                requirement=requirement,
+                title=title,
+                detail=detail,
+                phase=phase,
+                operation=failure.operation or (recorder.label if recorder is not None else ""),
+                where=where,
+                evidence=evidence,
+                curl=self._scrub(curl)[:MAX_CURL_CHARS],
+            )
+        )
+
+    def _breaks_error_shape(self, interaction: Interaction) -> bool:
+        """Whether a 4xx/5xx response's body is not a TWIN error (TWIN-CORE-040)."""
+        response = interaction.response
+        if response is None or response.status_code < 400:
+            return False
+        media_type = _first(response.headers, "content-type").split(";")[0].strip().lower()
+        if media_type == DID_RESOLUTION:
+            return False  # The spec's one exception: a resolution result for every outcome.
+        try:
+            body = json.loads(response.content)
+        except (UnicodeDecodeError, ValueError):
+            return True
+        return not _error_validator(self.root).is_valid(body)
+
+    def _error(
+        self, result: FuzzResult, error: Exception, label: str, text: str, phase: str
+    ) -> None:
+        """An error during the run: no usable answer from the target, or the fuzzer's own."""
+        if not isinstance(
+            error, (requests.RequestException, UnhealthyAPIError, UnresponsiveOperationError)
+        ):
+            first = " ".join(text.strip().splitlines()[:1])
+            result.fuzzer_errors.append(f"{label}: {type(error).__name__}: {first}"[:600])
+            return
+        key = (NO_ANSWER, type(error).__name__, label)
+        if key in result._seen:
+            return
+        result._seen.add(key)
+        evidence = []
+        where = "no answer"
+        request = getattr(error, "request", None)
+        if isinstance(request, requests.PreparedRequest):
+            path = urllib.parse.urlsplit(str(request.url)).path
+            where = f"{request.method} {path} got no answer"
+            evidence.append(
+                self._exchange(
+                    str(request.method),
+                    str(request.url),
+                    {name: _text(value) for name, value in request.headers.items()},
+                    _body_bytes(request.body),
+                    None,
+                    f"{type(error).__name__}: {error}"[:500],
+                )
+            )
+        # A request the target drops or leaves unanswered is no better than a 5xx answer.
+        result.findings.append(
+            Finding(
+                check=NO_ANSWER,
+                requirement=SERVER_ERROR,
+                title=type(error).__name__,
+                detail=self._scrub(" ".join(str(error).split()))[:300],
+                phase=phase,
+                operation=label,
+                where=where,
+                evidence=evidence,
+                curl="",
+            )
+        )
+
+    def _evidence(self, interaction: Interaction) -> dict[str, Any]:
+        """An exchange schemathesis recorded, as report evidence."""
+        request = interaction.request
+        response = interaction.response
+        headers = {name: values[0] for name, values in request.headers.items() if values}
+        return self._exchange(
+            request.method,
+            request.uri,
+            headers,
+            request.body,
+            None
+            if response is None
+            else {
+                "status": response.status_code,
+                "headers": {
+                    name.lower(): ", ".join(values) for name, values in response.headers.items()
+                },
+                "body": evidence_text(response.content),
+                "elapsed": response.elapsed,
+            },
+            None if response is not None else "no response",
+        )
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        response: dict[str, Any] | None,
+        error: str | None,
+    ) -> dict[str, Any]:
+        """The exchange in the shape ``Exchange.evidence()`` gives, with no credentials."""
+        elapsed = 0.0
+        if response is not None:
+            elapsed = float(response.pop("elapsed"))
+            if response["body"] is not None:
+                response["body"] = self._scrub(response["body"])
+        request_body = evidence_text(body)
+        return {
+            "request": {
+                "method": method,
+                "url": self._scrub(url),
+                "headers": {
+                    name.lower(): self._scrub(value, header=name.lower() == "authorization")
+                    for name, value in headers.items()
+                },
+                "body": self._scrub(request_body) if request_body is not None else None,
+            },
+            "response": response,
+            "error": error,
+            "elapsedSeconds": round(max(elapsed, 0.0), 4),
+        }
+
+    def _scrub(self, text: str, *, header: bool = False) -> str:
+        """``text`` without the run's bearer token (Authorization becomes ``Bearer …``)."""
+        if header and text.lower().startswith("bearer "):
+            return "Bearer …"
+        token = self.settings.token
+        return text.replace(token, "…") if token else text
+
+
+def _first(headers: Mapping[str, list[str]], name: str) -> str:
+    """The first value of a header, by case-insensitive name, or an empty string."""
+    for key, values in headers.items():
+        if key.lower() == name and values:
+            return values[0]
+    return ""
+
+
+def _text(value: str | bytes) -> str:
+    """A header value as text."""
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+def _body_bytes(body: object) -> bytes | None:
+    """A prepared request's body as bytes."""
+    if body is None:
+        return None
+    if isinstance(body, bytes):
+        return body
+    return str(body).encode("utf-8")
+
+
+@contextmanager
+def _hypothesis_home(folder: Path) -> Iterator[None]:
+    """Let hypothesis write its caches into ``folder``, not the folder the run started in."""
+    hypothesis.configuration.set_hypothesis_home_dir(folder)
+    try:
+        yield
+    finally:
+        hypothesis.configuration.set_hypothesis_home_dir(None)
+
+
+@contextmanager
+def _no_local_constants() -> Iterator[None]:
+    """Draw from the seed alone, not also from constants in whatever source is loaded.
+
+    Hypothesis mixes into generated data the literals of every non-library module imported so
+    far, so the same seed sends other requests when other modules happen to be loaded: a full
+    run and one check run alone, a source checkout and an installed wheel. The hook is private
+    to hypothesis; without it (another hypothesis version) generation goes on as before.
+    """
+    from hypothesis.internal.conjecture import providers
+
+    original = getattr(providers, "_get_local_constants", None)
+    constants = getattr(providers, "Constants", None)
+    cache = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
+    if original is None or constants is None or cache is None or not hasattr(cache, "clear"):
+        yield
+        return
+    empty = constants()
+    setattr(providers, "_get_local_constants", lambda: empty)  # noqa: B010 - private hook
+    cache.clear()
+    try:
+        yield
+    finally:
+        setattr(providers, "_get_local_constants", original)  # noqa: B010 - private hook
+        cache.clear()

@@ -1,0 +1,260 @@
+"""The node under test: a URL with credentials, a target file, or the embedded reference node.
+
+The embedded node is the reference node started as a subprocess (``python -m twin_reference
+serve``) in a temporary folder on loopback; the harness never imports it. Every way of reaching
+a target fails fast with :class:`TargetError` naming what was wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+START_TIMEOUT_SECONDS = 60.0
+EMBEDDED_EMAIL = "admin@twin.example"
+
+
+class TargetError(Exception):
+    """The target cannot be used: unreachable, bad target file, bad credentials."""
+
+
+@dataclass
+class Target:
+    """Where the node under test is and how to log in to it."""
+
+    url: str
+    email: str | None = None
+    password: str | None = None
+    token: str | None = None
+    profiles: list[str] | None = None
+    image: str | None = None
+    embedded: bool = False
+    committee_file: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def check_url(url: str) -> str:
+    """The target URL without a trailing slash; refuse anything but http(s) with a host."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetError(f"target URL {url!r} is not an http:// or https:// URL with a host")
+    if parts.query or parts.fragment:
+        raise TargetError(f"target URL {url!r} must not carry a query or fragment")
+    return url.rstrip("/")
+
+
+_TARGET_FILE_KEYS = {"url", "auth", "profiles", "image", "committee"}
+
+
+def load_target_file(path: Path) -> Target:
+    """Read a target file (YAML or JSON): url, auth, claimed profiles, image, committee."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise TargetError(f"target file {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise TargetError(f"target file {path} is not YAML or JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise TargetError(f"target file {path} must hold a mapping with at least url")
+    unknown = sorted(set(document) - _TARGET_FILE_KEYS)
+    if unknown:
+        raise TargetError(f"target file {path}: unknown member(s) {', '.join(unknown)}")
+    url, image = document.get("url"), document.get("image")
+    if url is None and image is None:
+        raise TargetError(f"target file {path}: needs url (or image)")
+    if url is not None and not isinstance(url, str):
+        raise TargetError(f"target file {path}: url must be a string")
+    if image is not None and not isinstance(image, str):
+        raise TargetError(f"target file {path}: image must be a string")
+    auth = document.get("auth") or {}
+    if not isinstance(auth, dict):
+        raise TargetError(f"target file {path}: auth must be a mapping")
+    unknown_auth = sorted(set(auth) - {"email", "password", "passwordEnv", "token", "tokenEnv"})
+    if unknown_auth:
+        raise TargetError(f"target file {path}: unknown auth member(s) {', '.join(unknown_auth)}")
+    password = auth.get("password")
+    if "passwordEnv" in auth:
+        password = os.environ.get(str(auth["passwordEnv"]))
+        if password is None:
+            raise TargetError(f"target file {path}: ${auth['passwordEnv']} is not set")
+    token = auth.get("token")
+    if "tokenEnv" in auth:
+        token = os.environ.get(str(auth["tokenEnv"]))
+        if token is None:
+            raise TargetError(f"target file {path}: ${auth['tokenEnv']} is not set")
+    profiles = document.get("profiles")
+    if profiles is not None and not (
+        isinstance(profiles, list) and all(isinstance(p, str) for p in profiles)
+    ):
+        raise TargetError(f"target file {path}: profiles must be a list of names")
+    committee = document.get("committee")
+    committee_file = None
+    if committee is not None:
+        committee_file = (path.parent / str(committee)).resolve()
+        if not committee_file.is_file():
+            raise TargetError(f"target file {path}: committee file {committee_file} not found")
+    return Target(
+        url=check_url(url) if url else "",
+        email=str(auth["email"]) if "email" in auth else None,
+        password=str(password) if password is not None else None,
+        token=str(token) if token is not None else None,
+        profiles=profiles,
+        image=image,
+        committee_file=committee_file,
+    )
+
+
+def probe(url: str, timeout: float) -> dict[str, Any] | None:
+    """Check the target answers ``GET /health``; return its ``/info`` body when it has one."""
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            health = client.get(f"{url}/health")
+            if health.status_code >= 500:
+                raise TargetError(f"{url}/health answered {health.status_code}")
+            info = client.get(f"{url}/info")
+    except httpx.HTTPError as error:
+        raise TargetError(f"target {url} is unreachable: {type(error).__name__}") from None
+    if info.status_code != 200:
+        return None
+    try:
+        body = json.loads(info.content)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def login(url: str, email: str, password: str, timeout: float) -> str:
+    """Log in with ``POST /authentication/login`` and return the bearer token."""
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            response = client.post(
+                f"{url}/authentication/login", json={"email": email, "password": password}
+            )
+    except httpx.HTTPError as error:
+        raise TargetError(f"login to {url} failed: {type(error).__name__}") from None
+    if response.status_code != 200:
+        raise TargetError(f"login to {url} as {email} answered {response.status_code}")
+    try:
+        token = response.json()["token"]
+    except (ValueError, KeyError, TypeError):
+        raise TargetError(f"login to {url} answered no token") from None
+    if not isinstance(token, str) or not token:
+        raise TargetError(f"login to {url} answered no token")
+    return token
+
+
+class EmbeddedNode:
+    """The reference node in a temporary folder on 127.0.0.1, for a run with no target."""
+
+    def __init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="twin-conformance-node-"))
+        self.password = secrets.token_urlsafe(18)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self) -> Target:
+        """Start the node and wait until it answers ``/health``."""
+        environment = {**os.environ, "TWIN_NODE_PASSWORD": self.password}
+        environment["TWIN_NODE_ADMIN_EMAIL"] = EMBEDDED_EMAIL
+        log = (self.directory / "node.log").open("ab")
+        try:
+            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [
+                    sys.executable,
+                    "-m",
+                    "twin_reference",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--data-dir",
+                    str(self.directory / "data"),
+                    "--log-level",
+                    "warning",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=environment,
+            )
+        finally:
+            log.close()
+        try:
+            self.url = self._read_url()
+            self._wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+        return Target(url=self.url, email=EMBEDDED_EMAIL, password=self.password, embedded=True)
+
+    def log(self) -> str:
+        """The last lines the node wrote to stderr."""
+        path = self.directory / "node.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-20:])
+
+    def _read_url(self) -> str:
+        if self.process is None or self.process.stdout is None:
+            raise TargetError("the embedded reference node was not started")
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        selector = selectors.DefaultSelector()
+        selector.register(self.process.stdout, selectors.EVENT_READ)
+        buffer = b""
+        try:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise TargetError(
+                        f"the embedded reference node exited with {self.process.returncode}:"
+                        f"\n{self.log()}"
+                    )
+                if selector.select(timeout=0.2):
+                    buffer += os.read(self.process.stdout.fileno(), 4096)
+                    for line in buffer.decode(errors="replace").splitlines():
+                        if line.startswith("twin-node listening on "):
+                            return line.removeprefix("twin-node listening on ").strip()
+        finally:
+            selector.close()
+        raise TargetError("the embedded reference node did not print its address in time")
+
+    def _wait_healthy(self) -> None:
+        if self.process is None:
+            raise TargetError("the embedded reference node was not started")
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise TargetError(f"the embedded reference node exited:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TargetError("the embedded reference node did not become healthy in time")
+
+    def stop(self) -> None:
+        """Stop the node and remove its folder."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=20)
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""The conformance checks: pytest modules the plugin runs against a target, one per profile."""

@@ -1,0 +1,96 @@
+"""Replay of the signed live vectors against the target, one check per vector.
+
+The manifest is verified before anything is replayed (a tampered, unsigned or untrusted set
+ends the run with code 2); each vector names the requirements it covers, and a vector the
+target answers differently fails the most specific of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from twin_conformance._client import TwinClient, fail
+from twin_conformance._manifest import (
+    ManifestError,
+    load_trusted_publishers,
+    load_vectors,
+    verify_manifest,
+)
+from twin_conformance._paths import spec_dir, vectors_dir
+from twin_conformance._vector_replay import HttpResponse, is_live, replay_vector
+from twin_conformance.plugin import state
+
+
+def _live_vectors(config: pytest.Config) -> list[dict[str, Any]]:
+    """The verified live vectors of this run (the run stops with code 2 if they fail checks)."""
+    run = state(config)
+    folder = Path(config.getoption("--twin-vectors") or vectors_dir())
+    trusted_file = Path(
+        config.getoption("--twin-trusted-publishers") or spec_dir() / "trusted-publishers.json"
+    )
+    try:
+        verified = verify_manifest(
+            folder,
+            load_trusted_publishers(trusted_file),
+            allow_unsigned=bool(config.getoption("--twin-allow-unsigned-vectors")),
+        )
+        vectors = load_vectors(verified)
+    except ManifestError as error:
+        run.could_not_run = f"vectors refused: {error}"
+        pytest.exit(f"could not run: vectors refused: {error}", returncode=2)
+    run.vectors = {
+        "manifestSha256": verified.sha256,
+        "publisher": verified.publisher,
+        "verified": verified.publisher is not None,
+        "files": len(vectors),
+    }
+    return [vector for vector in vectors if is_live(vector)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One ``test_vector`` per live vector, marked with its profile and requirements."""
+    if "vector" not in metafunc.fixturenames:
+        return
+    params = [
+        pytest.param(
+            vector,
+            id=str(vector["id"]),
+            marks=[
+                pytest.mark.twin_profile(str(vector["id"]).split("/")[0]),
+                pytest.mark.twin_requirement(*vector["requirements"]),
+            ],
+        )
+        for vector in _live_vectors(metafunc.config)
+    ]
+    metafunc.parametrize("vector", params)
+
+
+def test_vector(twin: TwinClient, vector: Mapping[str, Any]) -> None:
+    expect_rejection = vector["expected"].get("result") == "invalid"
+
+    def send(
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = False,
+    ) -> HttpResponse:
+        exchange = twin.request(
+            method,
+            path,
+            content=body,
+            headers=headers,
+            auth=auth,
+            expect_rejection=expect_rejection,
+        )
+        assert exchange.status is not None  # The client fails the check when none came.
+        return HttpResponse(exchange.status, exchange.headers, exchange.body)
+
+    outcome = replay_vector(vector, send)
+    if not outcome.passed:
+        fail(outcome.requirement, f"vector {vector['id']}: {outcome.message}")

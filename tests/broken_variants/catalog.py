@@ -1,0 +1,230 @@
+"""The catalog of broken variants: each a named fault of the real reference node.
+
+Every entry says which profile it breaks, what it does, the requirement the harness must name
+when it catches it, and what the run needs to catch it (the profile to check, a fuzzing
+budget, a target file claiming the profile). Most faults are ASGI rules around the unchanged
+``twin_reference.create_app``; a fault that must live inside the node is a narrowly scoped
+patch applied before the app is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+
+from tests.broken_variants import (
+    _anchoring_faults,
+    _consensus_faults,
+    _core_faults,
+    _identity_faults,
+)
+from tests.broken_variants._asgi import FaultMiddleware, Rule
+
+_RULES: dict[str, tuple[Rule, ...]] = {
+    **_core_faults.RULES,
+    **_identity_faults.RULES,
+    **_anchoring_faults.RULES,
+    **_consensus_faults.RULES,
+}
+_PATCHES: dict[str, Callable[[], None]] = {**_anchoring_faults.PATCHES}
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One broken variant and what detecting it takes."""
+
+    name: str
+    profile: str
+    description: str
+    requirement: str
+    # The profile the run must select, when the checks that catch the fault belong to another
+    # profile than the requirement (a core rule checked on identity routes, say).
+    run_profile: str | None = None
+    # The fuzzing budget the detection needs (0: no fuzzing).
+    fuzz_examples: int = 0
+    # The reference node does not claim this profile in /info, so the run claims it for the
+    # node in a target file.
+    claim_in_target_file: bool = False
+    rules: tuple[Rule, ...] = field(default=(), repr=False)
+    patch: Callable[[], None] | None = field(default=None, repr=False)
+
+    @property
+    def checked_profile(self) -> str:
+        """The profile a run selects to catch the fault."""
+        return self.run_profile or self.profile
+
+    def harness_options(self) -> list[str]:
+        """The ``twin-conformance run`` options that detection needs (target aside)."""
+        return ["--profile", self.checked_profile, "--fuzz-examples", str(self.fuzz_examples)]
+
+    def wrap(self, app: Starlette) -> FaultMiddleware | Starlette:
+        """The node's app with this fault's rules around it."""
+        return FaultMiddleware(app, self.rules) if self.rules else app
+
+
+def _fault(
+    name: str,
+    profile: str,
+    requirement: str,
+    description: str,
+    *,
+    run_profile: str | None = None,
+    fuzz_examples: int = 0,
+) -> Fault:
+    """A catalog entry, with the rules and patch of the fault called ``name``."""
+    return Fault(
+        name=name,
+        profile=profile,
+        description=description,
+        requirement=requirement,
+        run_profile=run_profile,
+        fuzz_examples=fuzz_examples,
+        claim_in_target_file=(run_profile or profile) == "consensus",
+        rules=_RULES.get(name, ()),
+        patch=_PATCHES.get(name),
+    )
+
+
+CATALOG: tuple[Fault, ...] = (
+    # -- core ---------------------------------------------------------------------------------
+    _fault(
+        "error-without-name",
+        "core",
+        "TWIN-CORE-040",
+        "every 4xx error body lacks its name member",
+    ),
+    _fault(
+        "info-without-spec-version",
+        "core",
+        "TWIN-CORE-050",
+        "GET /info answers without specVersion",
+    ),
+    _fault(
+        "writes-without-token",
+        "core",
+        "TWIN-CORE-051",
+        "a write with a missing or refused bearer token is performed as the admin's",
+        # Core has no write of its own: the token checks run on the identity routes.
+        run_profile="identity",
+    ),
+    _fault(
+        "logout-keeps-token",
+        "core",
+        "TWIN-CORE-051",
+        "logout answers 204 but the token stays valid",
+    ),
+    _fault(
+        "media-type-not-enforced",
+        "core",
+        "TWIN-CORE-053",
+        "a request body is read as JSON whatever its Content-Type (no 415)",
+    ),
+    _fault(
+        "duplicate-members-accepted",
+        "core",
+        "TWIN-CORE-003",
+        "a JSON body repeating a member name is accepted (the last value wins)",
+    ),
+    _fault(
+        "method-not-allowed-as-404",
+        "core",
+        "TWIN-CORE-052",
+        "a method the route lacks is answered 404 without Allow, not 405",
+    ),
+    # -- identity -----------------------------------------------------------------------------
+    _fault(
+        "proof-verify-always-true",
+        "identity",
+        "TWIN-IDENTITY-064",
+        "POST /identity/proof/verify answers verified true to every well-formed request",
+    ),
+    _fault(
+        "resolver-drops-verification-method",
+        "identity",
+        # The node goes on signing with a method its served document no longer lists.
+        "TWIN-IDENTITY-013",
+        "resolving a did:twin leaves out its most recently listed verification method",
+    ),
+    _fault(
+        "deactivated-did-still-resolves",
+        "identity",
+        "TWIN-IDENTITY-062",
+        "a deactivated DID resolves 200 with its last document instead of 410",
+    ),
+    _fault(
+        "credential-ignores-revocation",
+        "identity",
+        "TWIN-IDENTITY-065",
+        "credential verification answers a revoked credential as verified, not revoked",
+    ),
+    _fault(
+        "did-key-wrong-key",
+        "identity",
+        "TWIN-IDENTITY-004",
+        "a did:key resolves to a verification method holding another public key",
+    ),
+    _fault(
+        "malformed-did-500",
+        "identity",
+        "TWIN-CORE-054",
+        "resolving a malformed DID answers 500 instead of 400 invalidDid",
+    ),
+    # -- anchoring ----------------------------------------------------------------------------
+    _fault(
+        "receipt-flipped-byte",
+        "anchoring",
+        # The flipped byte is in a checkpoint signature, which then fails to verify.
+        "TWIN-ANCHORING-025",
+        "GET /immutable-proof/{id} answers a receipt with one checkpoint signature byte flipped",
+    ),
+    _fault(
+        "wrong-proof-object-hash",
+        "anchoring",
+        "TWIN-ANCHORING-001",
+        "proofObjectHash hashes the JCS text itself, skipping the JSON string literal step",
+    ),
+    _fault(
+        "storage-receipt-flipped-byte",
+        "anchoring",
+        # The flipped byte is in the transaction digest, whose leaf then leads to another root.
+        "TWIN-ANCHORING-029",
+        "verifiable storage create and update answer receipts with one digest byte flipped",
+    ),
+    # -- consensus ----------------------------------------------------------------------------
+    _fault(
+        "wrong-commit-order",
+        "consensus",
+        "TWIN-CONSENSUS-029",
+        "commits list their blocks in reverse order (evaluate and GET /consensus/commits)",
+    ),
+    _fault(
+        "duplicate-author-ancestor-accepted",
+        "consensus",
+        "TWIN-CONSENSUS-009",
+        "evaluation calls a block with two ancestors by one author valid",
+    ),
+    _fault(
+        "refused-block-accepted",
+        "consensus",
+        "TWIN-CONSENSUS-101",
+        "POST /consensus/blocks answers 202 to a block the receive rules refuse",
+    ),
+    _fault(
+        "checkpoint-served-differs",
+        "consensus",
+        "TWIN-CONSENSUS-100",
+        "checkpoints are served with a summary that differs from the one certified",
+    ),
+)
+
+FAULTS: dict[str, Fault] = {fault.name: fault for fault in CATALOG}
+
+
+def fault_named(name: str) -> Fault:
+    """The catalog entry called ``name`` (KeyError naming the known ones otherwise)."""
+    try:
+        return FAULTS[name]
+    except KeyError:
+        raise KeyError(f"no fault {name!r}; known: {', '.join(FAULTS)}") from None
