@@ -72,7 +72,7 @@ def main() -> None:
     "profiles",
     multiple=True,
     type=click.Choice([*PROFILES, "full"]),
-    help="Profile to check (repeatable). Default: full.",
+    help="Profile to check (repeatable; core is always checked). Default: full.",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of every random choice.")
 @click.option(
@@ -167,6 +167,10 @@ def run(
             target = load_target_file(target_file)
             if target.url:
                 probe(target.url, PROBE_TIMEOUT_SECONDS)
+            else:
+                from twin_conformance._container import require_engine
+
+                require_engine()
     except TargetError as error:
         _could_not_run(str(error))
     vectors_folder = vectors_path or vectors_dir()

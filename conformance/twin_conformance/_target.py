@@ -43,6 +43,7 @@ class Target:
     token: str | None = None
     profiles: list[str] | None = None
     image: str | None = None
+    container: dict[str, Any] = field(default_factory=dict)
     embedded: bool = False
     committee_file: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -58,11 +59,12 @@ def check_url(url: str) -> str:
     return url.rstrip("/")
 
 
-_TARGET_FILE_KEYS = {"url", "auth", "profiles", "image", "committee"}
+_TARGET_FILE_KEYS = {"url", "auth", "profiles", "image", "container", "committee"}
+_CONTAINER_KEYS = {"port", "network", "env", "command"}
 
 
 def load_target_file(path: Path) -> Target:
-    """Read a target file (YAML or JSON): url, auth, claimed profiles, image, committee."""
+    """Read a target file (YAML or JSON): url or image, auth, claimed profiles, committee."""
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -102,6 +104,8 @@ def load_target_file(path: Path) -> Target:
         isinstance(profiles, list) and all(isinstance(p, str) for p in profiles)
     ):
         raise TargetError(f"target file {path}: profiles must be a list of names")
+    container = document.get("container") or {}
+    _check_container(path, container, image)
     committee = document.get("committee")
     committee_file = None
     if committee is not None:
@@ -114,9 +118,32 @@ def load_target_file(path: Path) -> Target:
         password=str(password) if password is not None else None,
         token=str(token) if token is not None else None,
         profiles=profiles,
-        image=image,
+        image=image if url is None else None,
+        container=container,
         committee_file=committee_file,
     )
+
+
+def _check_container(path: Path, container: object, image: object) -> None:
+    """Check a target file's ``container`` member: port, network, env, command."""
+    if not isinstance(container, dict):
+        raise TargetError(f"target file {path}: container must be a mapping")
+    if container and image is None:
+        raise TargetError(f"target file {path}: container needs image")
+    unknown = sorted(set(container) - _CONTAINER_KEYS)
+    if unknown:
+        raise TargetError(f"target file {path}: unknown container member(s) {', '.join(unknown)}")
+    port = container.get("port", 8080)
+    if not (isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536):
+        raise TargetError(f"target file {path}: container.port must be a TCP port number")
+    if container.get("network", "bridge") not in ("bridge", "host"):
+        raise TargetError(f"target file {path}: container.network must be bridge or host")
+    env = container.get("env", {})
+    if not (isinstance(env, dict) and all(isinstance(v, str) for v in env.values())):
+        raise TargetError(f"target file {path}: container.env must map names to strings")
+    command = container.get("command", [])
+    if not (isinstance(command, list) and all(isinstance(a, str) for a in command)):
+        raise TargetError(f"target file {path}: container.command must be a list of strings")
 
 
 def probe(url: str, timeout: float) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from twin_conformance._client import ConformanceFailure, Exchange, TwinClient
+from twin_conformance._container import ContainerNode, ContainerSpec
 from twin_conformance._contract import OpenApiContract, load_contract
 from twin_conformance._registry import PROFILES, load_registry
 from twin_conformance._results import TestRecord, apply_expected_failures, build_report
@@ -57,6 +58,7 @@ class TwinState:
     started: datetime
     target: Target | None = None
     embedded: EmbeddedNode | None = None
+    container: ContainerNode | None = None
     info: dict[str, Any] | None = None
     claimed: set[str] = field(default_factory=set)
     client: TwinClient | None = None
@@ -98,7 +100,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=None,
         choices=[*PROFILES, "full"],
-        help="profile to check (repeatable; default full)",
+        help="profile to check (repeatable; default full; core is always checked)",
     )
     group.addoption("--twin-seed", type=int, default=1, help="seed of every random choice")
     group.addoption("--twin-report-dir", default=None, help="where to write the reports")
@@ -139,6 +141,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "twin_requirement(*ids): the TWIN requirement IDs a conformance check checks"
     )
+    # Read the baseline now, so that an unreadable one stops the run before any check.
+    _expected_failures(config.getoption("--twin-expected-failures"))
     profiles = config.getoption("--twin-profile") or ["full"]
     requested = set(PROFILES) if "full" in profiles else set(profiles)
     requested.add("core")  # Every node implements core; the others build on it.
@@ -185,6 +189,17 @@ def _connect(run: TwinState) -> None:
         if target is None:
             run.embedded = EmbeddedNode()
             target = run.embedded.start()
+        elif target.image:
+            run.container = ContainerNode(
+                ContainerSpec(
+                    image=target.image,
+                    port=int(target.container.get("port", 8080)),
+                    network=str(target.container.get("network", "bridge")),
+                    env=dict(target.container.get("env", {})),
+                    command=list(target.container.get("command", [])),
+                )
+            )
+            target.url = run.container.start()
         run.target = target
         run.info = probe(target.url, run.request_timeout)
         token = target.token
@@ -217,11 +232,6 @@ def _target_from_options(config: pytest.Config) -> Target | None:
         raise TargetError("give --twin-target or --twin-target-file, not both")
     if target_file:
         target = load_target_file(Path(target_file))
-        if target.image and not target.url:
-            raise TargetError(
-                "container targets need a Docker engine, and this harness version starts none: "
-                "start the image yourself and give its URL"
-            )
     elif url:
         target = Target(url=check_url(str(url)))
     else:
@@ -383,12 +393,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             run.client.close()
         if run.embedded is not None:
             run.embedded.stop()
+        if run.container is not None:
+            run.container.stop()
 
 
 def _expected_failures(path: str | None) -> set[str] | None:
+    """The check IDs of a baseline file (one per line, ``#`` starts a comment)."""
     if not path:
         return None
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise pytest.UsageError(f"expected-failures file {path}: {error}") from None
     return {
         line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()
     }

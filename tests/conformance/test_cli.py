@@ -199,3 +199,19 @@ def test_report_render_and_aggregate(
     refused = _cli("report", "aggregate", str(broken), "--out", str(tmp_path / "m2"))
     assert refused.returncode == 2
     assert "broken.json" in refused.stderr
+
+
+def test_an_unreadable_baseline_is_exit_2_before_any_check(tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.txt"
+    baseline.write_bytes(b"\xff\xfe not text")
+    result = _cli(
+        "run",
+        "--expected-failures",
+        str(baseline),
+        "--out",
+        str(tmp_path / "out"),
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "expected-failures file" in result.stdout + result.stderr
+    assert not (tmp_path / "out" / "report.json").exists()
