@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import selectors
 import signal
 import subprocess
 import sys
@@ -13,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from twin_conformance._target import read_listening_url
 
 ADMIN_EMAIL = "admin@twin.example"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -141,21 +142,7 @@ def wait_ready(node: RunningNode, timeout: float = START_TIMEOUT_SECONDS) -> Non
 
 
 def _read_url(process: subprocess.Popen[bytes]) -> str:
-    assert process.stdout is not None
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    buffer = b""
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"twin-node exited with {process.returncode} before listening")
-        if selector.select(timeout=0.2):
-            chunk = os.read(process.stdout.fileno(), 4096)
-            buffer += chunk
-            for line in buffer.decode(errors="replace").splitlines():
-                if line.startswith("twin-node listening on "):
-                    return line.removeprefix("twin-node listening on ").strip()
-    raise RuntimeError("twin-node did not print its address in time")
+    return read_listening_url(process, START_TIMEOUT_SECONDS)
 
 
 def _wait_healthy(node: RunningNode) -> None:

@@ -185,6 +185,31 @@ def login(url: str, email: str, password: str, timeout: float) -> str:
     return token
 
 
+LISTENING_LINE = "twin-node listening on "
+
+
+def read_listening_url(process: subprocess.Popen[bytes], timeout: float) -> str:
+    """The URL a ``twin-node serve`` process prints once it listens (its stdout is a pipe)."""
+    if process.stdout is None:
+        raise TargetError("twin-node was started without a pipe for its output")
+    deadline = time.monotonic() + timeout
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    buffer = b""
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise TargetError(f"twin-node exited with {process.returncode} before listening")
+            if selector.select(timeout=0.2):
+                buffer += os.read(process.stdout.fileno(), 4096)
+                for line in buffer.decode(errors="replace").splitlines():
+                    if line.startswith(LISTENING_LINE):
+                        return line.removeprefix(LISTENING_LINE).strip()
+    finally:
+        selector.close()
+    raise TargetError("twin-node did not print its address in time")
+
+
 class EmbeddedNode:
     """The reference node in a temporary folder on 127.0.0.1, for a run with no target."""
 
@@ -236,27 +261,12 @@ class EmbeddedNode:
         return "\n".join(text.splitlines()[-20:])
 
     def _read_url(self) -> str:
-        if self.process is None or self.process.stdout is None:
+        if self.process is None:
             raise TargetError("the embedded reference node was not started")
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        selector = selectors.DefaultSelector()
-        selector.register(self.process.stdout, selectors.EVENT_READ)
-        buffer = b""
         try:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise TargetError(
-                        f"the embedded reference node exited with {self.process.returncode}:"
-                        f"\n{self.log()}"
-                    )
-                if selector.select(timeout=0.2):
-                    buffer += os.read(self.process.stdout.fileno(), 4096)
-                    for line in buffer.decode(errors="replace").splitlines():
-                        if line.startswith("twin-node listening on "):
-                            return line.removeprefix("twin-node listening on ").strip()
-        finally:
-            selector.close()
-        raise TargetError("the embedded reference node did not print its address in time")
+            return read_listening_url(self.process, START_TIMEOUT_SECONDS)
+        except TargetError as error:
+            raise TargetError(f"the embedded reference node: {error}\n{self.log()}") from None
 
     def _wait_healthy(self) -> None:
         if self.process is None:

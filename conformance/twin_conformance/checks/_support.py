@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
-import pytest
 
 from twin_conformance._client import Exchange, TwinClient, fail, require
 from twin_conformance._contract import OpenApiContract
 from twin_conformance._paths import spec_dir
-from twin_conformance.plugin import TwinState, state
+from twin_conformance.plugin import TwinState
 from twin_spec import (
     Committee,
     DidError,
@@ -62,22 +61,6 @@ RECEIPT_PART_REQUIREMENTS = {
     ReceiptFailure.CHECKPOINT_QUORUM: "TWIN-ANCHORING-026",
     ReceiptFailure.INCLUSION_PROOF: "TWIN-ANCHORING-029",
 }
-
-
-def run_state(request: pytest.FixtureRequest) -> TwinState:
-    """The run's state, for module-scoped fixtures (the ``twin`` fixture is per test)."""
-    run = state(request.config)
-    if run.client is None:
-        # The plugin connects before any check of a claimed profile sets up its fixtures.
-        raise RuntimeError("the conformance plugin has not connected to the target yet")
-    return run
-
-
-def session_client(request: pytest.FixtureRequest) -> TwinClient:
-    """The run's client of the target, for module-scoped fixtures."""
-    client = run_state(request).client
-    assert client is not None
-    return client
 
 
 def seeded_random(run: TwinState, label: str) -> random.Random:

@@ -30,9 +30,7 @@ from twin_conformance.checks._support import (
     harness_key,
     mutate_string,
     require_status,
-    run_state,
     seeded_random,
-    session_client,
     spec_failure_requirement,
     trusted_committee,
 )
@@ -67,18 +65,6 @@ RECEIPT_REQUIREMENTS = (
     "TWIN-ANCHORING-029",
     "TWIN-ANCHORING-030",
 )
-
-
-@pytest.fixture(scope="module")
-def run(request: pytest.FixtureRequest) -> TwinState:
-    """The run's state (seed, /info, target), for module-scoped fixtures."""
-    return run_state(request)
-
-
-@pytest.fixture(scope="module")
-def client(request: pytest.FixtureRequest) -> TwinClient:
-    """The run's client of the target, for module-scoped fixtures."""
-    return session_client(request)
 
 
 @pytest.fixture(scope="module")

@@ -25,9 +25,7 @@ from twin_conformance.checks._support import (
     error_field,
     harness_key,
     require_status,
-    run_state,
     seeded_random,
-    session_client,
     spec_failure_requirement,
     trusted_committee,
 )
@@ -64,18 +62,6 @@ MAX_PAGES = 5
 SAMPLE = 4
 EVALUATE_BODY_LIMIT = 16 * 1024 * 1024
 EVALUATE_BLOCK_LIMIT = 20000
-
-
-@pytest.fixture(scope="module")
-def run(request: pytest.FixtureRequest) -> TwinState:
-    """The run's state (seed, /info, target), for module-scoped fixtures."""
-    return run_state(request)
-
-
-@pytest.fixture(scope="module")
-def client(request: pytest.FixtureRequest) -> TwinClient:
-    """The run's client of the target, for module-scoped fixtures."""
-    return session_client(request)
 
 
 @pytest.fixture(scope="module")

@@ -42,10 +42,8 @@ from twin_conformance.checks._support import (
     require_unchanged,
     resolution_snapshot,
     revocation_endpoint,
-    run_state,
     schema_errors,
     seeded_random,
-    session_client,
     spec_failure_requirement,
 )
 from twin_conformance.plugin import TwinState
@@ -139,18 +137,6 @@ def add_method(client: TwinClient, identity: Identity, relationship: str, fragme
     require_status(exchange, 200, None, f"adding a {relationship} method")
     identity.methods[fragment] = body_object(exchange, None, "the new verification method")
     identity.relationships[fragment] = relationship
-
-
-@pytest.fixture(scope="module")
-def run(request: pytest.FixtureRequest) -> TwinState:
-    """The run's state (seed, /info, target), for module-scoped fixtures."""
-    return run_state(request)
-
-
-@pytest.fixture(scope="module")
-def client(request: pytest.FixtureRequest) -> TwinClient:
-    """The run's client of the target, for module-scoped fixtures."""
-    return session_client(request)
 
 
 @pytest.fixture(scope="module")
