@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from twin_reference._errors import ApiError
 from twin_reference._http import handle_api_error, handle_http_exception, handle_unexpected
-from twin_reference._node import NodeSettings
+from twin_reference._node import Node, NodeSettings
 from twin_reference._routes_anchoring import ROUTES as ANCHORING_ROUTES
 from twin_reference._routes_consensus import ROUTES as CONSENSUS_ROUTES
 from twin_reference._routes_core import ROUTES as CORE_ROUTES
@@ -46,12 +46,16 @@ def _dispatch(by_method: dict[str, Endpoint]) -> Endpoint:
     return endpoint
 
 
-def create_app(settings: NodeSettings) -> Starlette:
-    """Build the node's ASGI application; the data directory is opened at start-up."""
+def create_app(settings: NodeSettings, opened: Node | None = None) -> Starlette:
+    """Build the node's ASGI application; the data directory is opened at start-up.
+
+    ``opened`` is the node of ``settings`` when the caller has opened it already (``serve``
+    does, to report an unusable data directory before listening), so it is not opened twice.
+    """
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        node = open_node(settings)
+        node = opened if opened is not None else open_node(settings)
         app.state.node = node
         await node.ledger.start()
         # In the background: with a committee of several, committing the node's DID needs

@@ -152,10 +152,10 @@ def serve(
         validator_index=validator_index or 0,
         leader_timeout_seconds=leader_timeout,
     )
-    # Open the data directory once before serving, so that one that cannot be used (another
+    # Open the data directory before serving, so that one that cannot be used (another
     # committee's, a missing key) is a one-line error rather than a start-up traceback.
     try:
-        open_node(settings).store.close()
+        node = open_node(settings)
     except SetupError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -170,7 +170,7 @@ def serve(
         raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     bound_port = listener.getsockname()[1]
     config = uvicorn.Config(
-        create_app(settings), log_level=log_level, access_log=False, lifespan="on"
+        create_app(settings, node), log_level=log_level, access_log=False, lifespan="on"
     )
     server = uvicorn.Server(config)
     literal = f"[{host}]" if ":" in host else host
