@@ -60,10 +60,6 @@ class RunOptions:
         return "-".join(argument.lstrip("-") for argument in self.arguments) + claim
 
 
-# Faults the harness catches under another requirement than the one it breaks, and why; each is
-# an expected failure until the harness names the right requirement (strict: then it fails).
-HARNESS_GAPS: dict[str, str] = {}
-
 # The unmodified node is checked with the options of the faults of each profile.
 BASELINES = {
     profile: next(RunOptions.of(fault) for fault in CATALOG if fault.checked_profile == profile)
@@ -229,16 +225,7 @@ def test_the_unmodified_reference_node_is_conformant(runs: RunBook, profile: str
 
 @pytest.mark.parametrize(
     "fault",
-    [
-        pytest.param(
-            fault,
-            id=fault.name,
-            marks=[pytest.mark.xfail(strict=True, reason=HARNESS_GAPS[fault.name])]
-            if fault.name in HARNESS_GAPS
-            else [],
-        )
-        for fault in CATALOG
-    ],
+    [pytest.param(fault, id=fault.name) for fault in CATALOG],
 )
 def test_the_harness_catches_the_broken_variant(runs: RunBook, fault: Fault) -> None:
     baseline = runs.baseline(RunOptions.of(fault)).result()
