@@ -303,7 +303,7 @@ def vectors_generate(out: Path | None) -> None:
     The manifest is rebuilt unsigned; sign it with `twin-conformance vectors sign`.
     """
     from twin_conformance._manifest import build_manifest, write_manifest
-    from twin_conformance._vector_generation import generate_vectors
+    from twin_vectors import generate_vectors
 
     folder = out or vectors_dir()
     written = generate_vectors(folder)

@@ -25,8 +25,6 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from twin_conformance._paths import spec_dir
-from twin_conformance._vector_generation import family_of
-from twin_conformance._vector_generation._format import dump
 from twin_spec import (
     SPEC_VERSION,
     DidError,
@@ -41,6 +39,8 @@ from twin_spec import (
     verification_key,
     verify_proof,
 )
+from twin_vectors import family_of
+from twin_vectors._format import dump
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_TYPE = "TwinVectorManifest"

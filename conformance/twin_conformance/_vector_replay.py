@@ -23,9 +23,6 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from twin_conformance._paths import spec_dir
-from twin_conformance._vector_generation import family_of
-from twin_conformance._vector_generation._keys import method_of
-from twin_conformance._vector_generation.core import SIGNATURE_REJECTION_REQUIREMENTS
 from twin_spec import (
     BLOCK_REJECTION_REQUIREMENTS,
     BlockRejection,
@@ -43,6 +40,9 @@ from twin_spec import (
     verify_certified_checkpoint,
     verify_equivocation_evidence,
 )
+from twin_vectors import family_of
+from twin_vectors._keys import method_of
+from twin_vectors.core import SIGNATURE_REJECTION_REQUIREMENTS
 
 JSON_HEADERS = {"content-type": "application/json"}
 DID_RESOLUTION = "application/did-resolution"

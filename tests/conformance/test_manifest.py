@@ -26,14 +26,14 @@ from twin_conformance._manifest import (
     verify_manifest,
     write_manifest,
 )
-from twin_conformance._vector_generation import build_vectors, generate_vectors, vector_files
 from twin_spec import SPEC_VERSION, Ed25519SigningKey, multibase_decode, multibase_encode
+from twin_vectors import build_vectors, generate_vectors, vector_files
 
 VECTORS = REPO_ROOT / "vectors"
 TRUSTED = REPO_ROOT / "spec" / "trusted-publishers.json"
 CREATED = "2026-11-21T09:00:00Z"
 RESIGN = (
-    "regenerate and re-sign: python -m twin_conformance._vector_generation --out vectors, "
+    "regenerate and re-sign: python -m twin_vectors --out vectors, "
     "then twin-conformance vectors sign"
 )
 

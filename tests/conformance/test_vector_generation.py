@@ -11,18 +11,18 @@ from pathlib import Path
 import pytest
 
 from tests.support import REPO_ROOT, read_json, schema_validator
-from twin_conformance._vector_generation import (
+from twin_vectors import (
     ERROR_CODES,
     FAMILIES,
     build_vectors,
     family_of,
     generate_vectors,
 )
-from twin_conformance._vector_generation import _edwards as edwards
-from twin_conformance._vector_generation._format import dump, vector_test_key
+from twin_vectors import _edwards as edwards
+from twin_vectors._format import dump, vector_test_key
 
 VECTORS = REPO_ROOT / "vectors"
-REGENERATE = "python -m twin_conformance._vector_generation --out vectors (or: tox -e vectors)"
+REGENERATE = "python -m twin_vectors --out vectors (or: tox -e vectors)"
 
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -68,7 +68,7 @@ def test_generation_removes_stale_files_and_keeps_the_manifest(tmp_path: Path) -
 
 def test_the_module_command_writes_the_vectors(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "twin_conformance._vector_generation", "--out", str(tmp_path)],
+        [sys.executable, "-m", "twin_vectors", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         check=False,

@@ -25,7 +25,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.node_process import RunningNode, start_node
-from twin_conformance._vector_generation import build_vectors
 from twin_conformance._vector_replay import (
     HttpResponse,
     Send,
@@ -33,6 +32,7 @@ from twin_conformance._vector_replay import (
     is_live,
     replay_vector,
 )
+from twin_vectors import build_vectors
 
 VECTORS = build_vectors()
 LIVE = [vector for vector in VECTORS if is_live(vector)]

@@ -105,6 +105,19 @@ def test_the_harness_imports_the_spec_core_but_not_the_reference_node(path: Path
     assert "tests" not in roots, f"{path.name} imports the tests"
 
 
+VECTOR_GENERATORS = REPO_ROOT / "conformance" / "twin_vectors"
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(VECTOR_GENERATORS.rglob("*.py")),
+    ids=lambda path: str(path.relative_to(VECTOR_GENERATORS)),
+)
+def test_the_vector_generators_import_only_the_spec_core(path: Path) -> None:
+    roots = _imported_roots(ast.parse(path.read_text(encoding="utf-8")))
+    assert not roots & (OUR_PACKAGES | {"twin_conformance"}), f"{path.name} imports {roots}"
+
+
 def test_the_public_surface_lists_what_it_imports() -> None:
     import twin_spec
 

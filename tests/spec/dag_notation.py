@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twin_conformance._vector_generation.dag_notation import (
+from twin_vectors.dag_notation import (
     LETTERS,
     NotationDag,
     block_name,

@@ -1,4 +1,4 @@
-"""Commit-rule cases (``twin_conformance._vector_generation.commit_rule_cases``) checked here.
+"""Commit-rule cases (``twin_vectors.commit_rule_cases``) checked here.
 
 The cases are written in the DAG notation; every expectation was worked out by hand from the
 rules (spec/prose/consensus.md). Leaders are fixed: round r is led by validator r mod n, so
@@ -19,8 +19,6 @@ from typing import Any
 
 import pytest
 
-from twin_conformance._vector_generation.commit_rule_cases import CASES, LATE_CASES
-from twin_conformance._vector_generation.dag_notation import NotationDag, parse_dag
 from twin_spec import (
     BlockRef,
     LeaderDecision,
@@ -30,6 +28,8 @@ from twin_spec import (
     linearize,
     try_commit,
 )
+from twin_vectors.commit_rule_cases import CASES, LATE_CASES
+from twin_vectors.dag_notation import NotationDag, parse_dag
 
 REQ = pytest.mark.requirement
 

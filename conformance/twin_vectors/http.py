@@ -20,14 +20,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from twin_conformance._vector_generation._format import (
-    HTTP_ERROR_CODES,
-    Family,
-    Vector,
-    make_vector,
-    vector_test_key,
-)
-from twin_conformance._vector_generation._keys import UNKNOWN_DID_TWIN, raw_jwt
 from twin_spec import (
     MAX_SAFE_INTEGER,
     base58btc_encode,
@@ -35,6 +27,14 @@ from twin_spec import (
     encode_jwt,
     sign_block,
 )
+from twin_vectors._format import (
+    HTTP_ERROR_CODES,
+    Family,
+    Vector,
+    make_vector,
+    vector_test_key,
+)
+from twin_vectors._keys import UNKNOWN_DID_TWIN, raw_jwt
 
 JSON = {"content-type": "application/json"}
 MIB = 1024 * 1024

@@ -11,21 +11,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from twin_conformance._vector_generation import _edwards as edwards
-from twin_conformance._vector_generation._format import (
-    Family,
-    Vector,
-    vector_test_key,
-    with_expected,
-)
-from twin_conformance._vector_generation._keys import (
-    CREATED,
-    VC_CONTEXT,
-    Case,
-    did_key_of,
-    method_of,
-    resolve_did_key_method,
-)
 from twin_spec import (
     DidError,
     Ed25519SigningKey,
@@ -38,6 +23,21 @@ from twin_spec import (
     multibase_decode,
     multibase_encode,
     verify_proof,
+)
+from twin_vectors import _edwards as edwards
+from twin_vectors._format import (
+    Family,
+    Vector,
+    vector_test_key,
+    with_expected,
+)
+from twin_vectors._keys import (
+    CREATED,
+    VC_CONTEXT,
+    Case,
+    did_key_of,
+    method_of,
+    resolve_did_key_method,
 )
 
 PROOF_VERIFY = "identity/proof-verify"

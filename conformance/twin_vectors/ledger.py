@@ -12,10 +12,6 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from twin_conformance._vector_generation._format import Family, Vector, with_expected
-from twin_conformance._vector_generation.anchoring import certified, transaction
-from twin_conformance._vector_generation.consensus import committee_input
-from twin_conformance._vector_generation.dag_notation import make_committee, signing_key
 from twin_spec import (
     BlockRef,
     Committee,
@@ -40,6 +36,10 @@ from twin_spec import (
     verify_certified_checkpoint,
     verify_equivocation_evidence,
 )
+from twin_vectors._format import Family, Vector, with_expected
+from twin_vectors.anchoring import certified, transaction
+from twin_vectors.consensus import committee_input
+from twin_vectors.dag_notation import make_committee, signing_key
 
 COMMITTEE = "consensus/committee"
 EQUIVOCATION = "consensus/equivocation"

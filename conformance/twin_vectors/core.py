@@ -10,15 +10,6 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from twin_conformance._vector_generation import _edwards as edwards
-from twin_conformance._vector_generation._format import (
-    Family,
-    Vector,
-    make_vector,
-    vector_test_key,
-    vector_test_seed,
-    with_expected,
-)
 from twin_spec import (
     CanonicalizationError,
     Ed25519PublicKey,
@@ -42,6 +33,15 @@ from twin_spec import (
     signing_input,
     verify_message,
     verify_signature,
+)
+from twin_vectors import _edwards as edwards
+from twin_vectors._format import (
+    Family,
+    Vector,
+    make_vector,
+    vector_test_key,
+    vector_test_seed,
+    with_expected,
 )
 
 JCS = "core/jcs"

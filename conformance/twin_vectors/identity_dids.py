@@ -6,18 +6,6 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from twin_conformance._vector_generation import _edwards as edwards
-from twin_conformance._vector_generation._format import (
-    Family,
-    Vector,
-    vector_test_key,
-    with_expected,
-)
-from twin_conformance._vector_generation._keys import (
-    UNKNOWN_DID_TWIN,
-    Case,
-    did_key_of,
-)
 from twin_spec import (
     DidError,
     DidErrorCode,
@@ -37,6 +25,18 @@ from twin_spec import (
     parse_did_url,
     public_key_from_jwk,
     verification_key,
+)
+from twin_vectors import _edwards as edwards
+from twin_vectors._format import (
+    Family,
+    Vector,
+    vector_test_key,
+    with_expected,
+)
+from twin_vectors._keys import (
+    UNKNOWN_DID_TWIN,
+    Case,
+    did_key_of,
 )
 
 DID_KEY_RESOLVE = "identity/did-key-resolve"

@@ -2,7 +2,7 @@
 
 ``generate_vectors(out)`` writes ``out/<profile>/<handler>/<name>.json`` for every family and
 removes vector files no family produces any more; ``python -m
-twin_conformance._vector_generation --out vectors`` does the same from the command line. Every
+twin_vectors --out vectors`` does the same from the command line. Every
 file is a pure function of this package and the spec core (no clock, no randomness), so two
 runs give byte-identical files. The keys in the vectors are test keys derived from seeds the
 vectors carry; they sign nothing else.
@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from twin_conformance._vector_generation import (
+from twin_vectors import (
     anchoring,
     consensus,
     core,
@@ -25,7 +25,7 @@ from twin_conformance._vector_generation import (
     identity_proofs,
     ledger,
 )
-from twin_conformance._vector_generation._format import (
+from twin_vectors._format import (
     ERROR_CODES,
     HTTP_ERROR_CODES,
     PROFILES,
@@ -115,9 +115,9 @@ def generate_vectors(out_dir: Path) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m twin_conformance._vector_generation --out vectors``."""
+    """Command line: ``python -m twin_vectors --out vectors``."""
     parser = argparse.ArgumentParser(
-        prog="python -m twin_conformance._vector_generation",
+        prog="python -m twin_vectors",
         description="Generate the TWIN test vectors from the executable spec.",
     )
     parser.add_argument("--out", type=Path, default=Path("vectors"), help="the vectors folder")

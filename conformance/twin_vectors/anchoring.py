@@ -13,19 +13,6 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from twin_conformance._vector_generation._format import (
-    Family,
-    Vector,
-    vector_test_key,
-    with_expected,
-)
-from twin_conformance._vector_generation._keys import (
-    CREATED,
-    method_of,
-    resolve_did_key_method,
-)
-from twin_conformance._vector_generation.consensus import committee_input
-from twin_conformance._vector_generation.dag_notation import make_committee, signing_key
 from twin_spec import (
     Committee,
     DidError,
@@ -56,6 +43,19 @@ from twin_spec import (
     verify_proof,
     verify_receipt,
 )
+from twin_vectors._format import (
+    Family,
+    Vector,
+    vector_test_key,
+    with_expected,
+)
+from twin_vectors._keys import (
+    CREATED,
+    method_of,
+    resolve_did_key_method,
+)
+from twin_vectors.consensus import committee_input
+from twin_vectors.dag_notation import make_committee, signing_key
 
 OBJECT_HASH = "anchoring/object-hash"
 MERKLE = "anchoring/merkle"

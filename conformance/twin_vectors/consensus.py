@@ -16,14 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from twin_conformance._vector_generation._format import (
-    TWO_CERTIFIED_BLOCKS,
-    Family,
-    Vector,
-    make_vector,
-)
-from twin_conformance._vector_generation.commit_rule_cases import CASES, LATE_CASES
-from twin_conformance._vector_generation.dag_notation import make_committee, parse_dag, signing_key
 from twin_spec import (
     BLOCK_REJECTION_REQUIREMENTS,
     BlockRef,
@@ -48,6 +40,14 @@ from twin_spec import (
     try_commit,
     validate_block,
 )
+from twin_vectors._format import (
+    TWO_CERTIFIED_BLOCKS,
+    Family,
+    Vector,
+    make_vector,
+)
+from twin_vectors.commit_rule_cases import CASES, LATE_CASES
+from twin_vectors.dag_notation import make_committee, parse_dag, signing_key
 
 PROFILE = "consensus"
 BLOCK_VALIDITY = "block-validity"
@@ -76,6 +76,7 @@ def committee_input(committee: Committee) -> dict[str, JSONValue]:
 
 
 def time_of(round_: int, copy: int = 0) -> int:
+    """The timestamp of a block of ``round_`` (``copy`` tells equivocating blocks apart)."""
     return BASE_TIME + 1000 * round_ + copy
 
 
@@ -132,6 +133,7 @@ class World:
 
     @property
     def genesis(self) -> list[BlockRef]:
+        """The committee's genesis references."""
         return genesis_refs(self.committee)
 
     def round_one(self, authors: Sequence[int] | None = None) -> list[dict[str, Any]]:
@@ -140,13 +142,16 @@ class World:
         return [self.add(f"{i}/1", block(i, 1, self._own_first(i, self.genesis))) for i in chosen]
 
     def add(self, name: str, value: dict[str, Any]) -> dict[str, Any]:
+        """Remember a block under ``name`` and return it."""
         self.named[name] = value
         return value
 
     def ref(self, name: str) -> BlockRef:
+        """The reference of the block called ``name``."""
         return block_ref(self.named[name])
 
     def refs(self, *names: str) -> list[BlockRef]:
+        """The references of the blocks called ``names``, in order."""
         return [self.ref(name) for name in names]
 
     @staticmethod

@@ -8,27 +8,6 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
-from twin_conformance._vector_generation import _edwards as edwards
-from twin_conformance._vector_generation._format import (
-    Family,
-    Vector,
-    vector_test_key,
-    with_expected,
-)
-from twin_conformance._vector_generation._keys import (
-    FAR_FUTURE_SECONDS,
-    ISSUED_SECONDS,
-    NOW_SECONDS,
-    VC_CONTEXT,
-    Case,
-    bump_base64url,
-    did_key_of,
-    json_object,
-    method_of,
-    raw_jwt,
-    raw_jwt_text,
-    resolve_did_key_method,
-)
 from twin_spec import (
     STATUS_LIST_PREFIX,
     DidError,
@@ -56,6 +35,27 @@ from twin_spec import (
     with_status_bit,
 )
 from twin_spec import check_jwt_times as _check_jwt_times
+from twin_vectors import _edwards as edwards
+from twin_vectors._format import (
+    Family,
+    Vector,
+    vector_test_key,
+    with_expected,
+)
+from twin_vectors._keys import (
+    FAR_FUTURE_SECONDS,
+    ISSUED_SECONDS,
+    NOW_SECONDS,
+    VC_CONTEXT,
+    Case,
+    bump_base64url,
+    did_key_of,
+    json_object,
+    method_of,
+    raw_jwt,
+    raw_jwt_text,
+    resolve_did_key_method,
+)
 
 CREDENTIAL_VERIFY = "identity/credential-verify"
 
