@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -163,7 +163,7 @@ def write_manifest(vectors_dir: Path, manifest: Mapping[str, Any]) -> Path:
 
 
 def verify_manifest(
-    vectors_dir: Path, trusted: Sequence[str], *, allow_unsigned: bool = False
+    vectors_dir: Path, trusted: TrustedKeys, *, allow_unsigned: bool = False
 ) -> VerifiedManifest:
     """Check the manifest's proof, publisher and every file; raise :class:`ManifestError`.
 
@@ -192,15 +192,61 @@ def verify_manifest(
     )
 
 
-def load_trusted_publishers(path: Path) -> list[str]:
-    """The did:keys of the trusted vector publishers, from ``spec/trusted-publishers.json``."""
+@dataclass(frozen=True)
+class TrustedKey:
+    """A trusted signer's did:key and the dates it may sign between (``until`` exclusive)."""
+
+    id: str
+    name: str
+    valid_from: str
+    until: str | None = None
+
+    def signed_in_validity(self, created: str) -> bool:
+        """Whether a proof ``created`` at this time (ISO 8601) falls in the key's validity."""
+        day = created[:10]
+        return self.valid_from <= day and (self.until is None or day < self.until)
+
+
+class TrustedKeys:
+    """The trusted keys of a trust file, looked up by did:key."""
+
+    def __init__(self, keys: Iterable[TrustedKey] = ()) -> None:
+        self.keys = tuple(keys)
+
+    def __iter__(self) -> Iterator[TrustedKey]:
+        return iter(self.keys)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index: int) -> TrustedKey:
+        return self.keys[index]
+
+    def __contains__(self, did: object) -> bool:
+        return any(entry.id == did for entry in self.keys)
+
+    def get(self, did: str) -> TrustedKey | None:
+        """The entry of ``did``, or None when it is not trusted."""
+        return next((entry for entry in self if entry.id == did), None)
+
+
+def load_trusted_publishers(path: Path) -> TrustedKeys:
+    """The trusted vector publishers' keys, from ``spec/trusted-publishers.json``."""
     if not path.is_file():
         raise ManifestError("missing", path, "the trusted publishers file does not exist")
     document = _parse(path.read_bytes(), path)
     errors = list(_schema("trusted-publishers.schema.json").iter_errors(document))
     if errors:
         raise ManifestError("malformed", path, errors[0].message[:160])
-    return [str(entry["id"]) for entry in document["publishers"]]
+    return TrustedKeys(
+        TrustedKey(
+            id=str(entry["id"]),
+            name=str(entry["name"]),
+            valid_from=str(entry["from"]),
+            until=str(entry["until"]) if "until" in entry else None,
+        )
+        for entry in document["publishers"]
+    )
 
 
 def read_publisher_seed(path: Path) -> bytes:
@@ -303,7 +349,7 @@ def _schema(name: str) -> Draft202012Validator:
 
 
 def _check_proof(
-    manifest: Mapping[str, Any], path: Path, trusted: Sequence[str], *, allow_unsigned: bool
+    manifest: Mapping[str, Any], path: Path, trusted: TrustedKeys, *, allow_unsigned: bool
 ) -> str | None:
     proof = manifest.get("proof")
     if proof is None:
@@ -319,11 +365,21 @@ def _check_proof(
         raise ManifestError(
             "malformed", path, f"proof verificationMethod {method[:80]!r} is not a DID URL"
         ) from None
-    if not publisher.startswith("did:key:") or publisher not in trusted:
+    entry = trusted.get(publisher) if publisher.startswith("did:key:") else None
+    if entry is None:
         raise ManifestError(
             "untrusted-publisher",
             path,
             f"signed by {publisher[:80]}, which is not a trusted publisher",
+        )
+    created = str(proof.get("created", ""))
+    if not entry.signed_in_validity(created):
+        window = f"from {entry.valid_from}" + (f" until {entry.until}" if entry.until else "")
+        raise ManifestError(
+            "untrusted-publisher",
+            path,
+            f"signed by {publisher[:80]} at {created[:40]!r}, "
+            f"outside the key's validity ({window})",
         )
 
     def resolve(method_id: str, purpose: str) -> Ed25519PublicKey:

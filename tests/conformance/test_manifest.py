@@ -16,6 +16,8 @@ import pytest
 from tests.support import REPO_ROOT
 from twin_conformance._manifest import (
     ManifestError,
+    TrustedKey,
+    TrustedKeys,
     VerifiedManifest,
     build_manifest,
     load_trusted_publishers,
@@ -61,12 +63,17 @@ def test_publisher_seed(tmp_path: Path) -> bytes:
     return read_publisher_seed(seed_file)
 
 
-def _signed(folder: Path, seed: bytes) -> list[str]:
+def _trust(*dids: str, until: str | None = None) -> TrustedKeys:
+    """Trust ``dids`` from long before the tests' proofs were made (until ``until``)."""
+    return TrustedKeys(TrustedKey(did, "test", "2000-01-01", until) for did in dids)
+
+
+def _signed(folder: Path, seed: bytes) -> TrustedKeys:
     write_manifest(folder, sign_manifest(build_manifest(folder), seed, CREATED))
-    return [publisher_did(seed)]
+    return _trust(publisher_did(seed))
 
 
-def _reason(folder: Path, trusted: list[str], **options: bool) -> ManifestError:
+def _reason(folder: Path, trusted: TrustedKeys, **options: bool) -> ManifestError:
     with pytest.raises(ManifestError) as caught:
         verify_manifest(folder, trusted, **options)
     assert str(caught.value).count("\n") == 0
@@ -83,7 +90,7 @@ def test_a_signed_manifest_verifies(vectors: Path, test_publisher_seed: bytes) -
     trusted = _signed(vectors, test_publisher_seed)
     verified = verify_manifest(vectors, trusted)
     assert isinstance(verified, VerifiedManifest)
-    assert verified.publisher == trusted[0]
+    assert verified.publisher == trusted[0].id
     assert len(verified.files) == len(build_vectors())
     assert len(verified.sha256) == 64
     assert verified.spec_version == SPEC_VERSION
@@ -110,7 +117,7 @@ def test_the_manifest_lists_every_file_sorted_with_its_hash(vectors: Path) -> No
 def test_the_proof_is_a_data_integrity_proof_by_the_did_key(
     vectors: Path, test_publisher_seed: bytes
 ) -> None:
-    did = _signed(vectors, test_publisher_seed)[0]
+    did = _signed(vectors, test_publisher_seed)[0].id
     proof = _manifest(vectors)["proof"]
     assert proof["type"] == "DataIntegrityProof"
     assert proof["cryptosuite"] == "eddsa-jcs-2022"
@@ -155,9 +162,9 @@ def test_a_removed_file_is_missing(vectors: Path, test_publisher_seed: bytes) ->
 
 def test_an_unsigned_manifest_is_refused_unless_allowed(vectors: Path) -> None:
     write_manifest(vectors, build_manifest(vectors))
-    error = _reason(vectors, [])
+    error = _reason(vectors, _trust())
     assert error.reason == "unsigned"
-    verified = verify_manifest(vectors, [], allow_unsigned=True)
+    verified = verify_manifest(vectors, _trust(), allow_unsigned=True)
     assert verified.publisher is None
     assert len(load_vectors(verified)) == len(build_vectors())
 
@@ -167,9 +174,9 @@ def test_a_key_nobody_trusts_is_an_untrusted_publisher(
 ) -> None:
     _signed(vectors, test_publisher_seed)
     other_test_key = Ed25519SigningKey.generate()
-    error = _reason(vectors, [publisher_did(other_test_key.seed)])
+    error = _reason(vectors, _trust(publisher_did(other_test_key.seed)))
     assert error.reason == "untrusted-publisher"
-    assert _reason(vectors, [], allow_unsigned=True).reason == "untrusted-publisher"
+    assert _reason(vectors, _trust(), allow_unsigned=True).reason == "untrusted-publisher"
 
 
 def test_a_flipped_proof_value_is_a_bad_signature(
@@ -214,12 +221,12 @@ def test_a_key_carried_by_the_manifest_is_not_used(
 )
 def test_a_garbage_manifest_is_malformed(vectors: Path, content: bytes) -> None:
     (vectors / "manifest.json").write_bytes(content)
-    error = _reason(vectors, [])
+    error = _reason(vectors, _trust())
     assert (error.reason, error.path) == ("malformed", vectors / "manifest.json")
 
 
 def test_no_manifest_is_missing(vectors: Path) -> None:
-    error = _reason(vectors, [])
+    error = _reason(vectors, _trust())
     assert (error.reason, error.path) == ("missing", vectors / "manifest.json")
 
 
@@ -227,7 +234,7 @@ def test_a_path_leaving_the_folder_is_malformed(vectors: Path, test_publisher_se
     manifest = build_manifest(vectors)
     manifest["files"][0]["path"] = "core/jcs/../../../outside.json"
     write_manifest(vectors, sign_manifest(manifest, test_publisher_seed, CREATED))
-    assert _reason(vectors, [publisher_did(test_publisher_seed)]).reason == "malformed"
+    assert _reason(vectors, _trust(publisher_did(test_publisher_seed))).reason == "malformed"
 
 
 def test_a_malformed_vector_is_refused_on_load(vectors: Path, test_publisher_seed: bytes) -> None:
@@ -279,6 +286,9 @@ def test_the_committed_manifest_verifies_and_lists_what_the_generator_writes() -
     except ManifestError as error:
         pytest.fail(f"vectors/manifest.json does not verify ({error}); {RESIGN}")
     assert verified.publisher in trusted
+    signer = trusted.get(str(verified.publisher))
+    assert signer is not None
+    assert signer.until is None, "the manifest is signed by a retired key"
     listed = {entry.path.relative_to(VECTORS).as_posix() for entry in verified.files}
     assert listed == set(vector_files()), f"the manifest is stale; {RESIGN}"
     fresh = build_manifest(VECTORS)
@@ -290,9 +300,22 @@ def test_the_committed_manifest_verifies_and_lists_what_the_generator_writes() -
 def test_the_trusted_publishers_file_is_well_formed(tmp_path: Path) -> None:
     trusted = load_trusted_publishers(TRUSTED)
     assert len(trusted) >= 1
-    assert all(did.startswith("did:key:z6Mk") for did in trusted)
+    assert all(entry.id.startswith("did:key:z6Mk") for entry in trusted)
     broken = tmp_path / "trusted.json"
     broken.write_text('{"publishers": [{"id": "did:web:example.com"}]}')
     with pytest.raises(ManifestError) as caught:
         load_trusted_publishers(broken)
     assert caught.value.reason == "malformed"
+
+
+def test_a_retired_key_verifies_what_it_signed_before_but_nothing_after(
+    vectors: Path, test_publisher_seed: bytes
+) -> None:
+    did = publisher_did(test_publisher_seed)
+    write_manifest(vectors, sign_manifest(build_manifest(vectors), test_publisher_seed, CREATED))
+    assert verify_manifest(vectors, _trust(did, until="2099-01-01")).publisher == did
+    error = _reason(vectors, _trust(did, until=CREATED[:10]))
+    assert error.reason == "untrusted-publisher"
+    assert "outside the key's validity" in str(error)
+    not_yet = TrustedKeys([TrustedKey(did, "test", "2999-01-01")])
+    assert _reason(vectors, not_yet).reason == "untrusted-publisher"
