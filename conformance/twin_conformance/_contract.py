@@ -22,13 +22,62 @@ import referencing
 import referencing.jsonschema
 import yaml
 
-from twin_conformance._client import Exchange, fail
+from twin_conformance._client import Exchange
+from twin_conformance._failures import ConformanceFailure
 from twin_conformance._paths import spec_dir
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ERROR_SHAPE = "TWIN-CORE-040"
 CONTRACT = "TWIN-CORE-056"
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+def error_body_signature(status: int, body: bytes) -> str | None:
+    """The root-cause key of an error body that is not a TWIN error, or None when it is one.
+
+    Every 4xx and 5xx body has the one shape of ``schemas/error.schema.json``, so the same
+    defect (no ``name``, say) on any route is one root cause (TWIN-CORE-040).
+    """
+    try:
+        value = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        return f"{ERROR_SHAPE}|not-json|{str(status)[0]}"
+    error = jsonschema.exceptions.best_match(_error_validator().iter_errors(value))
+    if error is None:
+        return None
+    return "|".join(
+        [
+            ERROR_SHAPE,
+            "schema",
+            str(status)[0],
+            str(error.validator),
+            "/".join(str(part) for part in error.absolute_path),
+            repr(error.validator_value)[:200],
+        ]
+    )
+
+
+@functools.cache
+def _error_validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads((spec_dir() / "schemas" / "error.schema.json").read_text("utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+class ContractViolation(ConformanceFailure):
+    """A response that breaks the document; ``signature`` says which rule, wherever it broke.
+
+    Two responses of different operations that break the same rule the same way (every error
+    body lacking ``name``, say) share a signature, so the run can fail the first and block
+    the rest as one root cause (SUITE-010).
+    """
+
+    def __init__(self, requirement: str, message: str, signature: str) -> None:
+        super().__init__(requirement, message, cause=signature)
+        self.signature = signature
+
+
+def _violation(requirement: str, message: str, *signature: object) -> ContractViolation:
+    return ContractViolation(requirement, message, "|".join([requirement, *map(str, signature)]))
 
 
 @dataclass(frozen=True)
@@ -123,7 +172,7 @@ class OpenApiContract:
         return node, pointer
 
     def check(self, exchange: Exchange) -> None:
-        """Fail the check when the exchange's response breaks the document."""
+        """Raise :class:`ContractViolation` when the exchange's response breaks the document."""
         # TWIN-CORE-056 "Every response MUST match the OpenAPI document": a documented status,
         # a documented media type, a body valid against its schema.
         if exchange.status is None:
@@ -137,10 +186,13 @@ class OpenApiContract:
         if key not in responses:
             key = "default" if "default" in responses else ""
         if not key:
-            fail(
+            raise _violation(
                 CONTRACT,
                 f"{exchange.where} answered {status}, a status {operation.operation_id} "
                 f"does not document (documented: {', '.join(sorted(responses))})",
+                "status",
+                operation.operation_id,
+                status,
             )
         response, pointer = self._resolve(
             responses[key], f"{operation.pointer}/responses/{_escape(key)}"
@@ -149,13 +201,23 @@ class OpenApiContract:
         if not content:
             return
         media_type = exchange.media_type()
+        requirement = ERROR_SHAPE if exchange.status >= 400 else CONTRACT
         if media_type not in content:
             if not exchange.body:
-                fail(CONTRACT, f"{exchange.where} answered {status} with an empty body")
-            fail(
-                ERROR_SHAPE if exchange.status >= 400 else CONTRACT,
+                raise _violation(
+                    CONTRACT,
+                    f"{exchange.where} answered {status} with an empty body",
+                    "empty",
+                    operation.operation_id,
+                    status,
+                )
+            raise _violation(
+                requirement,
                 f"{exchange.where} answered {status} as {media_type or 'no content type'}; "
                 f"{operation.operation_id} documents {', '.join(sorted(content))}",
+                "media-type",
+                status[0],
+                media_type,
             )
         schema_pointer = f"{pointer}/content/{_escape(media_type)}/schema"
         if "schema" not in content[media_type]:
@@ -163,26 +225,50 @@ class OpenApiContract:
         try:
             body = json.loads(exchange.body)
         except (UnicodeDecodeError, ValueError):
-            fail(
-                ERROR_SHAPE if exchange.status >= 400 else CONTRACT,
+            raise _violation(
+                requirement,
                 f"{exchange.where} answered {status} as {media_type} with a body that is not JSON",
+                "not-json",
+                status[0],
+                media_type,
+            ) from None
+        error = self._first_error(schema_pointer, body)
+        if error is not None:
+            where = "/".join(str(part) for part in error.absolute_path) or "(the body)"
+            shared = (
+                error_body_signature(exchange.status, exchange.body)
+                if exchange.status >= 400
+                else None
             )
-        errors = self._errors(schema_pointer, body)
-        if errors:
-            fail(
-                ERROR_SHAPE if exchange.status >= 400 else CONTRACT,
+            if shared is not None:
+                raise ContractViolation(
+                    ERROR_SHAPE,
+                    f"{exchange.where} answered {status} with a body that breaks "
+                    f"{operation.operation_id}'s {key} schema: at {where}: {error.message[:300]}",
+                    shared,
+                )
+            raise _violation(
+                requirement,
                 f"{exchange.where} answered {status} with a body that breaks "
-                f"{operation.operation_id}'s {key} schema: {errors}",
+                f"{operation.operation_id}'s {key} schema: at {where}: {error.message[:300]}",
+                "schema",
+                status[0] if exchange.status >= 400 else operation.operation_id,
+                error.validator,
+                "/".join(str(part) for part in error.absolute_path),
+                repr(error.validator_value)[:200],
             )
 
-    def _errors(self, schema_pointer: str, body: Any) -> str:  # noqa: ANN401
-        """The first schema violation of ``body`` as one line, or an empty string."""
+    def _first_error(
+        self,
+        schema_pointer: str,
+        body: Any,  # noqa: ANN401
+    ) -> jsonschema.ValidationError | None:
+        """The most relevant schema violation of ``body``, or None."""
         validator = _validator(self, schema_pointer)
-        error = jsonschema.exceptions.best_match(validator.iter_errors(body))
-        if error is None:
-            return ""
-        where = "/".join(str(part) for part in error.absolute_path) or "(the body)"
-        return f"at {where}: {error.message[:300]}"
+        error: jsonschema.ValidationError | None = jsonschema.exceptions.best_match(
+            validator.iter_errors(body)
+        )
+        return error
 
 
 @functools.cache

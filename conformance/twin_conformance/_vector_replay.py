@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from twin_conformance._failures import status_cause
 from twin_conformance._paths import spec_dir
 from twin_spec import (
     BLOCK_REJECTION_REQUIREMENTS,
@@ -79,19 +80,22 @@ class ReplayOutcome:
     passed: bool
     requirement: str | None
     message: str
+    cause: str | None = None
+    """The root cause of a failure the same divergence shows elsewhere (a wrong status)."""
 
 
 class _Mismatch(Exception):
     """The target's answer differs from the vector's: the requirement and a one-line reason."""
 
-    def __init__(self, requirement: str | None, message: str) -> None:
+    def __init__(self, requirement: str | None, message: str, cause: str | None = None) -> None:
         super().__init__(message)
         self.requirement = requirement
         self.message = message
+        self.cause = cause
 
 
-def _fail(requirement: str | None, message: str) -> NoReturn:
-    raise _Mismatch(requirement, message)
+def _fail(requirement: str | None, message: str, cause: str | None = None) -> NoReturn:
+    raise _Mismatch(requirement, message, cause)
 
 
 def is_live(vector: Mapping[str, Any]) -> bool:
@@ -118,7 +122,7 @@ def replay_vector(vector: Mapping[str, Any], send: Send) -> ReplayOutcome:
     try:
         message = replay(vector, send)
     except _Mismatch as mismatch:
-        return ReplayOutcome(False, mismatch.requirement, mismatch.message)
+        return ReplayOutcome(False, mismatch.requirement, mismatch.message, mismatch.cause)
     except (TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
         # An answer of a shape no check foresaw: a failure of the target, not of the harness.
         return ReplayOutcome(
@@ -275,7 +279,11 @@ def _expect_status(
         _fail(
             "TWIN-CORE-054", f"{where} answered {response.status} to bad input, expected {status}"
         )
-    _fail(requirement, f"{where} answered {response.status}, expected {status}")
+    _fail(
+        requirement,
+        f"{where} answered {response.status}, expected {status}",
+        status_cause(requirement, status, response.status),
+    )
 
 
 def _object(value: object, where: str, requirement: str | None) -> Mapping[str, Any]:
@@ -733,9 +741,11 @@ def _replay_http(vector: Mapping[str, Any], send: Send) -> str:
                 "TWIN-CORE-054",
                 f"{where} answered {response.status} to bad input, expected {status}",
             )
+        requirement = _http_requirement(vector, response.status)
         _fail(
-            _http_requirement(vector, response.status),
+            requirement,
             f"{where} answered {response.status}, expected {status}",
+            status_cause(requirement, status, response.status),
         )
     if invalid:
         body = _error_body(response, where)

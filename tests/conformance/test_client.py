@@ -12,6 +12,17 @@ from twin_conformance import ConformanceFailure, Exchange, TwinClient
 TIMEOUT = 1.0
 
 
+class Recorded(list[Exchange]):
+    """An observer that keeps every exchange."""
+
+    def before(self, method: str, url: str) -> None:
+        """Let every request through."""
+
+    def after(self, exchange: Exchange) -> None:
+        """Keep the exchange."""
+        self.append(exchange)
+
+
 @pytest.mark.parametrize(
     ("behaviour", "named"),
     [
@@ -25,13 +36,13 @@ TIMEOUT = 1.0
 def test_a_hostile_answer_becomes_a_bounded_failure_with_evidence(
     behaviour: str, named: str
 ) -> None:
-    recorded: list[Exchange] = []
+    recorded = Recorded()
     with HostileServer(behaviour) as server:
         client = TwinClient(
             server.url,
             timeout=TIMEOUT,
             max_response_bytes=1024 * 1024,
-            recorder=recorded.append,
+            observer=recorded,
         )
         started = time.monotonic()
         with pytest.raises(ConformanceFailure) as caught:
@@ -75,5 +86,5 @@ def test_evidence_hides_the_token_and_cuts_long_bodies() -> None:
     )
     evidence = exchange.evidence()
     assert "secret" not in str(evidence)
-    assert evidence["request"]["body"].endswith("[cut 5904 bytes]")
+    assert evidence["request"]["body"].endswith("[cut 5904 characters]")
     assert evidence["response"]["body"].startswith("base64:")
