@@ -249,7 +249,7 @@ def run(
 
     from twin_conformance._console import ProgressReporter, print_summary
 
-    console = Console(highlight=False, emoji=False)
+    console = Console(highlight=False, emoji=False, soft_wrap=True)
     if target_url and target_file:
         raise click.UsageError("give --target or --target-file, not both")
     started = time.monotonic()

@@ -73,7 +73,7 @@ def report_render(report_file: Path, out: Path | None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     write_atomic(folder / "junit.xml", render_junit(document))
     write_atomic(folder / "report.html", render_html(document))
-    console = Console(highlight=False, emoji=False)
+    console = Console(highlight=False, emoji=False, soft_wrap=True)
     print_summary(document, console)
     console.print(f"Verdict: {verdict_line(document)}", markup=False)
     sys.exit(exit_code(document))

@@ -198,6 +198,10 @@ class ProgressReporter:
     def pytest_internalerror(self, excrepr: object) -> None:
         """Keep the harness's traceback out of the console, in a file beside the reports."""
         text = str(excrepr)
+        if self.config is not None:
+            from twin_conformance.plugin import state
+
+            text = state(self.config).redactor.text(text)
         folder = self.config.getoption("--twin-report-dir") if self.config else None
         where = ""
         if folder:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
 import time
 
 import brotli
@@ -123,6 +124,28 @@ async def identity_create_drops_id(request: HttpRequest, context: Context) -> Ht
     return response
 
 
+def _issued(value: str) -> None:
+    """Append a secret the node issued to $TWIN_ISSUED_SECRETS_FILE (the secrets test reads it)."""
+    path = os.environ.get("TWIN_ISSUED_SECRETS_FILE")
+    if path and value:
+        with open(path, "a", encoding="utf-8") as issued:  # noqa: PTH123 - one line appended
+            issued.write(value + "\n")
+
+
+async def tokens_recorded(request: HttpRequest, context: Context) -> HttpResponse:
+    """Set each token it answers as a cookie as well, and record both as issued secrets."""
+    response = await context.forward(request)
+    body = response.json()
+    token = body.get("token") if isinstance(body, dict) else None
+    if response.status == 200 and isinstance(token, str):
+        _issued(token)
+        response.headers.append(("set-cookie", f"access_token={token}; HttpOnly; Path=/"))
+    for name, value in response.headers:
+        if name == "set-cookie":
+            _issued(value.split("=", 1)[1].split(";", 1)[0])
+    return response
+
+
 def patch_did_method_entity_storage() -> None:
     """Make the node mint and resolve did:entity-storage DIDs, as the TWIN node 0.0.2 does."""
     from twin_reference import _identity
@@ -151,5 +174,9 @@ RULES = {
     ),
     "route-not-served": (rule("DELETE", "/verifiable/[^/]+", route_not_served),),
     "identity-create-drops-id": (rule("POST", "/identity", identity_create_drops_id),),
+    "tokens-recorded": (
+        rule("POST", "/authentication/login", tokens_recorded),
+        rule("GET", "/authentication/refresh", tokens_recorded),
+    ),
 }
 PATCHES = {"did-method-entity-storage": patch_did_method_entity_storage}

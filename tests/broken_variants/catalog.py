@@ -298,6 +298,15 @@ DEVIATIONS: tuple[Fault, ...] = (
         "TWIN-CORE-040",
         "only the anchoring routes' error bodies lack name: anchoring is not conformant",
     ),
+    _fault(
+        "tokens-recorded",
+        "core",
+        None,
+        "sets every token it issues as a cookie too, and records each in "
+        "$TWIN_ISSUED_SECRETS_FILE (for the secrets test)",
+        run_profile="full",
+        expect=CONFORMANT,
+    ),
     # -- targets the harness must not judge, or must judge in bounded time --------------------
     _fault(
         "not-found-everywhere",
@@ -319,7 +328,27 @@ FAULTS: dict[str, Fault] = {fault.name: fault for fault in (*CATALOG, *DEVIATION
 
 
 def fault_named(name: str) -> Fault:
-    """The catalog entry called ``name`` (KeyError naming the known ones otherwise)."""
+    """The catalog entry called ``name`` (KeyError naming the known ones otherwise).
+
+    ``a+b`` is both faults at once: their rules in that order (the first that matches a
+    request handles it) and both patches.
+    """
+    if "+" in name:
+        parts = [fault_named(part) for part in name.split("+")]
+        patches = [part.patch for part in parts if part.patch is not None]
+
+        def both() -> None:
+            for patch in patches:
+                patch()
+
+        return Fault(
+            name=name,
+            profile=parts[-1].profile,
+            description="; ".join(part.description for part in parts),
+            requirement=parts[-1].requirement,
+            rules=tuple(rule for part in parts for rule in part.rules),
+            patch=both if patches else None,
+        )
     try:
         return FAULTS[name]
     except KeyError:
