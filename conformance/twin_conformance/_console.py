@@ -236,7 +236,7 @@ class _Collector:
             profile = _profile(item)
             if profile is None:
                 continue
-            for check_id, title in _prerequisites(item):
+            for check_id, title, read_only in _prerequisites(item):
                 if check_id not in seen:
                     seen.add(check_id)
                     self.rows.append(
@@ -246,7 +246,7 @@ class _Collector:
                             "profile": profile,
                             "requirements": [],
                             "title": title,
-                            "readOnly": False,
+                            "readOnly": read_only,
                             "destructive": False,
                         }
                     )

@@ -49,11 +49,12 @@ class Blocked(Exception):
 class PrerequisiteFailed(Exception):
     """A prerequisite fixture failed; the checks that use it are blocked by ``check_id``."""
 
-    def __init__(self, check_id: str, title: str, cause: Exception) -> None:
+    def __init__(self, check_id: str, title: str, cause: Exception, read_only: bool) -> None:
         super().__init__(f"prerequisite {title!r} failed: {cause}")
         self.check_id = check_id
         self.title = title
         self.cause = cause
+        self.read_only = read_only
 
 
 def fail(requirement: str | None, message: str, cause: str | None = None) -> NoReturn:
@@ -74,9 +75,9 @@ def status_cause(requirement: str | None, expected: object, actual: object) -> s
     return f"{requirement}|status expected {expected}|got {actual}"
 
 
-PASSED_PREREQUISITES: dict[str, str] = {}
-"""Prerequisites that succeeded in this process's current run: check ID → title. The plugin
-clears it when a run starts and reports each as a passed check."""
+PASSED_PREREQUISITES: dict[str, tuple[str, bool]] = {}
+"""Prerequisites that succeeded in this process's current run: ID → (title, read-only). The
+plugin clears it when a run starts and reports each as a passed check."""
 
 
 def prerequisite_id(function: Callable[..., Any]) -> str:
@@ -84,14 +85,15 @@ def prerequisite_id(function: Callable[..., Any]) -> str:
     return f"{Path(inspect.getfile(function)).name}::prerequisite[{function.__name__}]"
 
 
-def prerequisite(title: str) -> Callable[[F], F]:
+def prerequisite(title: str, *, read_only: bool = False) -> Callable[[F], F]:
     """Make a fixture function a prerequisite check named ``title`` (SUITE-010).
 
     Apply it under ``@pytest.fixture``. A failure inside the fixture (a
     :class:`ConformanceFailure` or any other exception) becomes :class:`PrerequisiteFailed`,
     which the plugin reports once as this prerequisite's failure and as ``blocked`` for every
     check that needed it. Blocked and failed prerequisites it depends on pass through as they
-    are, so a chain of prerequisites is blocked at its first broken link.
+    are, so a chain of prerequisites is blocked at its first broken link. ``read_only`` says
+    the fixture writes nothing (it may serve checks of a ``--read-only`` run).
     """
 
     def decorate(function: F) -> F:
@@ -100,7 +102,7 @@ def prerequisite(title: str) -> Callable[[F], F]:
         def failed(error: Exception) -> Exception:
             if isinstance(error, Blocked | PrerequisiteFailed):
                 return error
-            return PrerequisiteFailed(check_id, title, error)
+            return PrerequisiteFailed(check_id, title, error, read_only)
 
         if inspect.isgeneratorfunction(function):
 
@@ -111,7 +113,7 @@ def prerequisite(title: str) -> Callable[[F], F]:
                     value = next(generator)
                 except Exception as error:
                     raise failed(error) from error
-                PASSED_PREREQUISITES[check_id] = title
+                PASSED_PREREQUISITES[check_id] = (title, read_only)
                 yield value
                 yield from generator
 
@@ -124,11 +126,11 @@ def prerequisite(title: str) -> Callable[[F], F]:
                     value = function(*args, **kwargs)
                 except Exception as error:
                     raise failed(error) from error
-                PASSED_PREREQUISITES[check_id] = title
+                PASSED_PREREQUISITES[check_id] = (title, read_only)
                 return value
 
             wrapper = plain_wrapper
-        setattr(wrapper, PREREQUISITE_ATTRIBUTE, (check_id, title))
+        setattr(wrapper, PREREQUISITE_ATTRIBUTE, (check_id, title, read_only))
         return wrapper  # type: ignore[return-value]
 
     return decorate

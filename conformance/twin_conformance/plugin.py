@@ -206,10 +206,10 @@ def test_id(item: pytest.Item) -> str:
     return f"{Path(str(item.path)).name}::{item.name}"
 
 
-def _prerequisites(item: pytest.Item) -> list[tuple[str, str]]:
-    """The (check ID, title) of every prerequisite fixture the item uses."""
+def _prerequisites(item: pytest.Item) -> list[tuple[str, str, bool]]:
+    """The (check ID, title, read-only) of every prerequisite fixture the item uses."""
     info = getattr(item, "_fixtureinfo", None)
-    found: list[tuple[str, str]] = []
+    found: list[tuple[str, str, bool]] = []
     if info is None:
         return found
     for name in info.names_closure:
@@ -358,7 +358,7 @@ def pytest_collection_modifyitems(
     for item in checks:
         key = test_id(item)
         run.known_ids.add(key)
-        run.known_ids.update(check_id for check_id, _ in _prerequisites(item))
+        run.known_ids.update(check_id for check_id, _, _ in _prerequisites(item))
         run.records[key] = TestRecord(
             id=key,
             name=item.name,
@@ -583,6 +583,7 @@ def _prerequisite_failed(
         kind="prerequisite",
         profile=record.profile,
         requirements=[],
+        read_only=error.read_only,
         evidence=list(run.evidence),
         reproduce=_reproduce(run, record.id),
     )
@@ -729,7 +730,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def _prerequisite_records(run: TwinState) -> None:
     """Report each prerequisite that succeeded as a passed check of its own."""
-    for check_id, _title in PASSED_PREREQUISITES.items():
+    for check_id, (_title, read_only) in PASSED_PREREQUISITES.items():
         if check_id in run.records:
             continue
         module = check_id.split("::", 1)[0]
@@ -743,6 +744,7 @@ def _prerequisite_records(run: TwinState) -> None:
             profile=profile,
             requirements=[],
             outcome="passed",
+            read_only=read_only,
         )
 
 

@@ -110,8 +110,18 @@ async def anchoring_errors_without_name(request: HttpRequest, context: Context) 
 
 
 async def route_not_served(request: HttpRequest, context: Context) -> HttpResponse:
-    """Serve no DELETE /verifiable/{id}: answer it 404 as for an unknown route."""
-    return json_response({"name": "NotFoundError", "message": f"no route {request.path}"}, 404)
+    """Serve no DELETE /verifiable/{id}: 404 as for an unknown route; Allow no longer lists it."""
+    if request.method == "DELETE":
+        return json_response({"name": "NotFoundError", "message": f"no route {request.path}"}, 404)
+    response = await context.forward(request)
+    if response.status == 405:
+        response.headers = [
+            (name, ", ".join(m for m in value.split(", ") if m != "DELETE"))
+            if name == "allow"
+            else (name, value)
+            for name, value in response.headers
+        ]
+    return response
 
 
 async def identity_create_drops_id(request: HttpRequest, context: Context) -> HttpResponse:
@@ -128,7 +138,7 @@ def _issued(value: str) -> None:
     """Append a secret the node issued to $TWIN_ISSUED_SECRETS_FILE (the secrets test reads it)."""
     path = os.environ.get("TWIN_ISSUED_SECRETS_FILE")
     if path and value:
-        with open(path, "a", encoding="utf-8") as issued:  # noqa: PTH123 - one line appended
+        with open(path, "a", encoding="utf-8") as issued:
             issued.write(value + "\n")
 
 
@@ -172,7 +182,7 @@ RULES = {
     "anchoring-errors-without-name": (
         rule(ANY_METHOD, "/(immutable-proof|verifiable)(/.*)?", anchoring_errors_without_name),
     ),
-    "route-not-served": (rule("DELETE", "/verifiable/[^/]+", route_not_served),),
+    "route-not-served": (rule(ANY_METHOD, "/verifiable/[^/]+", route_not_served),),
     "identity-create-drops-id": (rule("POST", "/identity", identity_create_drops_id),),
     "tokens-recorded": (
         rule("POST", "/authentication/login", tokens_recorded),

@@ -18,6 +18,7 @@ def start_variant(
     *args: str,
     password: str = ADMIN_PASSWORD,
     env: dict[str, str] | None = None,
+    wait_healthy: bool = True,
 ) -> RunningNode:
     """Start ``python -m tests.broken_variants FAULT serve-options`` and wait for /health."""
     environment = {**os.environ, **(env or {}), "TWIN_NODE_PASSWORD": password}
@@ -49,7 +50,8 @@ def start_variant(
     node = RunningNode(process, "", data_dir, log_path)
     try:
         node.url = _read_url(process)
-        _wait_healthy(node)
+        if wait_healthy:
+            _wait_healthy(node)
     except BaseException:
         node.stop(signal.SIGKILL)
         raise

@@ -134,11 +134,16 @@ PASSWORD_ENV = {"TWIN_TARGET_PASSWORD": ADMIN_PASSWORD}
 
 
 @contextmanager
-def node(workdir: Path, fault: str | None = None) -> Iterator[RunningNode]:
-    """The reference node (or its variant with ``fault``) for the length of the block."""
+def node(workdir: Path, fault: str | None = None, *, healthy: bool = True) -> Iterator[RunningNode]:
+    """The reference node (or its variant with ``fault``) for the length of the block.
+
+    ``healthy`` False does not wait for ``/health`` (a variant that answers 404 to it).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     data_dir = workdir / "node-data"
-    running = start_variant(fault, data_dir) if fault else start_node(data_dir)
+    running = (
+        start_variant(fault, data_dir, wait_healthy=healthy) if fault else start_node(data_dir)
+    )
     try:
         yield running
     finally:

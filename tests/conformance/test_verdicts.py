@@ -52,7 +52,7 @@ def _commit_count(url: str) -> int:
 def test_a_run_stopped_by_its_time_limit_is_incomplete_and_exit_2(tmp_path: Path) -> None:
     with node(tmp_path) as target:
         run = harness(
-            tmp_path, "run", *against(target), *FAST, "--run-timeout", "6", env=PASSWORD_ENV
+            tmp_path, "run", *against(target), *FAST, "--run-timeout", "2", env=PASSWORD_ENV
         )
     assert run.code == 2, run.describe()
     assert run.report is not None, run.describe()
@@ -293,7 +293,7 @@ def test_one_divergence_is_one_failure(
 def test_a_target_that_answers_404_everywhere_is_exit_2_within_10_seconds(
     tmp_path: Path,
 ) -> None:
-    with node(tmp_path, "not-found-everywhere") as target:
+    with node(tmp_path, "not-found-everywhere", healthy=False) as target:
         run = harness(tmp_path, "run", *against(target), env=PASSWORD_ENV)
     assert run.code == 2, run.describe()
     assert run.seconds < 10, run.describe()
@@ -420,7 +420,11 @@ def test_checks_list_names_every_check_with_its_profile_and_requirements(
     assert "test_core.py::test_health_answers" in ids
     for row in rows:
         assert row["profile"] in PROFILES
-        assert row["kind"] == "prerequisite" or row["requirements"], row
+    without = {row["id"] for row in rows if row["kind"] == "check" and not row["requirements"]}
+    # The one harness self-check: it tests the receipt oracle on a real receipt, not the node.
+    assert without == {
+        "test_anchoring.py::test_the_receipt_oracle_refuses_a_receipt_with_one_changed_value"
+    }
     table = subprocess.run(
         [sys.executable, "-m", "twin_conformance", "checks", "list", "--profile", "core"],
         capture_output=True, text=True, timeout=120, check=False,

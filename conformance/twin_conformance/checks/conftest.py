@@ -33,7 +33,7 @@ def client(twin: TwinClient) -> TwinClient:
 
 
 @pytest.fixture(scope="session")
-@prerequisite("the node serves its committee")
+@prerequisite("the node serves its committee", read_only=True)
 def served_committee(client: TwinClient) -> Committee:
     """The committee as ``GET /consensus/committee`` serves it (it must be valid)."""
     exchange = client.get("/consensus/committee")
@@ -48,7 +48,7 @@ def served_committee(client: TwinClient) -> Committee:
 
 
 @pytest.fixture(scope="session")
-@prerequisite("the committee that certifies receipts")
+@prerequisite("the committee that certifies receipts", read_only=True)
 def committee(run: TwinState, request: pytest.FixtureRequest) -> Committee:
     """The committee receipts and checkpoints verify against: the target file's, or served."""
     target = run.target

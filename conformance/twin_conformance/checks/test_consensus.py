@@ -87,14 +87,14 @@ def read_pages(client: TwinClient, path: str, member: str) -> list[dict[str, Any
 
 
 @pytest.fixture(scope="module")
-@prerequisite("the node serves its commits")
+@prerequisite("the node serves its commits", read_only=True)
 def commits(client: TwinClient) -> list[dict[str, Any]]:
     """The node's commits from index 1."""
     return read_pages(client, "/consensus/commits", "commits")
 
 
 @pytest.fixture(scope="module")
-@prerequisite("the node serves its checkpoints")
+@prerequisite("the node serves its checkpoints", read_only=True)
 def checkpoints(client: TwinClient, commits: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The node's certified checkpoints from sequence 1 (read after the commits)."""
     return read_pages(client, "/consensus/checkpoints", "checkpoints")

@@ -16,10 +16,10 @@ from twin_conformance._contract import load_contract
 from twin_conformance._failures import status_cause
 from twin_conformance.checks._support import PLACEHOLDERS, fresh_login
 from twin_conformance.plugin import TwinState
+from twin_spec import DidError, parse_did
 
 pytestmark = pytest.mark.twin_profile("core")
 
-DID_PATTERN = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]+$")
 OVERSIZED_BODY_BYTES = 17 * 1024 * 1024
 # A JWT of the right shape signed by a key no node knows: a node must not accept it.
 FOREIGN_TOKEN = (
@@ -27,6 +27,15 @@ FOREIGN_TOKEN = (
     "eyJzdWIiOiJkaWQ6dHdpbjoweDAwIiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjQxMDAwMDAwMDB9."
     "c2lnbmF0dXJlLWJ5LWEta2V5LW5vLW5vZGUta25vd3Mtc2lnbmF0dXJlLWJ5LWEta2V5LW5vLW5vZGUta25vd3M"
 )
+
+
+def _is_did(value: str) -> bool:
+    """Whether ``value`` is a DID by the spec core's syntax rules (TWIN-IDENTITY-001)."""
+    try:
+        parse_did(value)
+    except DidError:
+        return False
+    return True
 
 
 def _secured_writes() -> list[Any]:
@@ -87,7 +96,7 @@ def test_info_names_the_node_spec_version_and_profiles(
     if {"identity", "anchoring"} & set(profiles):
         node = info.get("nodeIdentity")
         require(
-            isinstance(node, str) and DID_PATTERN.match(node),
+            isinstance(node, str) and _is_did(node),
             None,
             f"a node claiming identity or anchoring must give nodeIdentity as a DID, not {node!r}",
         )

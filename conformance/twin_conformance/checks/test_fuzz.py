@@ -10,12 +10,18 @@ failing request again. The allowances a conforming node needs are in ``fuzz.toml
 
 from __future__ import annotations
 
+import base64
 from collections import Counter
 
 import pytest
 
-from twin_conformance._client import ConformanceFailure
-from twin_conformance._contract import error_body_signature
+from twin_conformance._client import ConformanceFailure, Exchange
+from twin_conformance._contract import (
+    CONTRACT,
+    ContractViolation,
+    error_body_signature,
+    load_contract,
+)
 from twin_conformance._failures import Blocked, status_cause
 from twin_conformance._fuzz import (
     ERROR_SHAPE,
@@ -89,16 +95,32 @@ def _already_reported(finding: Finding, fuzzer: Fuzzer, twin_state: TwinState) -
 
 
 def _cause(finding: Finding) -> str | None:
-    """The root cause a finding shows, as the other checks key it (a status, an error body)."""
-    response = finding.evidence[0].get("response") if finding.evidence else None
-    if not isinstance(response, dict):
+    """The root cause a finding shows, as the other checks key it (a status, a contract rule)."""
+    exchange = finding.evidence[0] if finding.evidence else None
+    response = exchange.get("response") if exchange else None
+    if exchange is None or not isinstance(response, dict):
         return None
     status = int(response.get("status") or 0)
     if finding.check in ("unsupported_method", "allow_header_conformance"):
         return status_cause("TWIN-CORE-052", 405, status)
-    if finding.requirement == ERROR_SHAPE and status >= 400:
-        body = response.get("body")
-        return error_body_signature(status, str(body or "").encode("utf-8"))
+    if finding.requirement in (ERROR_SHAPE, CONTRACT):
+        text = str(response.get("body") or "")
+        body = base64.b64decode(text[7:]) if text.startswith("base64:") else text.encode()
+        again = Exchange(
+            str(exchange["request"]["method"]),
+            str(exchange["request"]["url"]),
+            {},
+            None,
+            status,
+            dict(response.get("headers") or {}),
+            body,
+        )
+        try:
+            load_contract().check(again)
+        except ContractViolation as violation:
+            return violation.signature
+        if finding.requirement == ERROR_SHAPE and status >= 400:
+            return error_body_signature(status, body)
     return None
 
 
