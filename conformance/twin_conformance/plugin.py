@@ -574,6 +574,14 @@ def _prerequisite_failed(
     record.outcome = "blocked"
     record.blocked_by = error.check_id
     record.message = f"blocked by {error.check_id}: prerequisite {error.title!r} failed"
+    # What the prerequisite found while this check was setting up is the prerequisite's.
+    for table in (run.causes, run.absent):
+        for key, owner in list(table.items()):
+            if owner == record.id:
+                table[key] = error.check_id
+    for breaker in run.breakers.values():
+        if breaker.first_check == record.id:
+            breaker.first_check = error.check_id
     if error.check_id in run.records:
         return
     cause = error.cause
@@ -605,6 +613,9 @@ def _prerequisite_failed(
         )
     if prerequisite.failed_requirement:
         prerequisite.requirements = [prerequisite.failed_requirement]
+        if isinstance(cause, ConformanceFailure) and cause.cause:
+            key = cause.cause.replace("None|", f"{prerequisite.failed_requirement}|", 1)
+            run.causes.setdefault(key, error.check_id)
     run.records[error.check_id] = prerequisite
 
 
