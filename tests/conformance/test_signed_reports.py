@@ -185,7 +185,7 @@ def test_aggregation_marks_what_each_report_can_be_trusted_for(
     assert matrix["summary"]["certifiedConformant"] == 1
     # Named as the vendor declares it (made distinct by the source where several share it).
     assert by_source[str(inputs["certified"])]["name"].startswith("Example Vendor TWIN Node 3.1")
-    assert by_source[str(inputs["certified"])]["product"] == "TWIN Reference Node"
+    assert by_source[str(inputs["certified"])]["product"] == "TWIN reference node"
     page = (out / "matrix.html").read_text()
     for shown in ("certified", "untrusted signer", "unsigned", "incomplete", "baselined"):
         assert shown in page
