@@ -46,8 +46,15 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-RUN_VERDICTS = {"conformant", "not-conformant"}
-PROFILE_VERDICTS = {"conformant", "not-conformant", "not-claimed", "not-requested", "not-reported"}
+RUN_VERDICTS = {"conformant", "not-conformant", "incomplete"}
+PROFILE_VERDICTS = {
+    "conformant",
+    "not-conformant",
+    "incomplete",
+    "not-claimed",
+    "not-requested",
+    "not-reported",
+}
 RESOURCE_ATTRIBUTES = {"src", "srcset", "poster", "data", "background", "manifest", "ping"}
 _CSS_LOAD = re.compile(r"url\s*\(|@import", re.IGNORECASE)
 
