@@ -25,8 +25,8 @@ from twin_conformance._client import Exchange, TwinClient, fail, require
 from twin_conformance._contract import OpenApiContract
 from twin_conformance._failures import status_cause
 from twin_conformance._paths import spec_dir
+from twin_conformance._run import TwinState
 from twin_conformance._target import token_from_cookies
-from twin_conformance.plugin import TwinState
 from twin_spec import (
     Committee,
     DidError,

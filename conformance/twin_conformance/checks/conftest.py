@@ -8,6 +8,7 @@ import pytest
 
 from twin_conformance._client import TwinClient, fail
 from twin_conformance._failures import prerequisite
+from twin_conformance._run import TwinState
 from twin_conformance.checks._support import (
     Anchored,
     anchor,
@@ -16,7 +17,6 @@ from twin_conformance.checks._support import (
     seeded_random,
     spec_failure_requirement,
 )
-from twin_conformance.plugin import TwinState
 from twin_spec import Committee, LedgerError
 
 

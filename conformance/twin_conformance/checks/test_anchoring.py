@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from twin_conformance._client import TwinClient, fail, require
+from twin_conformance._run import TwinState
 from twin_conformance.checks._support import (
     BASE58,
     HEX,
@@ -33,7 +34,6 @@ from twin_conformance.checks._support import (
     require_status,
     spec_failure_requirement,
 )
-from twin_conformance.plugin import TwinState
 from twin_spec import (
     Committee,
     DidError,

@@ -14,8 +14,8 @@ import pytest
 from twin_conformance._client import TwinClient, fail, require
 from twin_conformance._contract import load_contract
 from twin_conformance._failures import status_cause
+from twin_conformance._run import TwinState
 from twin_conformance.checks._support import PLACEHOLDERS, fresh_login
-from twin_conformance.plugin import TwinState
 from twin_spec import DidError, parse_did
 
 pytestmark = pytest.mark.twin_profile("core")

@@ -33,7 +33,7 @@ from twin_conformance._fuzz import (
     FuzzSettings,
     spec_operations,
 )
-from twin_conformance.plugin import TwinState
+from twin_conformance._run import TwinState
 
 pytestmark = pytest.mark.twin_requirement(*REQUIREMENTS)
 

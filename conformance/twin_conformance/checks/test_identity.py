@@ -24,6 +24,7 @@ import pytest
 
 from twin_conformance._client import TwinClient, fail, require
 from twin_conformance._failures import prerequisite
+from twin_conformance._run import TwinState
 from twin_conformance.checks._support import (
     BASE58,
     BASE64URL,
@@ -50,7 +51,6 @@ from twin_conformance.checks._support import (
     seeded_random,
     spec_failure_requirement,
 )
-from twin_conformance.plugin import TwinState
 from twin_spec import (
     DATA_INTEGRITY_PROOF_TYPE,
     VC_CONTEXT,

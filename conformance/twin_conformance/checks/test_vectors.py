@@ -22,9 +22,10 @@ from twin_conformance._manifest import (
     verify_manifest,
 )
 from twin_conformance._paths import spec_dir, vectors_dir
+from twin_conformance._run import TwinState
 from twin_conformance._vector_replay import HttpResponse, is_live, replay_vector
 from twin_conformance.checks._support import node_did_method
-from twin_conformance.plugin import TwinState, state
+from twin_conformance.plugin import state
 
 
 def _live_vectors(config: pytest.Config) -> list[dict[str, Any]]:
