@@ -162,3 +162,60 @@ def report_aggregate(
     for item in matrix["implementations"]:
         click.echo(f"{item['name']}: {item['certification']} ({', '.join(item['flags']) or '-'})")
     click.echo(f"wrote {out}/matrix.json and matrix.html ({len(sources)} reports)")
+
+
+@report.command("diff")
+@click.argument("before", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("after", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the diff as JSON.")
+def report_diff(before: Path, after: Path, as_json: bool) -> None:
+    """Name the checks that changed from BEFORE to AFTER: newly failing, newly passing, new."""
+    from twin_conformance._diff import diff_lines, diff_reports
+
+    diff = diff_reports(_report_or_exit(before), _report_or_exit(after))
+    if as_json:
+        click.echo(json.dumps(diff, indent=2))
+    else:
+        for line in diff_lines(diff):
+            click.echo(line)
+
+
+@report.command("publish")
+@click.argument(
+    "report_files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the site (replaced whole).",
+)
+@click.option(
+    "--trusted-certifiers",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=TRUSTED_CERTIFIERS_HELP,
+)
+def report_publish(
+    report_files: tuple[Path, ...], out: Path, trusted_certifiers: Path | None
+) -> None:
+    """Write a static site of implementations, their signed verdicts, history and badges.
+
+    Reports are grouped by the implementation name their vendor declares; only reports signed
+    by a trusted certifier, complete, without baseline or subset are shown as certified.
+    """
+    from twin_conformance._aggregate import AggregateError
+    from twin_conformance._publish import publish
+
+    trusted = _trusted_certifiers(trusted_certifiers)
+    sources = [(str(path), read_json(path, "report")) for path in report_files]
+    try:
+        implementations = publish(sources, trusted, out)
+    except AggregateError as error:
+        could_not_run(str(error))
+    for item in implementations:
+        run = item.latest
+        click.echo(
+            f"{item.name}: {len(item.runs)} run(s), latest {run.report['verdict']} "
+            f"({run.certification})"
+        )
+    click.echo(f"wrote {out}/index.html, matrix.html, implementations/, badges/")
