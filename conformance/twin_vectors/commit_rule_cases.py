@@ -79,6 +79,16 @@ r4: A B C D
 r5: A B C D
 """
 
+# B leads round 1 but has no round-1 block; B2 names its own B0 first. IOTA's blame rule counts
+# a voter as a blame only when no ancestor at all is B's, so B2 is no blame: A2 and C2 are two
+# blames of the three needed, and the slot is undecided (a "no block of B at round 1" rule
+# would count three and skip it).
+_OLD_LEADER_BLOCK = """
+committee: 4
+r1: A C D                               # B, the leader of round 1, has no round-1 block
+r2: A<-[A C D] B<-[A C D] C<-[A C D]    # B2 is B<-[B0 A1 C1 D1]: not a blame
+"""
+
 CASES: list[CommitRuleCase] = [
     # --- direct commit --------------------------------------------------------------------------
     case(
@@ -126,6 +136,30 @@ CASES: list[CommitRuleCase] = [
             "TWIN-CONSENSUS-023", "TWIN-CONSENSUS-024", "TWIN-CONSENSUS-028", "TWIN-CONSENSUS-029"
         ),
         {"B1": "B1", "C2": "A1 C1 C2"},
+    ),
+    case(
+        "four-blame-needs-no-ancestor-by-the-leader",
+        _OLD_LEADER_BLOCK + "r3: A<-[A B C]",
+        {1: "undecided"},
+        "",
+        needs("TWIN-CONSENSUS-023", "TWIN-CONSENSUS-024", "TWIN-CONSENSUS-028"),
+    ),
+    case(
+        "four-blame-needs-no-ancestor-by-the-leader-4-rounds",
+        _OLD_LEADER_BLOCK + "r3: A B C D   # D3 names its own D1\nr4: A B C D",
+        {1: "undecided", 2: "commit C2"},
+        "",
+        needs("TWIN-CONSENSUS-023", "TWIN-CONSENSUS-025", "TWIN-CONSENSUS-028"),
+    ),
+    case(
+        "four-blame-needs-no-ancestor-by-the-leader-6-rounds",
+        _OLD_LEADER_BLOCK + "".join(f"r{r}: A B C D\n" for r in range(3, 7)),
+        {1: "skip indirect", 2: "commit C2", 3: "commit D3", 4: "commit A4"},
+        "C2 D3 A4",
+        needs(
+            "TWIN-CONSENSUS-023", "TWIN-CONSENSUS-025", "TWIN-CONSENSUS-026", "TWIN-CONSENSUS-029"
+        ),
+        {"C2": "A1 C1 D1 C2", "D3": "A2 B2 D3", "A4": "A3 B3 C3 A4"},
     ),
     # --- undecided ------------------------------------------------------------------------------
     case(
@@ -448,5 +482,18 @@ LATE_CASES: list[LateCase] = [
         ],
         name="ten-late-seventh-certificate-commits",
         requirements=needs("TWIN-CONSENSUS-002", "TWIN-CONSENSUS-024", "TWIN-CONSENSUS-028"),
+    ),
+    LateCase(
+        [
+            (_OLD_LEADER_BLOCK + "r3: A<-[A B C]", {1: "undecided"}, ""),
+            ("r3: B C D\nr4: A B C D", {1: "undecided", 2: "commit C2"}, ""),
+            (
+                "r5: A B C D\nr6: A B C D   # A4 commits: the anchor that skips slot 1",
+                {1: "skip indirect", 2: "commit C2", 3: "commit D3", 4: "commit A4"},
+                "C2 D3 A4",
+            ),
+        ],
+        name="late-anchor-skips-the-slot-whose-leader-has-no-block",
+        requirements=needs("TWIN-CONSENSUS-023", "TWIN-CONSENSUS-025", "TWIN-CONSENSUS-026"),
     ),
 ]

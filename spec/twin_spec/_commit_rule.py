@@ -52,6 +52,16 @@ def is_vote(dag: Dag, voter: BlockRef, leader_block: BlockRef) -> bool:
     return voter.round == leader_block.round + 1 and leader_block in dag.ancestors(voter)
 
 
+def is_blame(dag: Dag, voter: BlockRef, leader: int) -> bool:
+    """Tell whether ``voter`` blames ``leader``: none of its ancestors, at any round, is by it.
+
+    This is IOTA's ``enough_leader_blame`` test (``consensus/core/src/base_committer.rs``):
+    ``voting_block.ancestors().iter().all(|a| a.author != leader)``. A voter that names an older
+    block of the leader (the leader's own next block always does) is not a blame.
+    """
+    return all(ref.author != leader for ref in dag.ancestors(voter))
+
+
 def is_certificate(
     dag: Dag, committee: Committee, certificate: BlockRef, leader_block: BlockRef
 ) -> bool:
@@ -71,12 +81,8 @@ def decide_leader_slot(
     leader = leader_of(round_, committee)
     leader_blocks = [ref for ref in dag.blocks_at(round_) if ref.author == leader]
     # TWIN-CONSENSUS-023 "A slot MUST be skipped directly when the round r+1 blocks that list no
-    # block of the slot's leader at round r as an ancestor have authors carrying quorum stake."
-    blamers = [
-        voter.author
-        for voter in dag.blocks_at(round_ + 1)
-        if not any(ref.round == round_ and ref.author == leader for ref in dag.ancestors(voter))
-    ]
+    # ancestor at all authored by the slot's leader have authors carrying quorum stake."
+    blamers = [voter.author for voter in dag.blocks_at(round_ + 1) if is_blame(dag, voter, leader)]
     if committee.is_quorum(blamers):
         return LeaderDecision(round_, leader, LeaderDecisionKind.SKIP)
     # TWIN-CONSENSUS-024 "A slot MUST be committed directly when the certificates for one of its
