@@ -451,15 +451,24 @@ def _replay_commit_rule(vector: Mapping[str, Any], send: Send) -> str:
     if not isinstance(decisions, list) or not isinstance(commits, list):
         _fail("TWIN-CONSENSUS-102", f"{where} answered no decisions or commits list")
     if expected["result"] == "invalid":
-        if not isinstance(answer.get("fault"), Mapping):
+        fault = answer.get("fault")
+        if not isinstance(fault, Mapping):
             _fail(
                 "TWIN-CONSENSUS-027",
                 f"{where} reported no fault; round {expected['round']} "
                 "holds two certified leader blocks",
             )
+        if fault.get("code") != expected["error"]:
+            _fail(
+                "TWIN-CONSENSUS-027",
+                f"{where} reported the fault as {_short(fault.get('code'))}, "
+                f"expected {expected['error']}",
+            )
         if decisions or commits:
             _fail("TWIN-CONSENSUS-027", f"{where} decided slots despite two certified blocks")
-        return "the fault of two certified blocks is reported, as expected"
+        return f"the fault {expected['error']} is reported, as expected"
+    if answer.get("fault") is not None:
+        _fail("TWIN-CONSENSUS-027", f"{where} reported a fault, {_short(answer['fault'])}; none is")
     run: list[Mapping[str, Any]] = []
     for decision in expected["decisions"]:
         if decision["decision"] == "undecided":

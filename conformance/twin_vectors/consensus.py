@@ -26,8 +26,8 @@ from twin_spec import (
     JSONValue,
     LeaderDecision,
     LeaderDecisionKind,
-    LedgerError,
     MessageKind,
+    TwoCertifiedBlocksError,
     block_ref,
     canonicalize,
     decide_leader_slot,
@@ -41,7 +41,6 @@ from twin_spec import (
     validate_block,
 )
 from twin_vectors._format import (
-    TWO_CERTIFIED_BLOCKS,
     Family,
     Vector,
     make_vector,
@@ -53,9 +52,7 @@ PROFILE = "consensus"
 BLOCK_VALIDITY = "block-validity"
 COMMIT_RULE = "commit-rule"
 ORDER_RULE = "TWIN-CONSENSUS-016"
-FAULT_RULE = "TWIN-CONSENSUS-027"
 EVALUATE_RULE = "TWIN-CONSENSUS-102"
-FAULT_CODE = TWO_CERTIFIED_BLOCKS
 BASE_TIME = 1_700_000_000_000
 
 
@@ -721,19 +718,6 @@ def all_decisions(dag: Dag, committee: Committee) -> list[LeaderDecision]:
     return later
 
 
-def fault_round(dag: Dag, committee: Committee) -> int:
-    """The round of the slot that holds two certified blocks."""
-    later: list[LeaderDecision] = []
-    for round_ in range(dag.highest_round - 2, 0, -1):
-        try:
-            later.insert(0, decide_leader_slot(dag, committee, round_, later))
-        except LedgerError as exc:
-            if exc.requirement == FAULT_RULE:
-                return round_
-            raise
-    raise AssertionError("no slot holds two certified blocks")
-
-
 def run_commit_case(
     committee: Committee, blocks: Sequence[object], try_commit_after: Sequence[int]
 ) -> dict[str, JSONValue]:
@@ -751,10 +735,8 @@ def run_commit_case(
         added = stop
         try:
             decided = try_commit(dag, committee, last_decided)
-        except LedgerError as exc:
-            if exc.requirement != FAULT_RULE:
-                raise
-            return {"result": "invalid", "error": FAULT_CODE, "round": fault_round(dag, committee)}
+        except TwoCertifiedBlocksError as exc:
+            return {"result": "invalid", "error": exc.code, "round": exc.round}
         steps.append(
             {
                 "afterBlocks": stop,

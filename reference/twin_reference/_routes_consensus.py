@@ -38,6 +38,7 @@ from twin_spec import (
     LeaderDecisionKind,
     LedgerError,
     TwinSpecError,
+    TwoCertifiedBlocksError,
     block_digest,
     check_transaction,
     genesis_blocks,
@@ -234,6 +235,10 @@ def _error_json(error: LedgerError) -> dict[str, JSONValue]:
     return found
 
 
+def _fault_json(fault: TwoCertifiedBlocksError) -> dict[str, JSONValue]:
+    return {"code": fault.code, "message": fault.message, "requirement": "TWIN-CONSENSUS-027"}
+
+
 def _digest_of(block: JSONValue) -> JSONValue:
     try:
         return block_digest(block).hex() if isinstance(block, dict) else None
@@ -269,9 +274,11 @@ def evaluate(committee: Committee, blocks: list[JSONValue]) -> dict[str, JSONVal
     }
     try:
         decided = try_commit(dag, committee, 0)
-    except LedgerError as exc:
-        # TWIN-CONSENSUS-027: two certified blocks in one slot; nothing is committed.
-        result["fault"] = _error_json(exc)
+    except TwoCertifiedBlocksError as exc:
+        # TWIN-CONSENSUS-027 "When two blocks of one leader slot are both certified, an
+        # implementation MUST NOT commit either and MUST report the fault": its code is
+        # twoCertifiedBlocks, as in the fixed list and the commit-rule vectors.
+        result["fault"] = _fault_json(exc)
         return result
     committed: set[BlockRef] = set()
     for decision in decided:

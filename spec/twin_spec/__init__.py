@@ -110,6 +110,7 @@ from twin_spec._equivocation import (
 )
 from twin_spec._error_format import check_error_body
 from twin_spec._errors import (
+    TWO_CERTIFIED_BLOCKS,
     BlockRejectedError,
     BlockRejection,
     CanonicalizationError,
@@ -129,6 +130,7 @@ from twin_spec._errors import (
     SignatureRejection,
     StatusListError,
     TwinSpecError,
+    TwoCertifiedBlocksError,
 )
 from twin_spec._immutable_proof import check_proof_object_hash, proof_object_hash
 from twin_spec._jcs import (
@@ -212,6 +214,7 @@ __all__ = [
     "SPEC_VERSION",
     "STATUS_LIST_BITS",
     "STATUS_LIST_PREFIX",
+    "TWO_CERTIFIED_BLOCKS",
     "VC_CONTEXT",
     "VC_TYPE",
     "VERIFICATION_RELATIONSHIPS",
@@ -254,6 +257,7 @@ __all__ = [
     "StatusListError",
     "SummaryFields",
     "TwinSpecError",
+    "TwoCertifiedBlocksError",
     "Validator",
     "add_prefix",
     "base58btc_decode",

@@ -14,7 +14,7 @@ from enum import StrEnum
 from twin_spec._blocks import BlockRef
 from twin_spec._committee import Committee
 from twin_spec._dag import Dag
-from twin_spec._errors import LedgerError
+from twin_spec._errors import LedgerError, TwoCertifiedBlocksError
 
 
 class LeaderDecisionKind(StrEnum):
@@ -140,11 +140,7 @@ def _one_certified(supported: list[BlockRef], round_: int, leader: int) -> Block
     # TWIN-CONSENSUS-027 "Two certified blocks in one slot mean more than a third of the stake is
     # faulty; an implementation MUST NOT commit either and MUST report the fault."
     if len(supported) > 1:
-        raise LedgerError(
-            f"slot of round {round_} (leader {leader}) has {len(supported)} certified blocks: "
-            "more than a third of the stake equivocated",
-            requirement="TWIN-CONSENSUS-027",
-        )
+        raise TwoCertifiedBlocksError(round_, leader, len(supported))
     return supported[0] if supported else None
 
 

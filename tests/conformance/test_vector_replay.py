@@ -243,6 +243,29 @@ def test_a_wrong_commit_order_names_the_linearizer_rule() -> None:
     assert replay_vector(vector, _answering(200, answer)).passed
 
 
+@pytest.mark.requirement("TWIN-CONSENSUS-027")
+def test_the_fault_must_be_reported_with_its_code() -> None:
+    vector = BY_ID["consensus/commit-rule/two-certified-leader-blocks-are-a-fault"]
+    verdicts = [{"digest": None, "result": "valid"}] * len(vector["input"]["blocks"])
+
+    def answer(fault: object) -> dict[str, Any]:
+        return {"verdicts": verdicts, "decisions": [], "commits": [], "fault": fault}
+
+    wrong = replay_vector(vector, _answering(200, answer({"code": "malformed", "message": "m"})))
+    assert (wrong.passed, wrong.requirement) == (False, "TWIN-CONSENSUS-027")
+    assert "malformed" in wrong.message
+    missing = replay_vector(vector, _answering(200, answer(None)))
+    assert (missing.passed, missing.requirement) == (False, "TWIN-CONSENSUS-027")
+    right = {"code": "twoCertifiedBlocks", "message": "two certified blocks"}
+    assert replay_vector(vector, _answering(200, answer(right))).passed
+    # A fault where the vector has none fails too.
+    clean = BY_ID["consensus/commit-rule/four-too-few-certificates"]
+    blocks = len(clean["input"]["blocks"])
+    spurious = {**answer(right), "verdicts": [{"digest": None, "result": "valid"}] * blocks}
+    outcome = replay_vector(clean, _answering(200, spurious))
+    assert (outcome.passed, outcome.requirement) == (False, "TWIN-CONSENSUS-027")
+
+
 def test_a_wrong_error_shape_names_the_error_format() -> None:
     vector = BY_ID["core/http/login-malformed-json"]
     outcome = replay_vector(vector, _answering(400, {"error": "bad json"}))

@@ -34,6 +34,7 @@ from twin_spec import (
     verify_certified_checkpoint,
     verify_receipt,
 )
+from twin_vectors.commit_rule_cases import CASES
 
 FOUR_VALIDATORS = """
 committee: 4
@@ -231,6 +232,17 @@ def test_evaluate_marks_a_tampered_block_invalid_with_its_code(client: httpx.Cli
     later = evaluate(client, notation.committee, [*blocks[:5], tampered, *blocks[6:]])
     assert later["verdicts"][5]["result"] == "invalid"
     assert any(verdict["result"] == "invalid" for verdict in later["verdicts"][6:])
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-027", "TWIN-CONSENSUS-102")
+def test_evaluate_reports_two_certified_blocks_with_their_code(client: httpx.Client) -> None:
+    (case,) = [item for item in CASES if item.name == "two-certified-leader-blocks-are-a-fault"]
+    notation = parse_dag(case.text)
+    result = evaluate(client, notation.committee, list(notation.blocks.values()))
+    assert (result["decisions"], result["commits"]) == ([], [])
+    assert result["fault"]["code"] == "twoCertifiedBlocks"
+    assert result["fault"]["requirement"] == "TWIN-CONSENSUS-027"
+    assert "round 1" in result["fault"]["message"]
 
 
 @pytest.mark.requirement("TWIN-CONSENSUS-102")

@@ -17,6 +17,7 @@ from twin_spec import (
     LeaderDecision,
     LeaderDecisionKind,
     LedgerError,
+    TwoCertifiedBlocksError,
     check_block,
     decide_leader_slot,
     genesis_blocks,
@@ -294,9 +295,15 @@ def test_two_certified_blocks_in_one_slot_are_reported_as_a_fault() -> None:
     for voters in (voters_a, voters_b):
         for index, own in enumerate(voters):
             four.block(own.author, 3, [own, *(v for j, v in enumerate(voters) if j != index)])
-    with pytest.raises(LedgerError, match="2 certified blocks") as caught:
+    with pytest.raises(TwoCertifiedBlocksError, match="2 certified blocks") as caught:
         decide_leader_slot(four.dag, four.members, 1)
     assert caught.value.requirement == "TWIN-CONSENSUS-027"
+    assert (caught.value.code, caught.value.round, caught.value.leader) == (
+        "twoCertifiedBlocks",
+        1,
+        1,
+    )
+    assert isinstance(caught.value, LedgerError)
 
 
 @pytest.mark.requirement("TWIN-CONSENSUS-029")
