@@ -7,7 +7,9 @@ D round 3, A round 4, B round 5. Quorum: 1 of 1, 3 of 4, 5 of 7, 7 of 10 (equal 
 A decision is written ``commit B1`` (direct), ``commit B1 indirect``, ``skip``, ``skip
 indirect``, ``undecided`` or ``fault`` (two certified blocks in the slot). Every slot from round 1
 to (highest round - 2) is listed. ``commits`` lists the leaders ``try_commit`` outputs from round
-0, in order; ``linear`` gives, for some of them, the blocks of their commit.
+0, in order; ``linear`` gives, for some of them, the blocks of their commit. A case may set
+``gc_depth``: its commits then leave out the blocks at or below the previous commit's leader
+round minus that depth (TWIN-CONSENSUS-108; the protocol's depth, 50, when unset).
 
 The spec tests (tests/spec/test_commit_rule_cases.py) check each case against the spec core; the
 vector generator turns each into a ``consensus/commit-rule`` vector.
@@ -29,6 +31,8 @@ class CommitRuleCase:
     commits: str
     requirements: tuple[str, ...]
     linear: Mapping[str, str] = field(default_factory=dict)
+    gc_depth: int | None = None
+    """The garbage-collection depth the commits use (None: the protocol's 50, left unsaid)."""
 
 
 Stage = tuple[str, Mapping[int, str], str]
@@ -56,9 +60,13 @@ def case(
     commits: str,
     requirements: tuple[str, ...],
     linear: Mapping[str, str] | None = None,
+    *,
+    gc_depth: int | None = None,
 ) -> CommitRuleCase:
     """A case in the order the table below writes it."""
-    return CommitRuleCase(name, text, decisions, commits, requirements, dict(linear or {}))
+    return CommitRuleCase(
+        name, text, decisions, commits, requirements, dict(linear or {}), gc_depth
+    )
 
 
 _SPLIT_VOTES = """
@@ -87,6 +95,17 @@ _OLD_LEADER_BLOCK = """
 committee: 4
 r1: A C D                               # B, the leader of round 1, has no round-1 block
 r2: A<-[A C D] B<-[A C D] C<-[A C D]    # B2 is B<-[B0 A1 C1 D1]: not a blame
+"""
+
+# Nobody but D names D1, so no commit takes it until D3's. With a garbage-collection depth of 1,
+# D3's commit leaves out every block at or below round 1 (C2's round minus 1), D1 included.
+_LATE_BLOCK = """
+committee: 4
+r1: A B C D
+r2: A<-[A B C] B<-[B A C] C<-[C A B] D   # only D2 names D1
+r3: A B C D
+r4: A B C D
+r5: A B C D
 """
 
 CASES: list[CommitRuleCase] = [
@@ -257,6 +276,25 @@ CASES: list[CommitRuleCase] = [
         },
         "",
         needs("TWIN-CONSENSUS-025", "TWIN-CONSENSUS-026", "TWIN-CONSENSUS-028"),
+    ),
+    # --- garbage collection --------------------------------------------------------------------
+    case(
+        "gc-depth-1-leaves-out-a-block-no-commit-took",
+        _LATE_BLOCK,
+        {1: "commit B1", 2: "commit C2", 3: "commit D3"},
+        "B1 C2 D3",
+        needs("TWIN-CONSENSUS-029", "TWIN-CONSENSUS-108"),
+        {"B1": "B1", "C2": "A1 C1 C2", "D3": "A2 B2 D2 D3"},
+        gc_depth=1,
+    ),
+    case(
+        "gc-depth-2-keeps-a-block-above-the-gc-round",
+        _LATE_BLOCK,
+        {1: "commit B1", 2: "commit C2", 3: "commit D3"},
+        "B1 C2 D3",
+        needs("TWIN-CONSENSUS-029", "TWIN-CONSENSUS-108"),
+        {"B1": "B1", "C2": "A1 C1 C2", "D3": "D1 A2 B2 D2 D3"},
+        gc_depth=2,
     ),
     # --- committees of 1, 7 and 10 --------------------------------------------------------------
     case(

@@ -18,9 +18,11 @@ from typing import Any
 
 from twin_spec import (
     BLOCK_REJECTION_REQUIREMENTS,
+    GC_DEPTH,
     BlockRef,
     BlockRejectedError,
     BlockRejection,
+    CommitSequencer,
     Committee,
     Dag,
     JSONValue,
@@ -32,12 +34,10 @@ from twin_spec import (
     canonicalize,
     decide_leader_slot,
     genesis_refs,
-    linearize,
     multibase_encode,
     next_commit,
     sign_block,
     sign_message,
-    try_commit,
     validate_block,
 )
 from twin_vectors._format import (
@@ -719,42 +719,38 @@ def all_decisions(dag: Dag, committee: Committee) -> list[LeaderDecision]:
 
 
 def run_commit_case(
-    committee: Committee, blocks: Sequence[object], try_commit_after: Sequence[int]
+    committee: Committee,
+    blocks: Sequence[object],
+    try_commit_after: Sequence[int],
+    gc_depth: int = GC_DEPTH,
 ) -> dict[str, JSONValue]:
     """Replay blocks and committer runs through the spec core; return the expected member."""
     dag = Dag(committee)
+    sequencer = CommitSequencer(committee, gc_depth=gc_depth)
     steps: list[JSONValue] = []
     commits: list[dict[str, JSONValue]] = []
-    committed: set[BlockRef] = set()
-    last_decided = 0
     added = 0
     for stop in try_commit_after:
         for item in blocks[added:stop]:
             validate_block(item, committee, dag)
             dag.add(item)  # type: ignore[arg-type]
         added = stop
+        from_round = sequencer.last_decided_round
         try:
-            decided = try_commit(dag, committee, last_decided)
+            output = sequencer.advance(dag)
         except TwoCertifiedBlocksError as exc:
             return {"result": "invalid", "error": exc.code, "round": exc.round}
         steps.append(
             {
                 "afterBlocks": stop,
-                "fromRound": last_decided,
-                "decided": [decision_json(decision) for decision in decided],
+                "fromRound": from_round,
+                "decided": [decision_json(decision) for decision in output.decisions],
             }
         )
-        for decision in decided:
-            if decision.block is None:
-                continue
-            refs = linearize(dag, decision.block, committed)
-            committed |= set(refs)
+        for commit in output.commits:
             previous = commits[-1] if commits else None
-            commits.append(
-                next_commit(previous, dag.timestamp(decision.block), decision.block, refs)
-            )
-        if decided:
-            last_decided = decided[-1].round
+            timestamp = dag.timestamp(commit.leader)
+            commits.append(next_commit(previous, timestamp, commit.leader, commit.blocks))
     return {
         "result": "valid",
         "decisions": [decision_json(item) for item in all_decisions(dag, committee)],
@@ -765,20 +761,27 @@ def run_commit_case(
 
 def commit_rule_vectors() -> list[Vector]:
     """One vector per commit-rule case of :mod:`.commit_rule_cases`."""
-    staged: list[tuple[str, list[str], tuple[str, ...]]] = []
+    staged: list[tuple[str, list[str], tuple[str, ...], int | None]] = []
     for item in CASES:
-        staged.append((item.name, [item.text], item.requirements))
+        staged.append((item.name, [item.text], item.requirements, item.gc_depth))
     for late in LATE_CASES:
-        staged.append((late.name, [stage[0] for stage in late.stages], late.requirements))
+        staged.append((late.name, [stage[0] for stage in late.stages], late.requirements, None))
     vectors: list[Vector] = []
-    for name, texts, marks in staged:
+    for name, texts, marks, gc_depth in staged:
         notation = parse_dag(texts[0])
         stops = [len(notation.blocks)]
         for text in texts[1:]:
             notation.extend(text)
             stops.append(len(notation.blocks))
         blocks = list(notation.blocks.values())
-        expected = run_commit_case(notation.committee, blocks, stops)
+        inputs: dict[str, Any] = {
+            **committee_input(notation.committee),
+            "blocks": blocks,
+            "tryCommitAfter": stops,
+        }
+        if gc_depth is not None:
+            inputs["gcDepth"] = gc_depth
+        expected = commit_rule_oracle(inputs)
         requirements = {*marks, EVALUATE_RULE}
         if expected.get("commits"):
             requirements |= {"TWIN-CONSENSUS-010", "TWIN-CONSENSUS-011", "TWIN-CONSENSUS-029"}
@@ -791,7 +794,7 @@ def commit_rule_vectors() -> list[Vector]:
                 name,
                 description,
                 requirements,
-                {**committee_input(notation.committee), "blocks": blocks, "tryCommitAfter": stops},
+                inputs,
                 expected,
             )
         )
@@ -810,7 +813,8 @@ def block_validity_oracle(input_: Mapping[str, Any]) -> dict[str, Any]:
 def commit_rule_oracle(input_: Mapping[str, Any]) -> dict[str, Any]:
     """The expected decisions and commits of a commit-rule vector, computed by the spec core."""
     committee = Committee.from_json(input_["committee"])
-    return run_commit_case(committee, input_["blocks"], input_["tryCommitAfter"])
+    gc_depth = input_.get("gcDepth", GC_DEPTH)
+    return run_commit_case(committee, input_["blocks"], input_["tryCommitAfter"], gc_depth)
 
 
 FAMILIES = [

@@ -45,6 +45,13 @@ from twin_spec._commit_rule import (
     linearize,
     try_commit,
 )
+from twin_spec._commit_sequence import (
+    GC_DEPTH,
+    CommitSequencer,
+    CommittedSubDag,
+    SequencedOutput,
+    gc_round_after,
+)
 from twin_spec._commits import (
     check_commit_follows,
     commit_digest,
@@ -201,6 +208,7 @@ __all__ = [
     "DATA_INTEGRITY_PROOF_TYPE",
     "DID_TWIN_METHOD",
     "EQUIVOCATION_EVIDENCE_TYPE",
+    "GC_DEPTH",
     "JWT_ALGORITHM",
     "MAX_BLOCK_TRANSACTIONS",
     "MAX_COMMITTEE_SIZE",
@@ -224,6 +232,8 @@ __all__ = [
     "BlockRejection",
     "CanonicalizationError",
     "CertifiedCheckpoint",
+    "CommitSequencer",
+    "CommittedSubDag",
     "Committee",
     "CredentialKeyResolver",
     "Dag",
@@ -252,6 +262,7 @@ __all__ = [
     "ProofVerificationError",
     "ReceiptFailure",
     "ReceiptVerificationError",
+    "SequencedOutput",
     "SignatureError",
     "SignatureRejection",
     "StatusListError",
@@ -299,6 +310,7 @@ __all__ = [
     "encode_varint",
     "find_signing_domain",
     "format_number",
+    "gc_round_after",
     "genesis_blocks",
     "genesis_refs",
     "hash_data",

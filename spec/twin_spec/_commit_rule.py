@@ -181,18 +181,37 @@ def try_commit(dag: Dag, committee: Committee, last_decided_round: int) -> list[
     return decided
 
 
-def linearize(dag: Dag, leader_ref: BlockRef, already_committed: Set[BlockRef]) -> list[BlockRef]:
+def linearize(
+    dag: Dag, leader_ref: BlockRef, already_committed: Set[BlockRef], gc_round: int = 0
+) -> list[BlockRef]:
     """Return the leader's causal history not yet committed, ordered by (round, author, digest).
 
-    Genesis blocks are never part of a commit. ``already_committed`` is not changed.
+    Genesis blocks are never part of a commit, nor blocks at or below ``gc_round``, the
+    garbage-collection round of the previous commit (:func:`gc_round_after`; 0 before the
+    first commit). ``already_committed`` is not changed.
     """
     # TWIN-CONSENSUS-029 "A committed leader MUST bring the blocks of its causal history that are
     # not genesis and not already committed, ordered by round, then author, then digest."
+    # TWIN-CONSENSUS-108 "A commit MUST leave out every block at or below the garbage-collection
+    # round, the previous commit's leader round minus the garbage-collection depth."
+    if gc_round < 0:
+        raise LedgerError(f"gc_round {gc_round} is negative", requirement="TWIN-CONSENSUS-108")
+    if leader_ref.round <= gc_round:
+        raise LedgerError(
+            f"leader of round {leader_ref.round} is at or below the garbage-collection round "
+            f"{gc_round}",
+            requirement="TWIN-CONSENSUS-108",
+        )
     found = {leader_ref}
     stack = [leader_ref]
     while stack:
         for ancestor in dag.ancestors(stack.pop()):
-            if ancestor.round > 0 and ancestor not in already_committed and ancestor not in found:
+            if (
+                ancestor.round > gc_round
+                and ancestor.round > 0
+                and ancestor not in already_committed
+                and ancestor not in found
+            ):
                 found.add(ancestor)
                 stack.append(ancestor)
     return sorted(found)

@@ -243,6 +243,43 @@ def test_a_wrong_commit_order_names_the_linearizer_rule() -> None:
     assert replay_vector(vector, _answering(200, answer)).passed
 
 
+@pytest.mark.requirement("TWIN-CONSENSUS-108")
+def test_a_gc_vector_sends_its_depth_and_a_wrong_commit_names_the_gc_rule() -> None:
+    vector = BY_ID["consensus/commit-rule/gc-depth-1-leaves-out-a-block-no-commit-took"]
+    expected = vector["expected"]
+    decisions = [
+        {key: value for key, value in item.items() if key != "decision"}
+        | {"kind": item["decision"]}
+        for item in expected["decisions"]
+    ]
+    commits = [{"leader": c["leader"], "blocks": list(c["blocks"])} for c in expected["commits"]]
+    answer = {
+        "verdicts": [{"digest": None, "result": "valid"}] * len(vector["input"]["blocks"]),
+        "decisions": decisions,
+        "commits": commits,
+    }
+    sent: list[dict[str, Any]] = []
+
+    def send(
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = False,
+    ) -> HttpResponse:
+        sent.append(json.loads(body or b"null"))
+        content = json.dumps(answer).encode()
+        return HttpResponse(200, {"content-type": "application/json"}, content)
+
+    assert replay_vector(vector, send).passed
+    assert sent[0]["gcDepth"] == 1
+    # A node that ignored the depth would bring the late D1 into D3's commit.
+    commits[-1]["blocks"].insert(0, {"round": 1, "author": 3, "digest": "0" * 64})
+    outcome = replay_vector(vector, send)
+    assert (outcome.passed, outcome.requirement) == (False, "TWIN-CONSENSUS-108")
+
+
 @pytest.mark.requirement("TWIN-CONSENSUS-027")
 def test_the_fault_must_be_reported_with_its_code() -> None:
     vector = BY_ID["consensus/commit-rule/two-certified-leader-blocks-are-a-fault"]

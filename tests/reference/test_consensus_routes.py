@@ -245,6 +245,38 @@ def test_evaluate_reports_two_certified_blocks_with_their_code(client: httpx.Cli
     assert "round 1" in result["fault"]["message"]
 
 
+@pytest.mark.requirement("TWIN-CONSENSUS-102", "TWIN-CONSENSUS-108")
+def test_evaluate_leaves_out_blocks_below_the_gc_round_of_the_depth_given(
+    client: httpx.Client,
+) -> None:
+    (case,) = [
+        item for item in CASES if item.name == "gc-depth-1-leaves-out-a-block-no-commit-took"
+    ]
+    notation = parse_dag(case.text)
+    blocks = list(notation.blocks.values())
+    body = {"committee": notation.committee.to_json(), "blocks": blocks}
+    shallow = client.post("/consensus/evaluate", json={**body, "gcDepth": 1}).json()
+    default = client.post("/consensus/evaluate", json=body).json()
+    assert shallow["decisions"] == default["decisions"]
+
+    def names(answer: dict[str, Any]) -> list[str]:
+        last = answer["commits"][-1]["blocks"]
+        return [notation.name_of(BlockRef.from_json(ref)) for ref in last]
+
+    assert names(shallow) == ["A2", "B2", "D2", "D3"]
+    assert names(default) == ["D1", "A2", "B2", "D2", "D3"]
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-103")
+@pytest.mark.parametrize("depth", [0, -3, 2.5, "50", True, None, 2**53])
+def test_evaluate_refuses_a_bad_gc_depth(client: httpx.Client, depth: object) -> None:
+    committee = parse_dag("committee: 4").committee.to_json()
+    body = {"committee": committee, "blocks": [], "gcDepth": depth}
+    assert_error(
+        client.post("/consensus/evaluate", json=body), 400, "ValidationError", "body.gcDepth"
+    )
+
+
 @pytest.mark.requirement("TWIN-CONSENSUS-102")
 def test_evaluate_changes_no_state(client: httpx.Client) -> None:
     before = ledger_state(client)

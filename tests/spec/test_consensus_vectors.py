@@ -16,6 +16,7 @@ from tests.support import REPO_ROOT
 from twin_spec import (
     BLOCK_REJECTION_REQUIREMENTS,
     EQUIVOCATION_EVIDENCE_TYPE,
+    GC_DEPTH,
     BlockRejectedError,
     BlockRejection,
     Committee,
@@ -107,8 +108,9 @@ def test_commit_rule_vectors_replay(path: Path) -> None:
     committee = _committee(vector)
     inputs = vector["input"]
     assert inputs["tryCommitAfter"][-1] == len(inputs["blocks"])
+    gc_depth = inputs.get("gcDepth", GC_DEPTH)
     assert (
-        run_commit_case(committee, inputs["blocks"], inputs["tryCommitAfter"])
+        run_commit_case(committee, inputs["blocks"], inputs["tryCommitAfter"], gc_depth)
         == (vector["expected"])
     )
 
