@@ -445,6 +445,32 @@ CASES: list[CommitRuleCase] = [
         "",
         needs("TWIN-CONSENSUS-003", "TWIN-CONSENSUS-024"),
     ),
+    # Found by the safety property (tests/spec/test_commit_rule_safety.py) run against a rule that
+    # skipped a slot on blames of validity stake (f+1) instead of quorum: C's round-4 blocks
+    # blame D3 (C4') and vote for it (C4), so blames reach 3 of 7 while votes and certificates
+    # reach a quorum. A validator that saw C4' late had committed D3; one that saw it early
+    # skipped. Quorum 5 of stakes 3 1 2 1; slot 2's leader C has no round-2 block and C3 names
+    # C1, so C3 is no blame, but A B D (5) are.
+    case(
+        "equivocator-blames-with-one-block-and-votes-with-the-other",
+        "stakes: 3 1 2 1\n"
+        "r1: A B C D\n"
+        "r2: A<-[A B C] B D\n"
+        "r3: A<-[A B D] B<-[B A D] C<-[A B D] C'<-[A B D] D<-[D A B]\n"
+        "r4: A B<-[B A C] C<-[C A B D] C'<-[C A] D\n"
+        "r5: A B C C'<-[C A] D\n"
+        "r6: A B C C'<-[C A] D",
+        {1: "commit B1", 2: "skip", 3: "commit D3", 4: "commit A4"},
+        "B1 D3 A4",
+        needs(
+            "TWIN-CONSENSUS-002",
+            "TWIN-CONSENSUS-003",
+            "TWIN-CONSENSUS-023",
+            "TWIN-CONSENSUS-024",
+            "TWIN-CONSENSUS-029",
+        ),
+        {"B1": "B1", "D3": "A1 C1 D1 A2 B2 D2 D3", "A4": "A3 B3 C3 A4"},
+    ),
     case(
         "two-certified-leader-blocks-are-a-fault",
         "committee: 4\nr1: A B C D B'\n"
