@@ -354,7 +354,7 @@ EVALUATE = "/consensus/evaluate"
 
 
 # Members of a vector's input that POST /consensus/evaluate takes as they are, when present.
-_EVALUATE_OPTIONS = ("gcDepth",)
+_EVALUATE_OPTIONS = ("gcDepth", "leaderSchedule")
 
 
 def _evaluate(vector: Mapping[str, Any], send: Send, blocks: list[Any]) -> Mapping[str, Any]:
@@ -490,11 +490,14 @@ def _replay_commit_rule(vector: Mapping[str, Any], send: Send) -> str:
                 f"{where} decided {len(decisions)} slots in a row, expected {len(run)}",
             )
         if _decision(got) != _decision(want):
+            scheduled = "leaderSchedule" in inputs and got.get("leader") != want.get("leader")
             _fail(
-                _decision_requirement(want),
+                "TWIN-CONSENSUS-117" if scheduled else _decision_requirement(want),
                 f"{where}: slot of round {want['round']} decided "
                 f"{_short(got)}, expected {_short(want)}",
             )
+    if "leaderSchedules" in expected:
+        _check_leader_schedules(expected["leaderSchedules"], answer.get("leaderSchedules"), where)
     wanted = [{"leader": c["leader"], "blocks": c["blocks"]} for c in expected["commits"]]
     if len(commits) != len(wanted):
         _fail(
@@ -509,6 +512,34 @@ def _replay_commit_rule(vector: Mapping[str, Any], send: Send) -> str:
                 f"{where}: commit {index + 1} differs at {_first_difference(want, got, 'commit')}",
             )
     return f"{len(run)} slots decided and {len(wanted)} commits, as expected"
+
+
+# Which requirement a difference in a leader swap table breaks, by the member that differs.
+_SCHEDULE_MEMBERS = (
+    ("afterCommit", "TWIN-CONSENSUS-115"),
+    ("fromRound", "TWIN-CONSENSUS-115"),
+    ("scores", "TWIN-CONSENSUS-114"),
+    ("goodNodes", "TWIN-CONSENSUS-116"),
+    ("badNodes", "TWIN-CONSENSUS-116"),
+)
+
+
+def _check_leader_schedules(expected: list[Any], actual: object, where: str) -> None:
+    if not isinstance(actual, list) or len(actual) != len(expected):
+        _fail(
+            "TWIN-CONSENSUS-115",
+            f"{where} answered {_count(actual)} leader schedules, expected {len(expected)}",
+        )
+    for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
+        if not isinstance(got, Mapping):
+            _fail("TWIN-CONSENSUS-115", f"{where}: leader schedule {index + 1} is {_short(got)}")
+        for member, requirement in _SCHEDULE_MEMBERS:
+            if got.get(member) != want[member]:
+                _fail(
+                    requirement,
+                    f"{where}: leader schedule {index + 1} has {member} {_short(got.get(member))}"
+                    f", expected {_short(want[member])}",
+                )
 
 
 # --- identity: proofs, did:key resolution, credentials -----------------------------------------

@@ -48,6 +48,25 @@ class LateCase:
     requirements: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ScheduleCase:
+    """A DAG committed under a leader schedule that changes every ``commits_per_schedule`` commits.
+
+    ``decisions`` gives every slot the sequencer decides, in round order, as ``commit A7`` or
+    ``skip D`` (the leader's letter: the schedule decides it); ``schedules`` gives each change as
+    (the commit after which it comes in, the scores ``A2 B2 C2 D0``, the good nodes, the bad
+    nodes).
+    """
+
+    name: str
+    text: str
+    commits_per_schedule: int
+    decisions: Mapping[int, str]
+    schedules: tuple[tuple[int, str, str, str], ...]
+    requirements: tuple[str, ...]
+    bad_nodes_stake_threshold: int = 33
+
+
 def needs(*requirements: str) -> tuple[str, ...]:
     """The requirement IDs a case checks."""
     return requirements
@@ -559,5 +578,103 @@ LATE_CASES: list[LateCase] = [
         ],
         name="late-anchor-skips-the-slot-whose-leader-has-no-block",
         requirements=needs("TWIN-CONSENSUS-023", "TWIN-CONSENSUS-025", "TWIN-CONSENSUS-026"),
+    ),
+]
+
+
+# D crashes after round 1. Round-robin skips its slots (3, 7, 11); with a schedule changing every
+# 3 commits, the first change (after commit 3, A4) scores the window's votes: B1 got C2's (in
+# commit 2) and A2's and B2's (commit 3), C2 got A3's, B3's and C3's; A4's voters are committed
+# later. Scores A2 B2 C2 D0; SHA-256 tie-break keys of commit 3 start 893016c4 (A), c694a206 (B),
+# f15e3b9a (C), so the order is A B C D. P = 33 of 4 allows stake 1: good A, bad D. Round 7,
+# D's, goes to A (the only good node), and commits. After commit 6 (A7): A got votes for B5 and
+# C6, B and C for B5 only: A2 B1 C1 D0, good A. After commit 9 (C10): votes for A8 by B9, A9,
+# C9 and for B9 by C10: A1 B1 C2 D0, good C, so round 11, D's, goes to C.
+_ONE_CRASHED = "committee: 4\nr1: A B C D\n" + "".join(f"r{r}: A B C\n" for r in range(2, 15))
+
+# F and G crash after round 1 in a committee of seven: P = 33 of 7 allows stake 2, so two good
+# and two bad nodes. In each window of three commits the first leader gets the votes of the five
+# validators up and the second one vote, from the third leader's block: after commit 3 (D3),
+# B1 was voted for by C2, A2, B2, D2, E2 and C2 by D3, so D2 and A B C E 1. Tie-break keys of
+# commit 3 put E (590e1515) before A (893016c4), B (c694a206), C (f15e3b9a), and G (a1eb1c3b)
+# before F (a1f77fed): the order is D E A B C G F, good D E, bad F G. The swap draw
+# SHA-256(swap domain || round) mod 2 is 0 for rounds 5, 6, 12 and 13 and 1 for 19 and 20:
+# rounds 19 and 20 go to the second good node of the table made after commit 18, B.
+_TWO_CRASHED = "committee: 7\nr1: A B C D E F G\n" + "".join(
+    f"r{r}: A B C D E\n" for r in range(2, 23)
+)
+
+SCHEDULE_CASES: list[ScheduleCase] = [
+    ScheduleCase(
+        "schedule-every-3-commits-swaps-a-crashed-leader",
+        _ONE_CRASHED,
+        3,
+        {
+            1: "commit B1",
+            2: "commit C2",
+            3: "skip D",
+            4: "commit A4",
+            5: "commit B5",
+            6: "commit C6",
+            7: "commit A7",
+            8: "commit A8",
+            9: "commit B9",
+            10: "commit C10",
+            11: "commit C11",
+            12: "commit A12",
+        },
+        (
+            (3, "A2 B2 C2 D0", "A", "D"),
+            (6, "A2 B1 C1 D0", "A", "D"),
+            (9, "A1 B1 C2 D0", "C", "D"),
+        ),
+        needs(
+            "TWIN-CONSENSUS-020",
+            "TWIN-CONSENSUS-114",
+            "TWIN-CONSENSUS-115",
+            "TWIN-CONSENSUS-116",
+            "TWIN-CONSENSUS-117",
+        ),
+    ),
+    ScheduleCase(
+        "schedule-of-seven-draws-between-two-good-nodes",
+        _TWO_CRASHED,
+        3,
+        {
+            1: "commit B1",
+            2: "commit C2",
+            3: "commit D3",
+            4: "commit E4",
+            5: "commit D5",
+            6: "commit D6",
+            7: "commit A7",
+            8: "commit B8",
+            9: "commit C9",
+            10: "commit D10",
+            11: "commit E11",
+            12: "commit C12",
+            13: "commit C13",
+            14: "commit A14",
+            15: "commit B15",
+            16: "commit C16",
+            17: "commit D17",
+            18: "commit E18",
+            19: "commit B19",
+            20: "commit B20",
+        },
+        (
+            (3, "A1 B1 C1 D2 E1 F0 G0", "D E", "F G"),
+            (6, "A1 B1 C1 D2 E1 F0 G0", "D A", "F G"),
+            (9, "A1 B1 C2 D1 E1 F0 G0", "C E", "G F"),
+            (12, "A1 B1 C2 D1 E1 F0 G0", "C E", "F G"),
+            (15, "A1 B2 C1 D1 E1 F0 G0", "B C", "F G"),
+            (18, "A1 B1 C1 D1 E2 F0 G0", "E B", "G F"),
+        ),
+        needs(
+            "TWIN-CONSENSUS-114",
+            "TWIN-CONSENSUS-115",
+            "TWIN-CONSENSUS-116",
+            "TWIN-CONSENSUS-117",
+        ),
     ),
 ]

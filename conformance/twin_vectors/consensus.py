@@ -28,6 +28,7 @@ from twin_spec import (
     JSONValue,
     LeaderDecision,
     LeaderDecisionKind,
+    LeaderScheduleParameters,
     MessageKind,
     TwoCertifiedBlocksError,
     block_ref,
@@ -45,7 +46,7 @@ from twin_vectors._format import (
     Vector,
     make_vector,
 )
-from twin_vectors.commit_rule_cases import CASES, LATE_CASES
+from twin_vectors.commit_rule_cases import CASES, LATE_CASES, SCHEDULE_CASES
 from twin_vectors.dag_notation import make_committee, parse_dag, signing_key
 
 PROFILE = "consensus"
@@ -710,12 +711,23 @@ def decision_json(decision: LeaderDecision) -> dict[str, JSONValue]:
     return entry
 
 
-def all_decisions(dag: Dag, committee: Committee) -> list[LeaderDecision]:
-    """Decide every slot from (highest round - 2) down to 1; raises on a faulty slot."""
+def all_decisions(
+    dag: Dag,
+    committee: Committee,
+    gc_depth: int = GC_DEPTH,
+    schedule: LeaderScheduleParameters | None = None,
+) -> list[LeaderDecision]:
+    """Decide every slot from 1 to (highest round - 2); raises on a faulty slot.
+
+    The slots a sequencer run over the whole DAG decides, with the schedule changes it makes,
+    then the slots above, each using those above it, under the last schedule in force.
+    """
+    sequencer = CommitSequencer(committee, gc_depth=gc_depth, schedule=schedule)
+    decided = list(sequencer.advance(dag).decisions)
     later: list[LeaderDecision] = []
-    for round_ in range(dag.highest_round - 2, 0, -1):
-        later.insert(0, decide_leader_slot(dag, committee, round_, later))
-    return later
+    for round_ in range(dag.highest_round - 2, sequencer.last_decided_round, -1):
+        later.insert(0, decide_leader_slot(dag, committee, round_, later, sequencer.schedule))
+    return decided + later
 
 
 def run_commit_case(
@@ -723,12 +735,17 @@ def run_commit_case(
     blocks: Sequence[object],
     try_commit_after: Sequence[int],
     gc_depth: int = GC_DEPTH,
+    schedule: LeaderScheduleParameters | None = None,
 ) -> dict[str, JSONValue]:
-    """Replay blocks and committer runs through the spec core; return the expected member."""
+    """Replay blocks and committer runs through the spec core; return the expected member.
+
+    With ``schedule`` given, the expected member also lists the leader schedules brought in.
+    """
     dag = Dag(committee)
-    sequencer = CommitSequencer(committee, gc_depth=gc_depth)
+    sequencer = CommitSequencer(committee, gc_depth=gc_depth, schedule=schedule)
     steps: list[JSONValue] = []
     commits: list[dict[str, JSONValue]] = []
+    tables: list[JSONValue] = []
     added = 0
     for stop in try_commit_after:
         for item in blocks[added:stop]:
@@ -751,23 +768,36 @@ def run_commit_case(
             previous = commits[-1] if commits else None
             timestamp = dag.timestamp(commit.leader)
             commits.append(next_commit(previous, timestamp, commit.leader, commit.blocks))
-    return {
+        tables.extend(table.to_json() for table in output.schedules)
+    expected: dict[str, JSONValue] = {
         "result": "valid",
-        "decisions": [decision_json(item) for item in all_decisions(dag, committee)],
+        "decisions": [
+            decision_json(item) for item in all_decisions(dag, committee, gc_depth, schedule)
+        ],
         "steps": steps,
         "commits": list(commits),
     }
+    if schedule is not None:
+        expected["leaderSchedules"] = tables
+    return expected
 
 
 def commit_rule_vectors() -> list[Vector]:
     """One vector per commit-rule case of :mod:`.commit_rule_cases`."""
-    staged: list[tuple[str, list[str], tuple[str, ...], int | None]] = []
+    staged: list[tuple[str, list[str], tuple[str, ...], dict[str, Any]]] = []
     for item in CASES:
-        staged.append((item.name, [item.text], item.requirements, item.gc_depth))
+        options: dict[str, Any] = {} if item.gc_depth is None else {"gcDepth": item.gc_depth}
+        staged.append((item.name, [item.text], item.requirements, options))
     for late in LATE_CASES:
-        staged.append((late.name, [stage[0] for stage in late.stages], late.requirements, None))
+        staged.append((late.name, [stage[0] for stage in late.stages], late.requirements, {}))
+    for scheduled in SCHEDULE_CASES:
+        parameters = LeaderScheduleParameters(
+            scheduled.commits_per_schedule, scheduled.bad_nodes_stake_threshold
+        )
+        options = {"leaderSchedule": parameters.to_json()}
+        staged.append((scheduled.name, [scheduled.text], scheduled.requirements, options))
     vectors: list[Vector] = []
-    for name, texts, marks, gc_depth in staged:
+    for name, texts, marks, options in staged:
         notation = parse_dag(texts[0])
         stops = [len(notation.blocks)]
         for text in texts[1:]:
@@ -778,9 +808,8 @@ def commit_rule_vectors() -> list[Vector]:
             **committee_input(notation.committee),
             "blocks": blocks,
             "tryCommitAfter": stops,
+            **options,
         }
-        if gc_depth is not None:
-            inputs["gcDepth"] = gc_depth
         expected = commit_rule_oracle(inputs)
         requirements = {*marks, EVALUATE_RULE}
         if expected.get("commits"):
@@ -788,6 +817,13 @@ def commit_rule_vectors() -> list[Vector]:
         description = "notation: " + " | ".join(
             " / ".join(line.strip() for line in text.strip().splitlines()) for text in texts
         )
+        if "gcDepth" in options:
+            description += f"; garbage-collection depth {options['gcDepth']}"
+        if "leaderSchedule" in options:
+            description += (
+                f"; the leader schedule changes every "
+                f"{options['leaderSchedule']['commitsPerSchedule']} commits"
+            )
         vectors.append(
             make_vector(
                 f"{PROFILE}/{COMMIT_RULE}",
@@ -814,7 +850,12 @@ def commit_rule_oracle(input_: Mapping[str, Any]) -> dict[str, Any]:
     """The expected decisions and commits of a commit-rule vector, computed by the spec core."""
     committee = Committee.from_json(input_["committee"])
     gc_depth = input_.get("gcDepth", GC_DEPTH)
-    return run_commit_case(committee, input_["blocks"], input_["tryCommitAfter"], gc_depth)
+    schedule = None
+    if "leaderSchedule" in input_:
+        schedule = LeaderScheduleParameters.from_json(input_["leaderSchedule"])
+    return run_commit_case(
+        committee, input_["blocks"], input_["tryCommitAfter"], gc_depth, schedule
+    )
 
 
 FAMILIES = [

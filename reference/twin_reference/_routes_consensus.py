@@ -37,6 +37,7 @@ from twin_spec import (
     Dag,
     JSONValue,
     LeaderDecision,
+    LeaderScheduleParameters,
     LedgerError,
     TwinSpecError,
     TwoCertifiedBlocksError,
@@ -246,13 +247,17 @@ def _digest_of(block: JSONValue) -> JSONValue:
 
 
 def evaluate(
-    committee: Committee, blocks: list[JSONValue], gc_depth: int = GC_DEPTH
+    committee: Committee,
+    blocks: list[JSONValue],
+    gc_depth: int = GC_DEPTH,
+    schedule: LeaderScheduleParameters | None = None,
 ) -> dict[str, JSONValue]:
     """Check each block in order into a fresh DAG, then decide and linearise from round 0."""
     # TWIN-CONSENSUS-102 "POST /consensus/evaluate MUST change no state and MUST answer one
     # verdict per block in the order given, add each valid block to a fresh DAG, and give the
     # decisions of the commit rule from round 0 and each committed leader's linearised blocks,
-    # leaving out the blocks at or below the garbage-collection round of the depth given."
+    # with the garbage-collection depth and leader-schedule parameters given, and the leader
+    # schedules brought in."
     dag = Dag(committee)
     verdicts: list[JSONValue] = []
     for block in blocks:
@@ -267,9 +272,14 @@ def evaluate(
             verdict["digest"] = ref.digest.hex()
             verdict["result"] = "valid"
         verdicts.append(verdict)
-    result: dict[str, JSONValue] = {"verdicts": verdicts, "decisions": [], "commits": []}
+    result: dict[str, JSONValue] = {
+        "verdicts": verdicts,
+        "decisions": [],
+        "commits": [],
+        "leaderSchedules": [],
+    }
     try:
-        output = CommitSequencer(committee, gc_depth=gc_depth).advance(dag)
+        output = CommitSequencer(committee, gc_depth=gc_depth, schedule=schedule).advance(dag)
     except TwoCertifiedBlocksError as exc:
         # TWIN-CONSENSUS-027 "When two blocks of one leader slot are both certified, an
         # implementation MUST NOT commit either and MUST report the fault": its code is
@@ -281,6 +291,7 @@ def evaluate(
         {"leader": commit.leader.to_json(), "blocks": [ref.to_json() for ref in commit.blocks]}
         for commit in output.commits
     ]
+    result["leaderSchedules"] = [table.to_json() for table in output.schedules]
     return result
 
 
@@ -296,6 +307,15 @@ def _decision_json(decision: LeaderDecision) -> dict[str, JSONValue]:
     return entry
 
 
+def _schedule(body: dict[str, Any]) -> LeaderScheduleParameters:
+    try:
+        return LeaderScheduleParameters.from_json(body.get("leaderSchedule", {}))
+    except LedgerError as exc:
+        raise ValidationError(
+            f"body.{exc.message}", field=f"body.{exc.field or 'leaderSchedule'}"
+        ) from None
+
+
 def _gc_depth(body: dict[str, Any]) -> int:
     value = body.get("gcDepth", GC_DEPTH)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SAFE_INTEGER:
@@ -309,12 +329,14 @@ async def evaluate_route(request: Request) -> Response:
     """POST /consensus/evaluate: verdicts, decisions and commits for a given DAG (pure)."""
     # TWIN-CONSENSUS-103 "POST /consensus/evaluate MUST answer 413 to a body over 16 MiB or
     # with more than 20000 blocks, and 400 naming the field to a malformed committee, block list
-    # or option (gcDepth)."
+    # or setting (gcDepth, leaderSchedule)."
     raw = await read_json(
         request, max(EVALUATE_MAX_BYTES, node_of(request).settings.max_body_bytes)
     )
     body = body_object(
-        raw, allowed={"committee", "blocks", "gcDepth"}, required={"committee", "blocks"}
+        raw,
+        allowed={"committee", "blocks", "gcDepth", "leaderSchedule"},
+        required={"committee", "blocks"},
     )
     try:
         committee = Committee.from_json(body["committee"])
@@ -332,8 +354,10 @@ async def evaluate_route(request: Request) -> Response:
             f"body.blocks has {len(blocks)} blocks, over the limit of {EVALUATE_MAX_BLOCKS}",
             limit=EVALUATE_MAX_BLOCKS,
         )
-    gc_depth = _gc_depth(body)
-    result: dict[str, Any] = await run_in_threadpool(evaluate, committee, blocks, gc_depth)
+    gc_depth, schedule = _gc_depth(body), _schedule(body)
+    result: dict[str, Any] = await run_in_threadpool(
+        evaluate, committee, blocks, gc_depth, schedule
+    )
     return json_response(result)
 
 

@@ -48,11 +48,11 @@ from twin_spec._commit_rule import (
 from twin_spec._commit_sequence import (
     GC_DEPTH,
     CommitSequencer,
-    CommittedSubDag,
     SequencedOutput,
     gc_round_after,
 )
 from twin_spec._commits import (
+    CommittedSubDag,
     check_commit_follows,
     commit_digest,
     commit_transactions,
@@ -159,6 +159,19 @@ from twin_spec._jws import (
     verify_decoded_jwt,
     verify_jwt,
 )
+from twin_spec._leader_schedule import (
+    BAD_NODES_STAKE_THRESHOLD,
+    COMMITS_PER_SCHEDULE,
+    SWAP_DOMAIN,
+    TIE_BREAK_DOMAIN,
+    LeaderSchedule,
+    LeaderScheduleParameters,
+    VoteTally,
+    next_leader_schedule,
+    reputation_scores,
+    swap_draw,
+    tie_break_key,
+)
 from twin_spec._ledger_json import ZERO_DIGEST
 from twin_spec._merkle import (
     InclusionProof,
@@ -203,7 +216,9 @@ SPEC_VERSION = "0.1.0"
 """The version of the TWIN conformance spec this package executes."""
 
 __all__ = [
+    "BAD_NODES_STAKE_THRESHOLD",
     "BLOCK_REJECTION_REQUIREMENTS",
+    "COMMITS_PER_SCHEDULE",
     "CRYPTOSUITE",
     "DATA_INTEGRITY_PROOF_TYPE",
     "DID_TWIN_METHOD",
@@ -222,6 +237,8 @@ __all__ = [
     "SPEC_VERSION",
     "STATUS_LIST_BITS",
     "STATUS_LIST_PREFIX",
+    "SWAP_DOMAIN",
+    "TIE_BREAK_DOMAIN",
     "TWO_CERTIFIED_BLOCKS",
     "VC_CONTEXT",
     "VC_TYPE",
@@ -254,6 +271,8 @@ __all__ = [
     "KeyResolver",
     "LeaderDecision",
     "LeaderDecisionKind",
+    "LeaderSchedule",
+    "LeaderScheduleParameters",
     "LedgerError",
     "MerkleProofError",
     "MessageKind",
@@ -270,6 +289,7 @@ __all__ = [
     "TwinSpecError",
     "TwoCertifiedBlocksError",
     "Validator",
+    "VoteTally",
     "add_prefix",
     "base58btc_decode",
     "base58btc_encode",
@@ -334,6 +354,7 @@ __all__ = [
     "multibase_encode",
     "new_status_list",
     "next_commit",
+    "next_leader_schedule",
     "node_hash",
     "parse_did",
     "parse_did_twin",
@@ -346,6 +367,7 @@ __all__ = [
     "read_certified_checkpoint",
     "read_checkpoint_summary",
     "read_commit",
+    "reputation_scores",
     "resolve_did_key",
     "root_from_inclusion_proof",
     "seconds_from_iso",
@@ -358,6 +380,8 @@ __all__ = [
     "split_prefix",
     "status_bit",
     "status_list_service",
+    "swap_draw",
+    "tie_break_key",
     "transaction_digest",
     "try_commit",
     "validate_block",

@@ -1,8 +1,10 @@
 """The commit rule (Starfish variant of Mysticeti): which leader blocks commit, and in what order.
 
-Every round r >= 1 has one leader slot. A slot is decided directly from the two rounds above it,
-or indirectly through a later committed leader; decided slots are output in round order, and
-each committed leader brings its not-yet-committed causal history with it.
+Every round r >= 1 has one leader slot, whose leader the leader schedule names
+(``_leader_schedule``: round-robin unless a swap table is in force). A slot is decided directly
+from the two rounds above it, or indirectly through a later committed leader; decided slots are
+output in round order, and each committed leader brings its not-yet-committed causal history
+with it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from twin_spec._blocks import BlockRef
 from twin_spec._committee import Committee
 from twin_spec._dag import Dag
 from twin_spec._errors import LedgerError, TwoCertifiedBlocksError
+from twin_spec._leader_schedule import LeaderSchedule
 
 
 class LeaderDecisionKind(StrEnum):
@@ -36,13 +39,23 @@ class LeaderDecision:
     direct: bool = True
 
 
-def leader_of(round_: int, committee: Committee) -> int:
-    """Return the leader of a round: validator ``round mod n`` (round 0, genesis, has none)."""
-    # TWIN-CONSENSUS-020 "The leader of round r >= 1 MUST be the validator of index r mod n;
-    # round 0 has no leader slot."
-    if round_ < 1:
-        raise LedgerError(f"round {round_} has no leader slot", requirement="TWIN-CONSENSUS-020")
-    return round_ % committee.size
+def leader_of(round_: int, committee: Committee, schedule: LeaderSchedule | None = None) -> int:
+    """Return the leader of a round under ``schedule`` (round-robin, ``round mod n``, if None).
+
+    Round 0, genesis, has no leader slot.
+    """
+    return _schedule_for(committee, schedule).leader_of(round_)
+
+
+def _schedule_for(committee: Committee, schedule: LeaderSchedule | None) -> LeaderSchedule:
+    if schedule is None:
+        return LeaderSchedule.round_robin(committee)
+    if schedule.size != committee.size:
+        raise LedgerError(
+            f"a leader schedule of {schedule.size} validators for a committee of {committee.size}",
+            requirement="TWIN-CONSENSUS-020",
+        )
+    return schedule
 
 
 def is_vote(dag: Dag, voter: BlockRef, leader_block: BlockRef) -> bool:
@@ -75,10 +88,17 @@ def is_certificate(
 
 
 def decide_leader_slot(
-    dag: Dag, committee: Committee, round_: int, later: Sequence[LeaderDecision] = ()
+    dag: Dag,
+    committee: Committee,
+    round_: int,
+    later: Sequence[LeaderDecision] = (),
+    schedule: LeaderSchedule | None = None,
 ) -> LeaderDecision:
-    """Decide the slot of ``round_`` directly, else through ``later`` decisions (rounds above)."""
-    leader = leader_of(round_, committee)
+    """Decide the slot of ``round_`` directly, else through ``later`` decisions (rounds above).
+
+    ``schedule`` is the leader schedule in force (round-robin when None).
+    """
+    leader = leader_of(round_, committee, schedule)
     leader_blocks = [ref for ref in dag.blocks_at(round_) if ref.author == leader]
     # TWIN-CONSENSUS-023 "A slot MUST be skipped directly when the round r+1 blocks that list no
     # ancestor at all authored by the slot's leader have authors carrying quorum stake."
@@ -161,18 +181,26 @@ def _history_at(dag: Dag, start: BlockRef, round_: int) -> set[BlockRef]:
     return found
 
 
-def try_commit(dag: Dag, committee: Committee, last_decided_round: int) -> list[LeaderDecision]:
+def try_commit(
+    dag: Dag,
+    committee: Committee,
+    last_decided_round: int,
+    schedule: LeaderSchedule | None = None,
+) -> list[LeaderDecision]:
     """Return the newly decided slots after ``last_decided_round``, in round order.
 
     The result is the longest run of decided (commit or skip) slots; it stops before the first
-    undecided one, which a later call decides once more blocks have arrived.
+    undecided one, which a later call decides once more blocks have arrived. ``schedule`` is
+    the leader schedule in force (round-robin when None); :class:`CommitSequencer` changes it
+    every N commits (TWIN-CONSENSUS-115).
     """
+    schedule = _schedule_for(committee, schedule)
     # TWIN-CONSENSUS-028 "Slots MUST be decided from round (highest round - 2) down to the one
     # after the last decided round, each using the decisions above it, and output as the longest
     # prefix of decided slots in round order."
     decisions: list[LeaderDecision] = []
     for round_ in range(dag.highest_round - 2, max(last_decided_round, 0), -1):
-        decisions.insert(0, decide_leader_slot(dag, committee, round_, decisions))
+        decisions.insert(0, decide_leader_slot(dag, committee, round_, decisions, schedule))
     decided: list[LeaderDecision] = []
     for decision in decisions:
         if decision.kind is LeaderDecisionKind.UNDECIDED:

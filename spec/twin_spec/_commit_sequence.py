@@ -1,9 +1,11 @@
 """The commit sequence: decided leader slots turned into numbered commits, as a validator does.
 
 :func:`try_commit` decides leader slots; :class:`CommitSequencer` keeps what a validator keeps
-between two calls (the last decided round, the commits made, the garbage-collection round)
-and turns each committed leader into the sub-DAG of its commit, leaving out the blocks at or
-below the garbage-collection round (TWIN-CONSENSUS-108). Feeding it the same DAG in any
+between two calls (the last decided round, the commits made, the garbage-collection round,
+the leader schedule in force and the reputation scores of the current window) and turns each
+committed leader into the sub-DAG of its commit, leaving out the blocks at or below the
+garbage-collection round (TWIN-CONSENSUS-108). Every N commits it changes the leader schedule
+(TWIN-CONSENSUS-115), as IOTA's ``Core::try_commit`` does. Feeding it the same DAG in any
 number of steps gives the same commits.
 """
 
@@ -14,9 +16,16 @@ from dataclasses import dataclass, field
 
 from twin_spec._blocks import BlockRef
 from twin_spec._commit_rule import LeaderDecision, LeaderDecisionKind, linearize, try_commit
+from twin_spec._commits import CommittedSubDag
 from twin_spec._committee import Committee
 from twin_spec._dag import Dag
 from twin_spec._errors import LedgerError
+from twin_spec._leader_schedule import (
+    LeaderSchedule,
+    LeaderScheduleParameters,
+    VoteTally,
+    next_leader_schedule,
+)
 
 GC_DEPTH = 50
 """Rounds a validator keeps below the last commit's leader round (TWIN-CONSENSUS-108)."""
@@ -43,26 +52,24 @@ def _check_gc_depth(gc_depth: int) -> None:
 
 
 @dataclass(frozen=True)
-class CommittedSubDag:
-    """One commit's content: its index (from 1), its leader and its linearized blocks."""
-
-    index: int
-    leader: BlockRef
-    blocks: tuple[BlockRef, ...]
-
-
-@dataclass(frozen=True)
 class SequencedOutput:
-    """What one :meth:`CommitSequencer.advance` call added: slots decided and commits made."""
+    """What one :meth:`CommitSequencer.advance` call added.
+
+    ``decisions`` are the slots decided, in round order; ``commits`` the commits made, in index
+    order; ``schedules`` the leader schedules brought in meanwhile, in order.
+    """
 
     decisions: tuple[LeaderDecision, ...] = ()
     commits: tuple[CommittedSubDag, ...] = ()
+    schedules: tuple[LeaderSchedule, ...] = ()
 
 
 @dataclass
 class _Progress:
-    """What a sequencer keeps between calls; replaced as a whole, so a fault changes nothing."""
+    """What a sequencer keeps between calls; copied first, so a fault changes nothing."""
 
+    schedule: LeaderSchedule
+    tally: VoteTally
     last_decided_round: int = 0
     commit_count: int = 0
     last_leader_round: int = 0
@@ -70,23 +77,49 @@ class _Progress:
 
     def copy(self) -> _Progress:
         return _Progress(
-            self.last_decided_round, self.commit_count, self.last_leader_round, set(self.committed)
+            self.schedule,
+            self.tally.copy(),
+            self.last_decided_round,
+            self.commit_count,
+            self.last_leader_round,
+            set(self.committed),
         )
 
 
 class CommitSequencer:
-    """Turn a growing DAG into the commit sequence, one :meth:`advance` call at a time."""
+    """Turn a growing DAG into the commit sequence, one :meth:`advance` call at a time.
 
-    def __init__(self, committee: Committee, *, gc_depth: int = GC_DEPTH) -> None:
+    ``gc_depth`` is the garbage-collection depth (TWIN-CONSENSUS-108) and ``schedule`` the
+    leader-schedule parameters (TWIN-CONSENSUS-115); both default to the protocol's values.
+    """
+
+    def __init__(
+        self,
+        committee: Committee,
+        *,
+        gc_depth: int = GC_DEPTH,
+        schedule: LeaderScheduleParameters | None = None,
+    ) -> None:
         _check_gc_depth(gc_depth)
         self._committee = committee
         self._gc_depth = gc_depth
-        self._progress = _Progress()
+        self._parameters = schedule or LeaderScheduleParameters()
+        self._progress = _Progress(LeaderSchedule.round_robin(committee), VoteTally(committee))
 
     @property
     def gc_depth(self) -> int:
         """Rounds kept below the last commit's leader round."""
         return self._gc_depth
+
+    @property
+    def parameters(self) -> LeaderScheduleParameters:
+        """The leader-schedule parameters: commits per schedule and bad-node threshold."""
+        return self._parameters
+
+    @property
+    def schedule(self) -> LeaderSchedule:
+        """The leader schedule in force for the slots after the last decided round."""
+        return self._progress.schedule
 
     @property
     def last_decided_round(self) -> int:
@@ -114,14 +147,27 @@ class CommitSequencer:
         Raises :class:`TwoCertifiedBlocksError` (TWIN-CONSENSUS-027) and then changes nothing.
         """
         progress = self._progress.copy()
-        decisions = try_commit(dag, self._committee, progress.last_decided_round)
-        commits = [self._commit(dag, progress, decision) for decision in decisions]
-        if decisions:
-            progress.last_decided_round = decisions[-1].round
+        decisions: list[LeaderDecision] = []
+        commits: list[CommittedSubDag] = []
+        schedules: list[LeaderSchedule] = []
+        while True:
+            decided = try_commit(
+                dag, self._committee, progress.last_decided_round, progress.schedule
+            )
+            for decision in decided:
+                decisions.append(decision)
+                progress.last_decided_round = decision.round
+                commit = self._commit(dag, progress, decision)
+                if commit is None:
+                    continue
+                commits.append(commit)
+                if commit.index % self._parameters.commits_per_schedule == 0:
+                    schedules.append(self._change_schedule(progress, commit))
+                    break  # the slots above are decided again under the new schedule
+            else:
+                break
         self._progress = progress
-        return SequencedOutput(
-            tuple(decisions), tuple(commit for commit in commits if commit is not None)
-        )
+        return SequencedOutput(tuple(decisions), tuple(commits), tuple(schedules))
 
     def _commit(
         self, dag: Dag, progress: _Progress, decision: LeaderDecision
@@ -137,4 +183,20 @@ class CommitSequencer:
         floor = gc_round_after(decision.round, self._gc_depth)
         progress.committed = {ref for ref in progress.committed if ref.round > floor}
         progress.committed.update(ref for ref in blocks if ref.round > floor)
-        return CommittedSubDag(progress.commit_count, decision.block, tuple(blocks))
+        subdag = CommittedSubDag(progress.commit_count, decision.block, tuple(blocks))
+        progress.tally.add(dag, subdag)
+        return subdag
+
+    def _change_schedule(self, progress: _Progress, commit: CommittedSubDag) -> LeaderSchedule:
+        # TWIN-CONSENSUS-115 "Once commit k*N is made, a validator MUST make a new swap table
+        # from the scores over commits (k-1)*N+1 to k*N and use it for every slot above that
+        # commit's leader round, deciding again the slots above it decided with the old one."
+        progress.schedule = next_leader_schedule(
+            self._committee,
+            progress.tally.scores,
+            commit.index,
+            commit.leader.round,
+            self._parameters.bad_nodes_stake_threshold,
+        )
+        progress.tally = VoteTally(self._committee)
+        return progress.schedule

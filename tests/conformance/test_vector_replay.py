@@ -280,6 +280,66 @@ def test_a_gc_vector_sends_its_depth_and_a_wrong_commit_names_the_gc_rule() -> N
     assert (outcome.passed, outcome.requirement) == (False, "TWIN-CONSENSUS-108")
 
 
+@pytest.mark.requirement("TWIN-CONSENSUS-114", "TWIN-CONSENSUS-116", "TWIN-CONSENSUS-117")
+def test_a_wrong_leader_schedule_names_the_rule_that_makes_it() -> None:
+    vector = BY_ID["consensus/commit-rule/schedule-every-3-commits-swaps-a-crashed-leader"]
+    expected = vector["expected"]
+    sent: list[dict[str, Any]] = []
+
+    def answer_with(change: Any) -> Send:
+        answer: dict[str, Any] = {
+            "verdicts": [{"digest": None, "result": "valid"}] * len(vector["input"]["blocks"]),
+            "decisions": [
+                {key: value for key, value in item.items() if key != "decision"}
+                | {"kind": item["decision"]}
+                for item in expected["decisions"]
+            ],
+            "commits": [
+                {"leader": c["leader"], "blocks": c["blocks"]} for c in expected["commits"]
+            ],
+            "leaderSchedules": copy.deepcopy(expected["leaderSchedules"]),
+        }
+        change(answer)
+
+        def send(
+            method: str,
+            path: str,
+            *,
+            body: bytes | None = None,
+            headers: Mapping[str, str] | None = None,
+            auth: bool = False,
+        ) -> HttpResponse:
+            sent.append(json.loads(body or b"null"))
+            content = json.dumps(answer).encode()
+            return HttpResponse(200, {"content-type": "application/json"}, content)
+
+        return send
+
+    assert replay_vector(vector, answer_with(lambda answer: None)).passed
+    assert sent[0]["leaderSchedule"] == {"badNodesStakeThreshold": 33, "commitsPerSchedule": 3}
+
+    def wrong_scores(answer: dict[str, Any]) -> None:
+        answer["leaderSchedules"][0]["scores"] = [3, 2, 2, 0]
+
+    def wrong_good(answer: dict[str, Any]) -> None:
+        answer["leaderSchedules"][0]["goodNodes"] = [1]
+
+    def round_robin_leader(answer: dict[str, Any]) -> None:
+        answer["decisions"][6] = {"round": 7, "leader": 3, "kind": "skip", "direct": True}
+
+    def no_tables(answer: dict[str, Any]) -> None:
+        answer["leaderSchedules"] = []
+
+    for change, requirement in [
+        (wrong_scores, "TWIN-CONSENSUS-114"),
+        (wrong_good, "TWIN-CONSENSUS-116"),
+        (round_robin_leader, "TWIN-CONSENSUS-117"),
+        (no_tables, "TWIN-CONSENSUS-115"),
+    ]:
+        outcome = replay_vector(vector, answer_with(change))
+        assert (outcome.passed, outcome.requirement) == (False, requirement), change.__name__
+
+
 @pytest.mark.requirement("TWIN-CONSENSUS-027")
 def test_the_fault_must_be_reported_with_its_code() -> None:
     vector = BY_ID["consensus/commit-rule/two-certified-leader-blocks-are-a-fault"]

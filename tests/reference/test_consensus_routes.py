@@ -17,10 +17,12 @@ from tests.reference.test_core_routes import assert_error
 from tests.spec.dag_notation import parse_dag, signing_key
 from twin_spec import (
     BlockRef,
+    CommitSequencer,
     Committee,
     Dag,
     Ed25519SigningKey,
     LeaderDecisionKind,
+    LeaderScheduleParameters,
     LedgerError,
     base64url_decode,
     block_digest,
@@ -34,7 +36,7 @@ from twin_spec import (
     verify_certified_checkpoint,
     verify_receipt,
 )
-from twin_vectors.commit_rule_cases import CASES
+from twin_vectors.commit_rule_cases import CASES, SCHEDULE_CASES
 
 FOUR_VALIDATORS = """
 committee: 4
@@ -265,6 +267,45 @@ def test_evaluate_leaves_out_blocks_below_the_gc_round_of_the_depth_given(
 
     assert names(shallow) == ["A2", "B2", "D2", "D3"]
     assert names(default) == ["D1", "A2", "B2", "D2", "D3"]
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-102", "TWIN-CONSENSUS-115", "TWIN-CONSENSUS-117")
+def test_evaluate_changes_the_leader_schedule_with_the_parameters_given(
+    client: httpx.Client,
+) -> None:
+    (case, *_) = SCHEDULE_CASES
+    notation = parse_dag(case.text)
+    body = {"committee": notation.committee.to_json(), "blocks": list(notation.blocks.values())}
+    every_three = {"commitsPerSchedule": 3, "badNodesStakeThreshold": 33}
+    scheduled = client.post("/consensus/evaluate", json={**body, "leaderSchedule": every_three})
+    assert scheduled.status_code == 200, scheduled.text
+    answer = scheduled.json()
+    parameters = LeaderScheduleParameters(3)
+    output = CommitSequencer(notation.committee, schedule=parameters).advance(notation.dag)
+    assert answer["leaderSchedules"] == [table.to_json() for table in output.schedules]
+    assert [d["leader"] for d in answer["decisions"]][6] == 0  # round 7: A, not D
+    plain = client.post("/consensus/evaluate", json=body).json()
+    assert plain["leaderSchedules"] == []
+    assert [d["kind"] for d in plain["decisions"]][6] == "skip"
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-103")
+@pytest.mark.parametrize(
+    ("schedule", "field"),
+    [
+        ({"commitsPerSchedule": 0}, "body.leaderSchedule.commitsPerSchedule"),
+        ({"badNodesStakeThreshold": 50}, "body.leaderSchedule.badNodesStakeThreshold"),
+        ({"commitsPerSchedule": "3"}, "body.leaderSchedule.commitsPerSchedule"),
+        ({"windows": 3}, "body.leaderSchedule.windows"),
+        ([3], "body.leaderSchedule"),
+    ],
+)
+def test_evaluate_refuses_bad_leader_schedule_parameters(
+    client: httpx.Client, schedule: object, field: str
+) -> None:
+    committee = parse_dag("committee: 4").committee.to_json()
+    body = {"committee": committee, "blocks": [], "leaderSchedule": schedule}
+    assert_error(client.post("/consensus/evaluate", json=body), 400, "ValidationError", field)
 
 
 @pytest.mark.requirement("TWIN-CONSENSUS-103")

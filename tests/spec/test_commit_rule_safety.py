@@ -6,13 +6,14 @@ random quorum of the round below and sometimes an older block, or send a block l
 next round); equivocators, up to f by stake, that sign zero, one or two blocks a round with
 any ancestors the receive rules allow. Several simulated validators then receive the blocks in
 different orders (a few blocks last, some never, or all shuffled) and run the commit sequence
-at different points.
+at different points, with a drawn garbage-collection depth and leader schedule (a change every
+1, 2, 3 or 300 commits, a bad-node threshold of 33, 20 or 0 percent).
 
 Every validator's commits must be a prefix of every other's (TWIN-CONSENSUS-113), what it
-outputs must never change (the commits it output step by step are those a fresh run over its
-final DAG makes), and no slot may hold two certified blocks while the faulty stake is at most f
-(TWIN-CONSENSUS-027). A failure prints the DAG in the notation, ready to become a case in
-``twin_vectors.commit_rule_cases``.
+outputs must never change (the commits and schedule changes it output step by step are those a
+fresh run over its final DAG makes), and no slot may hold two certified blocks while the faulty
+stake is at most f (TWIN-CONSENSUS-027). A failure prints the DAG in the notation, ready to
+become a case in ``twin_vectors.commit_rule_cases``.
 
 CI (the derandomized default profile) checks 500 DAGs; ``HYPOTHESIS_PROFILE=explore`` checks
 20,000 random ones.
@@ -28,12 +29,16 @@ from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 from twin_spec import (
+    BAD_NODES_STAKE_THRESHOLD,
+    COMMITS_PER_SCHEDULE,
     GC_DEPTH,
     BlockRef,
     CommitSequencer,
     CommittedSubDag,
     Dag,
     LeaderDecision,
+    LeaderSchedule,
+    LeaderScheduleParameters,
 )
 from twin_vectors.dag_notation import LETTERS, NotationDag, parse_dag
 
@@ -53,12 +58,13 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A DAG in the notation, its faulty validators, the deliveries and the GC depth."""
+    """A DAG in the notation, its faulty validators, the deliveries, the sequencer's settings."""
 
     text: str
     faulty: frozenset[int]
     deliveries: tuple[Delivery, ...]
     gc_depth: int
+    schedule: LeaderScheduleParameters
 
 
 def _name(author: int, round_: int, copy: int, below: int) -> str:
@@ -142,7 +148,10 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         order = draw(st.permutations(range(blocks)))
         deliveries.append(Delivery(tuple(order), draw(st.integers(1, 12))))
     gc_depth = draw(st.sampled_from([GC_DEPTH, 1, 2, 3]))
-    return Scenario(text, frozenset(faulty), tuple(deliveries), gc_depth)
+    commits_per_schedule = draw(st.sampled_from([2, 1, 3, COMMITS_PER_SCHEDULE]))
+    threshold = draw(st.sampled_from([BAD_NODES_STAKE_THRESHOLD, 20, 0]))
+    schedule = LeaderScheduleParameters(commits_per_schedule, threshold)
+    return Scenario(text, frozenset(faulty), tuple(deliveries), gc_depth, schedule)
 
 
 def _block(
@@ -201,12 +210,19 @@ def _outcome(decision: LeaderDecision) -> tuple[int, int, str, BlockRef | None]:
     return decision.round, decision.leader, decision.kind.value, decision.block
 
 
-def _run(notation: NotationDag, delivery: Delivery, gc_depth: int) -> list[CommittedSubDag]:
+def _sequencer(notation: NotationDag, scenario: Scenario) -> CommitSequencer:
+    return CommitSequencer(
+        notation.committee, gc_depth=scenario.gc_depth, schedule=scenario.schedule
+    )
+
+
+def _run(notation: NotationDag, delivery: Delivery, scenario: Scenario) -> list[CommittedSubDag]:
     """Deliver blocks to a fresh validator, running the sequencer now and then; its commits."""
     blocks = list(notation.blocks.values())
     refs = [notation.refs[name] for name in notation.blocks]
     dag = Dag(notation.committee)
-    sequencer = CommitSequencer(notation.committee, gc_depth=gc_depth)
+    sequencer = _sequencer(notation, scenario)
+    schedules: list[LeaderSchedule] = []
     waiting: list[int] = []
     decided: list[LeaderDecision] = []
     commits: list[CommittedSubDag] = []
@@ -224,14 +240,16 @@ def _run(notation: NotationDag, delivery: Delivery, gc_depth: int) -> list[Commi
             output = sequencer.advance(dag)
             decided.extend(output.decisions)
             commits.extend(output.commits)
+            schedules.extend(output.schedules)
     # What it output step by step is what a fresh run over its final DAG outputs at once. Only
     # how a slot was decided may differ: one decided through an anchor may be decided directly
     # once more of its voting and deciding rounds have arrived.
-    fresh = CommitSequencer(notation.committee, gc_depth=gc_depth).advance(dag)
+    fresh = _sequencer(notation, scenario).advance(dag)
     assert [_outcome(decision) for decision in fresh.decisions] == [
         _outcome(decision) for decision in decided
     ]
     assert list(fresh.commits) == commits
+    assert list(fresh.schedules) == schedules
     assert len({ref for commit in commits for ref in commit.blocks}) == sum(
         len(commit.blocks) for commit in commits
     )
@@ -239,15 +257,22 @@ def _run(notation: NotationDag, delivery: Delivery, gc_depth: int) -> list[Commi
 
 
 @pytest.mark.requirement(
-    "TWIN-CONSENSUS-023", "TWIN-CONSENSUS-027", "TWIN-CONSENSUS-028", "TWIN-CONSENSUS-113"
+    "TWIN-CONSENSUS-023",
+    "TWIN-CONSENSUS-027",
+    "TWIN-CONSENSUS-028",
+    "TWIN-CONSENSUS-113",
+    "TWIN-CONSENSUS-115",
 )
 @settings(max_examples=SAFETY_EXAMPLES)
 @given(scenarios())
 def test_safety_validators_commit_prefixes_of_one_sequence(scenario: Scenario) -> None:
     note(scenario.text)
-    note(f"faulty: {sorted(LETTERS[a] for a in scenario.faulty)}, gcDepth {scenario.gc_depth}")
+    note(
+        f"faulty: {sorted(LETTERS[a] for a in scenario.faulty)}, gcDepth {scenario.gc_depth}, "
+        f"leaderSchedule {scenario.schedule.to_json()}"
+    )
     notation = parse_dag(scenario.text)
-    sequences = [_run(notation, delivery, scenario.gc_depth) for delivery in scenario.deliveries]
+    sequences = [_run(notation, delivery, scenario) for delivery in scenario.deliveries]
     for one in sequences:
         for other in sequences:
             shorter, longer = sorted((one, other), key=len)

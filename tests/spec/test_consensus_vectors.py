@@ -22,6 +22,7 @@ from twin_spec import (
     Committee,
     Dag,
     Ed25519SigningKey,
+    LeaderScheduleParameters,
     LedgerError,
     Validator,
     block_digest,
@@ -109,10 +110,13 @@ def test_commit_rule_vectors_replay(path: Path) -> None:
     inputs = vector["input"]
     assert inputs["tryCommitAfter"][-1] == len(inputs["blocks"])
     gc_depth = inputs.get("gcDepth", GC_DEPTH)
-    assert (
-        run_commit_case(committee, inputs["blocks"], inputs["tryCommitAfter"], gc_depth)
-        == (vector["expected"])
+    schedule = None
+    if "leaderSchedule" in inputs:
+        schedule = LeaderScheduleParameters.from_json(inputs["leaderSchedule"])
+    replayed = run_commit_case(
+        committee, inputs["blocks"], inputs["tryCommitAfter"], gc_depth, schedule
     )
+    assert replayed == vector["expected"]
 
 
 @pytest.mark.requirement(
