@@ -281,6 +281,9 @@ def on_setup(run: TwinState, item: pytest.Item, profile: str) -> None:
     run.current = test_id(item)
     if profile not in run.requested:
         pytest.skip(f"not requested: profile {profile} was not asked for")
+    # Connected before the time limit is looked at: a run stopped before its first check
+    # still knows what the target claims, and writes a report that says it is incomplete.
+    _connect(run)
     if time.monotonic() > run.run_deadline:
         if run.stopped is None:
             run.stopped = Stop(
@@ -288,7 +291,6 @@ def on_setup(run: TwinState, item: pytest.Item, profile: str) -> None:
             )
         item.session.shouldstop = run.stopped.message
         pytest.skip(NOT_RUN + run.stopped.message)
-    _connect(run)
     if profile not in run.claimed:
         pytest.skip(f"not claimed: the target does not claim profile {profile}")
 
