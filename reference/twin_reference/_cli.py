@@ -15,6 +15,7 @@ import uvicorn
 from twin_reference._app import create_app
 from twin_reference._genesis import (
     GENESIS_FILE,
+    Genesis,
     GenesisError,
     create_genesis,
     read_genesis,
@@ -125,6 +126,9 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Start-up is one pass: the genesis file (read once), the data directory and its node,
+    # the listening socket, then the server.
+    genesis: Genesis | None = None
     if genesis_file is not None:
         if validator_index is None:
             raise click.UsageError("--genesis needs --validator-index")
@@ -148,14 +152,13 @@ def serve(
         data_dir=data_dir,
         max_body_bytes=max_body_bytes,
         token_lifetime_seconds=token_lifetime,
-        genesis=genesis_file,
         validator_index=validator_index or 0,
         leader_timeout_seconds=leader_timeout,
     )
     # Open the data directory before serving, so that one that cannot be used (another
     # committee's, a missing key) is a one-line error rather than a start-up traceback.
     try:
-        node = open_node(settings)
+        node = open_node(settings, genesis)
     except SetupError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -167,11 +170,10 @@ def serve(
     try:
         listener.bind((host, port))
     except OSError as exc:
+        node.store.close()
         raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     bound_port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings, node), log_level=log_level, access_log=False, lifespan="on"
-    )
+    config = uvicorn.Config(create_app(node), log_level=log_level, access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     literal = f"[{host}]" if ":" in host else host
     print(f"twin-node listening on http://{literal}:{bound_port}", flush=True)

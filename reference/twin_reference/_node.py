@@ -17,9 +17,9 @@ from twin_reference._errors import (
     NotFoundError,
     ValidationError,
 )
-from twin_reference._ledger import LedgerEngine, Outcome
+from twin_reference._ledger import LedgerEngine
 from twin_reference._store import Store
-from twin_reference._transactions import new_transaction
+from twin_reference._transactions import Outcome, new_transaction
 from twin_reference._vault import Vault
 from twin_spec import Committee, JSONValue
 
@@ -41,8 +41,6 @@ class NodeSettings:
     token_lifetime_seconds: int = 3600
     commit_timeout_seconds: float = 30.0
     node_name: str = "TWIN reference node"
-    genesis: Path | None = None
-    """A genesis file (committee and peers); None for a committee of one created here."""
     validator_index: int = 0
     """This node's validator in the genesis committee."""
     leader_timeout_seconds: float = 1.0

@@ -21,13 +21,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from twin_reference._certifying import SignatureRefusedError
 from twin_reference._errors import (
     NotFoundError,
     PayloadTooLargeError,
     ValidationError,
 )
 from twin_reference._http import body_object, json_response, read_json, read_json_sized
-from twin_reference._ledger import SignatureRefusedError, accept_block, rejection_code
+from twin_reference._receiving import accept_block, rejection_code
 from twin_reference._routes_core import authenticate, node_of
 from twin_spec import (
     MAX_SAFE_INTEGER,

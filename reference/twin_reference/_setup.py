@@ -1,4 +1,9 @@
-"""Opening a node's data directory, creating it on first start.
+"""Start-up in one pass: data directory, store, genesis committee, node parts, ledger engine.
+
+``twin-node serve`` reads the genesis file (if any) once, then calls :func:`open_node`, which
+opens the data directory and its database, creates the node's own parts on first start, checks
+them against the genesis committee, and builds the ledger engine; the application
+(``_app.py``) only starts and stops what it is given.
 
 First start creates: the validator key and a committee of one (or, with a genesis file, takes
 the genesis committee and the validator key ``twin-node genesis`` put in the vault), written
@@ -20,7 +25,7 @@ from pathlib import Path
 
 from twin_reference._auth import TokenIssuer, hash_password
 from twin_reference._errors import ApiError
-from twin_reference._genesis import VALIDATOR_KEY, Genesis, read_genesis
+from twin_reference._genesis import VALIDATOR_KEY, Genesis
 from twin_reference._identity import jwk_method, new_did_document
 from twin_reference._ledger import ConsensusSettings, LedgerEngine
 from twin_reference._node import Node, NodeSettings, now_ms
@@ -40,12 +45,15 @@ class SetupError(RuntimeError):
     """The data directory cannot be used as asked (another committee, a missing key)."""
 
 
-def open_node(settings: NodeSettings) -> Node:
-    """Open (or create) the data directory and return the node, its ledger not yet started."""
+def open_node(settings: NodeSettings, genesis: Genesis | None = None) -> Node:
+    """Open (or create) the data directory and return the node, its ledger not yet started.
+
+    ``genesis`` is the committee the node is a validator of (read once by the caller); None
+    makes, on first start, a committee of this node alone.
+    """
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     data_dir.chmod(0o700)
-    genesis = read_genesis(settings.genesis) if settings.genesis is not None else None
     store = Store(data_dir / DATABASE_FILE)
     try:
         vault = Vault(store)

@@ -59,6 +59,15 @@ class Effects:
 SUCCESS = Effects("success")
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """A committed transaction: its digest, what applying it did, and its checkpoint."""
+
+    digest: bytes
+    effects: Effects
+    checkpoint: int
+
+
 class _Refused(Exception):
     def __init__(self, name: str, message: str) -> None:
         super().__init__(message)

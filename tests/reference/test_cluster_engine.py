@@ -170,8 +170,8 @@ def test_many_rounds_stay_in_bounded_memory_and_every_engine_agrees(wire: Wire) 
         assert dag.gc_round >= leader_rounds[-1] - GC_DEPTH - 4
         # Genesis, plus at most the rounds above the garbage-collection round.
         assert len(dag) <= 4 + 4 * (dag.highest_round - dag.gc_round)
-        assert len(engine._committed) <= 4 * (GC_DEPTH + 8)
-        assert len(engine._tx_digests) <= 4 * (GC_DEPTH + 8)
+        assert len(engine.committer.committed) <= 4 * (GC_DEPTH + 8)
+        assert len(engine.committer.tx_digests) <= 4 * (GC_DEPTH + 8)
         assert engine.last_certified >= engine.commit_index - 2
     # Every transaction but those of the last rounds is committed, once, on every engine.
     for store in wire.stores:
@@ -192,11 +192,11 @@ def test_a_restarted_engine_reloads_only_what_it_still_needs(wire: Wire) -> None
         wire.engines[1].enqueue(transaction(step))
         wire.step()
     engine = wire.engines[1]
-    before = (engine.commit_index, engine.dag.gc_round, engine._last_round, len(engine.dag))
+    before = (engine.commit_index, engine.dag.gc_round, engine.last_round, len(engine.dag))
     restarted = wire.restart(1)
     assert restarted.commit_index == before[0]
     assert restarted.dag.gc_round == before[1] > 0
-    assert restarted._last_round == before[2], "it must not sign a round again"
+    assert restarted.last_round == before[2], "it must not sign a round again"
     assert len(restarted.dag) <= before[3]
     for step in range(12):
         wire.engines[step % 4].enqueue(transaction(10_000 + step))
@@ -228,14 +228,14 @@ def test_a_lagging_leader_proposes_its_leader_block_rather_than_skip_it(wire: Wi
         if step > 8 and wire.engines[0].quorum_round % 4 == 1:
             break
     lagging = wire.engines[1]
-    assert lagging._last_round == 0
+    assert lagging.last_round == 0
     wire.wake(1)
     leader_round = lagging.quorum_round
     assert leader_round % 4 == 1, "validator 1 leads the rounds r with r mod 4 == 1"
     wire.step()
     own_rounds = {ref.round for ref in lagging.dag.blocks_at(leader_round) if ref.author == 1}
     assert own_rounds == {leader_round}, "it proposed its leader block of the round it missed"
-    assert lagging._last_round >= leader_round
+    assert lagging.last_round >= leader_round
     for step in range(12):
         wire.engines[step % 4].enqueue(transaction(1000 + step))
         wire.step()
@@ -267,7 +267,7 @@ def test_old_and_foreign_blocks_change_nothing(wire: Wire) -> None:
     with pytest.raises(ApiError):
         engine.receive_block(old)
     # The same round, seen in the database already: an equivocation is recorded.
-    count = engine._store.one("SELECT COUNT(*) FROM equivocations")
+    count = wire.stores[0].one("SELECT COUNT(*) FROM equivocations")
     assert count == (1,)
     # A block naming a parent nobody has: kept aside (bounded), not in the DAG.
     highest = engine.dag.highest_round
