@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import socket
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ from twin_reference._genesis import (
     read_genesis,
     validator_dir,
 )
+from twin_reference._logging import configure_logging
 from twin_reference._node import NodeSettings
 from twin_reference._setup import SetupError, open_node
 from twin_spec import Committee, TwinSpecError, parse_json, verify_receipt
@@ -123,9 +123,7 @@ def serve(
     validators at their genesis URLs, and GET /health reports "warning" until the committee
     has committed the node's own DID.
     """
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(log_level)
     # Start-up is one pass: the genesis file (read once), the data directory and its node,
     # the listening socket, then the server.
     genesis: Genesis | None = None

@@ -66,6 +66,7 @@ class Committer:
         self.tx_digests: dict[BlockRef, list[bytes]] = {}
         """The digests of each block's transactions, for the blocks in the DAG."""
         self._pending_tx_blocks: set[BlockRef] = set()
+        self._pending_digests: dict[bytes, int] = {}
         self._last_commit: tuple[int, bytes, int] = (0, ZERO_DIGEST, 0)
         self._last_leader_round = 0
         self._last_decided_round = 0
@@ -81,6 +82,25 @@ class Committer:
     def has_pending_blocks(self) -> bool:
         """Whether a block in the DAG carries transactions no commit took yet."""
         return bool(self._pending_tx_blocks)
+
+    def in_pending_block(self, digest: bytes) -> bool:
+        """Whether a block in the DAG that no commit took yet carries this transaction."""
+        return digest in self._pending_digests
+
+    def _track(self, ref: BlockRef, pending: bool) -> None:
+        """Count (or stop counting) the transactions of a block no commit took yet."""
+        if pending == (ref in self._pending_tx_blocks):
+            return
+        if pending:
+            self._pending_tx_blocks.add(ref)
+        else:
+            self._pending_tx_blocks.discard(ref)
+        for digest in self.tx_digests.get(ref, ()):
+            count = self._pending_digests.get(digest, 0) + (1 if pending else -1)
+            if count > 0:
+                self._pending_digests[digest] = count
+            else:
+                self._pending_digests.pop(digest, None)
 
     # -- start-up -----------------------------------------------------------------------------
 
@@ -104,13 +124,15 @@ class Committer:
                 ref = BlockRef.from_json(ref_json)
                 if ref.round > gc_round:
                     self.committed.add(ref)
-        self._pending_tx_blocks.difference_update(self.committed)
+        for ref in self.committed:
+            self._track(ref, pending=False)
 
     def note_block(self, ref: BlockRef, block: Mapping[str, Any], digests: list[bytes]) -> None:
         """A block joined the DAG: remember its transactions until a commit takes them."""
-        self.tx_digests.setdefault(ref, digests)
+        if ref not in self.tx_digests:
+            self.tx_digests[ref] = digests or transaction_digests(block)
         if block["transactions"]:
-            self._pending_tx_blocks.add(ref)
+            self._track(ref, pending=True)
 
     # -- committing ---------------------------------------------------------------------------
 
@@ -181,7 +203,8 @@ class Committer:
             self._ledger.set_decided_round(connection, leader_round)
             own_signature, certified = self._certifier.sign(connection, summary, outcomes)
         self.committed.update(refs)
-        self._pending_tx_blocks.difference_update(refs)
+        for ref in refs:
+            self._track(ref, pending=False)
         self._mempool.committed([tx_digest for tx_digest, _tx in transactions])
         self._last_commit = (index + 1, digest, commit_ts)
         self._last_leader_round = leader_round
@@ -206,13 +229,13 @@ class Committer:
         if not forgotten:
             return
         for ref in forgotten:
+            was_pending = ref in self._pending_tx_blocks
+            self._track(ref, pending=False)
             digests = self.tx_digests.pop(ref, [])
             self.committed.discard(ref)
-            if ref in self._pending_tx_blocks:
-                self._pending_tx_blocks.discard(ref)
-                if ref.author == self._own:
-                    # An own block no commit took: its transactions go back to the mempool.
-                    self._requeue(ref, digests)
+            if was_pending and ref.author == self._own:
+                # An own block no commit took: its transactions go back to the mempool.
+                self._requeue(ref, digests)
         self._after_collect()
 
     def _requeue(self, ref: BlockRef, digests: list[bytes]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from twin_spec import JSONValue
+from twin_spec import TRANSACTION_TOO_LARGE, JSONValue, TransactionLimitError
 
 
 class ApiError(Exception):
@@ -113,3 +113,17 @@ class ServiceUnavailableError(ApiError):
 
     status = 503
     name = "ServiceUnavailableError"
+
+
+def transaction_refused(error: TransactionLimitError, field: str) -> ApiError:
+    """The answer to a write whose transaction breaks a transaction limit (TWIN-ANCHORING-061).
+
+    413 for the size, 400 for the others; ``properties.code`` names the limit and
+    ``properties.limit`` gives its bound where it has one.
+    """
+    properties: dict[str, JSONValue] = {"field": field, "code": error.code}
+    if error.maximum is not None:
+        properties["limit"] = error.maximum
+    if error.code == TRANSACTION_TOO_LARGE:
+        return PayloadTooLargeError(error.message, **properties)
+    return ValidationError(error.message, **properties)

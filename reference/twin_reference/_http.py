@@ -19,7 +19,7 @@ from twin_reference._errors import (
     UnsupportedMediaTypeError,
     ValidationError,
 )
-from twin_spec import JSONValue, TwinSpecError, parse_json
+from twin_spec import CanonicalizationError, JSONValue, TwinSpecError, parse_json
 
 LOG = logging.getLogger("twin_reference")
 T = TypeVar("T")
@@ -32,8 +32,15 @@ def json_response(
     headers: Mapping[str, str] | None = None,
     media_type: str = "application/json",
 ) -> Response:
-    """Serialize ``value`` as compact UTF-8 JSON."""
-    body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    """Serialize ``value`` as compact UTF-8 JSON.
+
+    A string with no UTF-8 form (a lone surrogate quoted from bad input) is written escaped,
+    so that such input gets its 4xx, never a failure to answer.
+    """
+    try:
+        body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        body = json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode()
     return Response(body, status_code=status, headers=dict(headers or {}), media_type=media_type)
 
 
@@ -114,6 +121,13 @@ async def read_json_sized(
         )
     try:
         return parse_json(raw), len(raw)
+    except CanonicalizationError as exc:
+        # TWIN-CORE-060 "A node MUST answer a JSON body that breaks a limit of strict parsing
+        # ... with 400 and properties.code naming the limit ..., never with a 5xx."
+        code: dict[str, JSONValue] = {} if exc.limit is None else {"code": exc.limit.value}
+        raise ValidationError(
+            f"the body is not valid JSON: {exc.message}", field="body", **code
+        ) from None
     except TwinSpecError as exc:
         raise ValidationError(f"the body is not valid JSON: {exc.message}", field="body") from None
 

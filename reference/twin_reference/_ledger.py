@@ -28,7 +28,7 @@ from typing import Any
 
 from twin_reference._certifying import Certifier
 from twin_reference._committing import Committer
-from twin_reference._errors import ServiceUnavailableError
+from twin_reference._errors import ServiceUnavailableError, ValidationError
 from twin_reference._group_commit import GroupCommit
 from twin_reference._ledger_store import LedgerStore
 from twin_reference._live_dag import LiveDag
@@ -104,16 +104,33 @@ class LedgerEngine:
             self._ledger,
             self._io,
             self._block_added,
+            self._dropped,
         )
         self._sync = Synchronizer(self, self.network)
         self._receiver.missing = self._sync
         self._waiters: dict[bytes, list[asyncio.Future[Outcome]]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._clock_ms = clock_ms
         self.catching_up = False
+        self.loop_error: str | None = None
+        """Why the last pass of the loop failed, or None when it succeeded."""
         self._load()
 
     def _block_added(self, ref: BlockRef, block: Mapping[str, Any], digests: list[bytes]) -> None:
         self._committer.note_block(ref, block, digests)
+
+    def _dropped(self, digest: bytes, reason: str) -> None:
+        """A queued transaction was dropped: record why and answer whoever waits for it."""
+        self._ledger.record_dropped(digest, reason, self._clock_ms())
+        for future in self._waiters.pop(digest, []):
+            if not future.done():
+                future.set_exception(
+                    ValidationError(
+                        f"the ledger dropped the transaction: {reason}",
+                        field="body",
+                        code="transactionDropped",
+                    )
+                )
 
     # -- start-up -----------------------------------------------------------------------------
 
@@ -229,6 +246,45 @@ class LedgerEngine:
         """What applying a committed transaction did, or None when it is not committed."""
         return self._ledger.transaction_outcome(digest)
 
+    def transaction_status(self, digest: bytes) -> dict[str, JSONValue] | None:
+        """Where a transaction is: committed (with its outcome and receipt), pending, dropped.
+
+        None when the node does not know the transaction at all.
+        """
+        # TWIN-CONSENSUS-132 "GET /consensus/transactions/{digest} MUST answer committed (with
+        # the outcome and the receipt) once a certified checkpoint holds the transaction,
+        # pending while the node holds it otherwise, dropped (with the reason) for one it
+        # dropped, and 404 for one it does not know."
+        status: dict[str, JSONValue] = {"digest": digest.hex()}
+        outcome = self._ledger.outcome(digest)
+        receipt = self._ledger.receipt(digest) if outcome is not None else None
+        if outcome is not None and receipt is not None:
+            effects: dict[str, JSONValue] = {"status": outcome.effects.status}
+            if not outcome.effects.ok:
+                effects["error"] = {
+                    "name": outcome.effects.error_name or "GeneralError",
+                    "message": outcome.effects.error_message or "",
+                }
+            status.update(
+                status="committed",
+                checkpoint=outcome.checkpoint,
+                outcome=effects,
+                receipt=receipt,
+            )
+            return status
+        if (
+            outcome is not None
+            or self._mempool.holds(digest)
+            or self._committer.in_pending_block(digest)
+        ):
+            status["status"] = "pending"
+            return status
+        reason = self._ledger.dropped_reason(digest)
+        if reason is not None:
+            status.update(status="dropped", reason=reason)
+            return status
+        return None
+
     def equivocations(self, start: int, limit: int) -> list[JSONValue]:
         """Equivocation evidence in the order recorded, from position ``start`` (1-based)."""
         return self._ledger.equivocations(start, limit)
@@ -312,13 +368,21 @@ class LedgerEngine:
 
     async def _run(self) -> None:
         wake = self._io.wake_event
+        failures = 0
         while True:
             wake.clear()
             try:
                 delay = self._step()
-            except Exception:
+            except Exception as exc:
+                # The log collapses repeated identical failures (_logging.py), and the pause
+                # grows, so a failure that persists costs neither the disk nor the CPU.
+                failures += 1
+                self.loop_error = f"{type(exc).__name__}: {exc}"[:500]
                 LOG.exception("the ledger loop failed; retrying")
-                delay = 0.1
+                delay = min(5.0, 0.05 * 2 ** min(failures, 7))
+            else:
+                failures = 0
+                self.loop_error = None
             if delay == 0:
                 # Let request handlers run, and add to the next block, between rounds.
                 await asyncio.sleep(0)

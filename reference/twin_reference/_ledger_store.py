@@ -202,6 +202,20 @@ class LedgerStore:
         ]
         return make_receipt(digest, digests, json.loads(str(checkpoint[0])))
 
+    def record_dropped(self, digest: bytes, reason: str, at_ms: int) -> None:
+        """Record a transaction dropped before any block took it, and why."""
+        with self.store.write(durable=False) as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO dropped_transactions (digest, reason, dropped_at)"
+                " VALUES (?, ?, ?)",
+                (digest, reason, at_ms),
+            )
+
+    def dropped_reason(self, digest: bytes) -> str | None:
+        """Why a transaction was dropped, or None when it was not."""
+        row = self.store.one("SELECT reason FROM dropped_transactions WHERE digest = ?", digest)
+        return None if row is None else str(row[0])
+
     # -- checkpoints --------------------------------------------------------------------------
 
     @staticmethod

@@ -16,12 +16,13 @@ from twin_reference._errors import (
     GoneError,
     NotFoundError,
     ValidationError,
+    transaction_refused,
 )
 from twin_reference._ledger import LedgerEngine
 from twin_reference._store import Store
 from twin_reference._transactions import Outcome, new_transaction
 from twin_reference._vault import Vault
-from twin_spec import Committee, JSONValue
+from twin_spec import Committee, JSONValue, TransactionLimitError, check_transaction_limits
 
 _FAILURES: dict[str, type[ApiError]] = {
     "ConflictError": ConflictError,
@@ -61,6 +62,13 @@ class Node:
     async def execute(self, kind: str, sender: str, payload: dict[str, JSONValue]) -> Outcome:
         """Submit a transaction, wait until it is committed, and raise if it failed to apply."""
         transaction = new_transaction(kind, sender, payload, now_ms())
+        # TWIN-ANCHORING-061 "A node MUST check the transaction of every write ... against the
+        # limits of TWIN-ANCHORING-060 before it queues it": the same check as a peer's block
+        # gets, so nothing accepted here can fail in a block, at a peer or in storage.
+        try:
+            check_transaction_limits(transaction)
+        except TransactionLimitError as exc:
+            raise transaction_refused(exc, "body") from None
         outcome = await self.ledger.submit(transaction)
         effects = outcome.effects
         if not effects.ok:

@@ -24,9 +24,11 @@ from twin_spec import (
     BlockRef,
     Committee,
     Ed25519SigningKey,
+    TwinSpecError,
     block_digest,
     block_ref,
     canonicalize,
+    check_transaction,
     leader_of,
     sign_block,
 )
@@ -63,6 +65,10 @@ class Mempool:
     def __bool__(self) -> bool:
         return bool(self._waiting)
 
+    def holds(self, digest: bytes) -> bool:
+        """Whether the transaction waits here or is in a block of this validator not committed."""
+        return digest in self._waiting or digest in self._in_flight
+
     def queue(self, transaction: dict[str, Any]) -> bytes:
         """Add a transaction (once); return its digest. A full mempool is a 503."""
         canonical = canonicalize(transaction)
@@ -86,6 +92,10 @@ class Mempool:
             batch.append((digest, transaction))
             size += length
         return batch
+
+    def drop(self, digest: bytes) -> None:
+        """Forget a waiting transaction that cannot be put in a block."""
+        self._waiting.pop(digest, None)
 
     def proposed(self, digests: list[bytes]) -> None:
         """These transactions are in a block the validator signed."""
@@ -120,6 +130,7 @@ class Proposer:
         ledger: LedgerStore,
         io: GroupCommit,
         on_added: Callable[[BlockRef, Mapping[str, Any], list[bytes]], None],
+        on_dropped: Callable[[bytes, str], None],
     ) -> None:
         self._committee = committee
         self._own = own_index
@@ -132,6 +143,7 @@ class Proposer:
         self._ledger = ledger
         self._io = io
         self._on_added = on_added
+        self._on_dropped = on_dropped
         self.last_round = 0
         self._last_block: BlockRef | None = None
         self._last_block_ts = 0
@@ -208,9 +220,15 @@ class Proposer:
             "ancestors": [ref.to_json() for ref in ancestors],
             "transactions": [transaction for _digest, transaction in batch],
         }
-        block = sign_block(self._key, unsigned)
-        ref = BlockRef(round_, self._own, block_digest(block))
-        text = dump_json(block)
+        try:
+            block = sign_block(self._key, unsigned)
+            ref = BlockRef(round_, self._own, block_digest(block))
+            text = dump_json(block)
+        except (TwinSpecError, ValueError, RecursionError):
+            if not self._drop_unfit(batch):
+                raise
+            return
+
         # TWIN-CONSENSUS-107 "... and MUST itself never sign two blocks for one round, also
         # across restarts": the block is stored, and sent only once synced (_group_commit), and
         # after a restart the validator proposes only above the last round it signed.
@@ -224,3 +242,29 @@ class Proposer:
         self._on_added(ref, block, digests)
         self._io.send_after_sync(text.encode())
         LOG.debug("proposed round %d with %d transactions", round_, len(batch))
+
+    def _drop_unfit(self, batch: list[tuple[bytes, dict[str, Any]]]) -> bool:
+        """Drop the transactions of a batch that no block can carry; return whether any was.
+
+        Admission checks every transaction against the limits (TWIN-ANCHORING-061), so this
+        finds nothing unless a transaction reached the mempool another way.
+        """
+        # TWIN-CONSENSUS-131 "A validator MUST NOT retry forever a transaction it cannot put in
+        # a block ...: it MUST drop a queued transaction that cannot be proposed and record
+        # why": it is dropped once, with the limit it breaks, and the round goes on.
+        dropped = False
+        for digest, transaction in batch:
+            try:
+                check_transaction(transaction)
+                canonicalize({"transactions": [transaction]})
+            except (TwinSpecError, ValueError, RecursionError) as exc:
+                reason = getattr(exc, "message", None) or repr(exc)
+                LOG.error(
+                    "transaction %s cannot be put in a block and is dropped: %s",
+                    digest.hex(),
+                    reason,
+                )
+                self._mempool.drop(digest)
+                self._on_dropped(digest, str(reason)[:2000])
+                dropped = True
+        return dropped

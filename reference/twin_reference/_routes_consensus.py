@@ -26,6 +26,7 @@ from twin_reference._errors import (
     NotFoundError,
     PayloadTooLargeError,
     ValidationError,
+    transaction_refused,
 )
 from twin_reference._http import body_object, json_response, read_json, read_json_sized
 from twin_reference._receiving import accept_block, rejection_code
@@ -38,6 +39,7 @@ from twin_spec import (
     JSONValue,
     LeaderDecisionKind,
     LedgerError,
+    TransactionLimitError,
     TwinSpecError,
     block_digest,
     check_transaction,
@@ -167,8 +169,11 @@ async def submit_transaction(request: Request) -> Response:
     # TWIN-CONSENSUS-104 "POST /consensus/transactions MUST check the transaction's shape and
     # that its sender is the caller, answering 400 naming the field otherwise, and
     # MUST answer 202 with its digest once queued; the transaction is applied when committed."
+    # TWIN-ANCHORING-061: the transaction limits, with the code of the limit broken.
     try:
         check_transaction(body, "body")
+    except TransactionLimitError as exc:
+        raise transaction_refused(exc, "body") from None
     except LedgerError as exc:
         raise ValidationError(exc.message, field=_field(exc, "body", "body")) from None
     if body["sender"] != caller:
@@ -214,6 +219,19 @@ async def submit_signature(request: Request) -> Response:
     except SignatureRefusedError as exc:
         raise ValidationError(exc.message, field=exc.field, code=exc.code) from None
     return json_response({"sequence": sequence, "signer": body["signer"], "status": status}, 202)
+
+
+async def get_transaction(request: Request) -> Response:
+    """GET /consensus/transactions/{digest}: where a transaction is (TWIN-CONSENSUS-132)."""
+    digest = str(request.path_params["digest"])
+    if not _DIGEST.fullmatch(digest):
+        raise ValidationError(
+            "path.digest must be 64 lowercase hex characters", field="path.digest"
+        )
+    status = node_of(request).ledger.transaction_status(bytes.fromhex(digest))
+    if status is None:
+        raise NotFoundError(f"the node knows no transaction {digest}", notFoundId=digest)
+    return json_response(status)
 
 
 async def list_equivocations(request: Request) -> Response:
@@ -332,5 +350,6 @@ ROUTES = [
     Route("/consensus/checkpoints/{sequence}/signatures", submit_signature, methods=["POST"]),
     Route("/consensus/equivocations", list_equivocations, methods=["GET"]),
     Route("/consensus/transactions", submit_transaction, methods=["POST"]),
+    Route("/consensus/transactions/{digest}", get_transaction, methods=["GET"]),
     Route("/consensus/evaluate", evaluate_route, methods=["POST"]),
 ]

@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS transactions (
     digest BLOB PRIMARY KEY, checkpoint INTEGER NOT NULL, position INTEGER NOT NULL,
     body TEXT NOT NULL, status TEXT NOT NULL, error_name TEXT, error_message TEXT);
 CREATE INDEX IF NOT EXISTS transactions_by_checkpoint ON transactions (checkpoint, position);
+CREATE TABLE IF NOT EXISTS dropped_transactions (
+    digest BLOB PRIMARY KEY, reason TEXT NOT NULL, dropped_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dids (
     did TEXT PRIMARY KEY, document TEXT NOT NULL, controller TEXT NOT NULL,
     version INTEGER NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL,

@@ -9,7 +9,6 @@ beside the code that enforces it.
 from twin_spec._block_validity import BLOCK_REJECTION_REQUIREMENTS, validate_block
 from twin_spec._blocks import (
     MAX_BLOCK_TRANSACTIONS,
-    MAX_TRANSACTION_BYTES,
     BlockRef,
     block_digest,
     block_ref,
@@ -115,6 +114,7 @@ from twin_spec._errors import (
     DidError,
     DidErrorCode,
     EncodingError,
+    JsonLimit,
     JwtError,
     JwtFailure,
     KeyFormatError,
@@ -127,6 +127,7 @@ from twin_spec._errors import (
     SignatureError,
     SignatureRejection,
     StatusListError,
+    TransactionLimitError,
     TwinSpecError,
 )
 from twin_spec._immutable_proof import check_proof_object_hash, proof_object_hash
@@ -150,6 +151,14 @@ from twin_spec._jws import (
     verify_jwt,
 )
 from twin_spec._ledger_json import ZERO_DIGEST
+from twin_spec._limits import (
+    MAX_TRANSACTION_BYTES,
+    MAX_TRANSACTION_DEPTH,
+    TRANSACTION_TOO_DEEP,
+    TRANSACTION_TOO_LARGE,
+    check_transaction_limits,
+    json_depth,
+)
 from twin_spec._merkle import (
     InclusionProof,
     inclusion_proof,
@@ -204,6 +213,7 @@ __all__ = [
     "MAX_JWT_LENGTH",
     "MAX_SAFE_INTEGER",
     "MAX_TRANSACTION_BYTES",
+    "MAX_TRANSACTION_DEPTH",
     "PUBLIC_KEY_LENGTH",
     "RECEIPT_TYPE",
     "SEED_LENGTH",
@@ -211,6 +221,8 @@ __all__ = [
     "SPEC_VERSION",
     "STATUS_LIST_BITS",
     "STATUS_LIST_PREFIX",
+    "TRANSACTION_TOO_DEEP",
+    "TRANSACTION_TOO_LARGE",
     "VC_CONTEXT",
     "VC_TYPE",
     "VERIFICATION_RELATIONSHIPS",
@@ -234,6 +246,7 @@ __all__ = [
     "EncodingError",
     "InclusionProof",
     "JSONValue",
+    "JsonLimit",
     "JwtError",
     "JwtFailure",
     "KeyFormatError",
@@ -252,6 +265,7 @@ __all__ = [
     "SignatureRejection",
     "StatusListError",
     "SummaryFields",
+    "TransactionLimitError",
     "TwinSpecError",
     "Validator",
     "add_prefix",
@@ -273,6 +287,7 @@ __all__ = [
     "check_jwt_times",
     "check_proof_object_hash",
     "check_transaction",
+    "check_transaction_limits",
     "checkpoint_digest",
     "commit_digest",
     "commit_transactions",
@@ -302,6 +317,7 @@ __all__ = [
     "is_valid_signature",
     "is_vote",
     "iso_from_ms",
+    "json_depth",
     "jwk_from_public_key",
     "jwk_thumbprint",
     "leader_of",

@@ -36,6 +36,20 @@ WITHOUT_AN_HONEST_VECTOR = {
         "when a validator proposes and whom it sends blocks to is timing behaviour of a running "
         "cluster (a SHOULD), not an answer to a request"
     ),
+    "TWIN-ANCHORING-061": (
+        "which write makes a transaction over a limit depends on how a node lays out its "
+        "transactions; the limits themselves have vectors (anchoring/transaction, "
+        "consensus/block-validity), and tests/reference/test_transaction_limits.py checks "
+        "admission against them"
+    ),
+    "TWIN-CONSENSUS-131": (
+        "a transaction the ledger loop cannot handle never reaches it past admission, so no "
+        "request shows the drop; tests/reference/test_cluster_engine.py feeds one to the engine"
+    ),
+    "TWIN-CONSENSUS-132": (
+        "the status of a transaction depends on what the node holds and has committed, not on "
+        "the request alone"
+    ),
 }
 """Requirements with no vector, each with the reason; the harness checks them another way."""
 

@@ -323,3 +323,34 @@ def test_the_engine_databases_are_sqlite_files(wire: Wire) -> None:
     finally:
         database.close()
     assert {"blocks", "commits", "checkpoint_summaries", "checkpoints", "equivocations"} <= tables
+
+
+def nested(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-131", "TWIN-CONSENSUS-132")
+def test_a_transaction_no_block_can_carry_is_dropped_with_its_reason(wire: Wire) -> None:
+    # Admission refuses such a transaction (TWIN-ANCHORING-061); enqueue() here reaches the
+    # mempool without it, as a transaction admitted under other rules might.
+    engine = wire.engines[0]
+    poison = {**transaction(1), "payload": nested(255)}
+    digest = engine.enqueue(poison)
+    engine.enqueue(transaction(2))
+    for step in range(12):
+        wire.engines[step % 4].enqueue(transaction(100 + step))
+        wire.step()
+    status = engine.transaction_status(digest)
+    assert status is not None
+    assert status["status"] == "dropped"
+    assert "nests 256 levels deep" in str(status["reason"])
+    assert engine.loop_error is None
+    committed = [
+        json.loads(str(row[0]))["nonce"]
+        for row in wire.stores[0].all("SELECT body FROM transactions")
+    ]
+    assert f"{2:08d}" in committed
+    assert f"{104:08d}" in committed
