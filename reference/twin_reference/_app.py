@@ -56,6 +56,7 @@ def create_app(node: Node) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.node = node
+        node.evaluator.start()
         await node.ledger.start()
         # In the background: with a committee of several, committing the node's DID needs
         # peers that may not be listening yet; /health reports the node not ready until then.
@@ -67,6 +68,7 @@ def create_app(node: Node) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await identity
             await node.ledger.stop()
+            await node.evaluator.stop()
             node.store.close()
 
     return Starlette(

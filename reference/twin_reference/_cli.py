@@ -84,7 +84,22 @@ def main() -> None:
     default=1024 * 1024,
     show_default=True,
     type=click.IntRange(1024),
-    help="Largest request body accepted; larger bodies get 413 (peer blocks: at least 2 MiB).",
+    help="Largest ordinary request body; larger bodies get 413 (see Limits above).",
+)
+@click.option(
+    "--max-body-values",
+    default=65_536,
+    show_default=True,
+    type=click.IntRange(256),
+    help="Most JSON values an ordinary request body may hold, counted before it is parsed;"
+    " more get 413 (parsing any body within both limits takes under about 40 ms).",
+)
+@click.option(
+    "--body-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(1.0, 3600.0),
+    help="Seconds a request body may take to arrive; slower bodies get 408.",
 )
 @click.option(
     "--token-lifetime",
@@ -107,6 +122,8 @@ def serve(
     validator_index: int | None,
     leader_timeout: float,
     max_body_bytes: int,
+    max_body_values: int,
+    body_timeout: float,
     token_lifetime: int,
     log_level: str,
 ) -> None:
@@ -122,7 +139,18 @@ def serve(
     the genesis committee: it exchanges blocks and checkpoint signatures with the other
     validators at their genesis URLs, and GET /health reports "warning" until the committee
     has committed the node's own DID.
-    """
+
+    \b
+    Limits (every body-level fault is a 4xx; no request holds the event loop long):
+    - an ordinary request body: --max-body-bytes and --max-body-values, counted before
+      parsing, and --body-timeout to arrive; a body over 64 KiB is parsed when no other is;
+    - POST /authentication/login: 8 KiB and 1024 values; a checkpoint signature: 8 KiB;
+    - POST /consensus/blocks (peers): 2 MiB and 262,144 values; own blocks stay under half;
+    - POST /consensus/evaluate (public): 16 MiB, 1,048,576 values and 20,000 blocks, parsed
+      and evaluated in a separate worker process of lower priority, one body at a time and
+      two waiting (more get 503 with Retry-After);
+    - every transaction a write makes: 65536 bytes of JCS and 64 levels of nesting.
+    """  # noqa: D301 - click keeps a paragraph after \b as written
     configure_logging(log_level)
     # Start-up is one pass: the genesis file (read once), the data directory and its node,
     # the listening socket, then the server.
@@ -149,6 +177,8 @@ def serve(
     settings = NodeSettings(
         data_dir=data_dir,
         max_body_bytes=max_body_bytes,
+        max_body_values=max_body_values,
+        body_timeout_seconds=body_timeout,
         token_lifetime_seconds=token_lifetime,
         validator_index=validator_index or 0,
         leader_timeout_seconds=leader_timeout,

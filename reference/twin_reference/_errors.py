@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import ClassVar, Self
 
 from twin_spec import TRANSACTION_TOO_LARGE, JSONValue, TransactionLimitError
 
@@ -17,6 +18,12 @@ class ApiError(Exception):
         super().__init__(message)
         self.message = message
         self.properties = properties
+        self.headers: dict[str, str] = {}
+
+    def with_headers(self, headers: Mapping[str, str]) -> Self:
+        """Add response headers (such as Retry-After) to the error's answer."""
+        self.headers.update(headers)
+        return self
 
     def body(self) -> dict[str, JSONValue]:
         """Return the TWIN error body: name, message, and properties when there are any."""
@@ -71,6 +78,13 @@ class NotAcceptableError(ApiError):
 
     status = 406
     name = "NotAcceptableError"
+
+
+class RequestTimeoutError(ApiError):
+    """The request (its body) did not arrive within the node's bound."""
+
+    status = 408
+    name = "RequestTimeoutError"
 
 
 class ConflictError(ApiError):

@@ -18,7 +18,9 @@ from twin_reference._errors import (
     ValidationError,
     transaction_refused,
 )
+from twin_reference._http import BodyLimit
 from twin_reference._ledger import LedgerEngine
+from twin_reference._offload import ProcessWorker
 from twin_reference._store import Store
 from twin_reference._transactions import Outcome, new_transaction
 from twin_reference._vault import Vault
@@ -39,12 +41,24 @@ class NodeSettings:
 
     data_dir: Path
     max_body_bytes: int = 1024 * 1024
+    max_body_values: int = 65_536
+    """JSON values an ordinary body may hold (twin_spec.json_value_count), checked unparsed."""
+    body_timeout_seconds: float = 30.0
     token_lifetime_seconds: int = 3600
     commit_timeout_seconds: float = 30.0
     node_name: str = "TWIN reference node"
     validator_index: int = 0
     """This node's validator in the genesis committee."""
     leader_timeout_seconds: float = 1.0
+
+    @property
+    def body_limit(self) -> BodyLimit:
+        """The limit of an ordinary request body (every route but a few, see routes)."""
+        return BodyLimit(self.max_body_bytes, self.max_body_values, self.body_timeout_seconds)
+
+    def small_body_limit(self, size: int, values: int) -> BodyLimit:
+        """A tighter limit, for a route whose body is small by nature (login, signatures)."""
+        return BodyLimit(size, values, self.body_timeout_seconds)
 
 
 @dataclass
@@ -58,6 +72,7 @@ class Node:
     tokens: TokenIssuer
     committee: Committee
     node_did: str
+    evaluator: ProcessWorker
 
     async def execute(self, kind: str, sender: str, payload: dict[str, JSONValue]) -> Outcome:
         """Submit a transaction, wait until it is committed, and raise if it failed to apply."""

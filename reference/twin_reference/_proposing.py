@@ -21,6 +21,7 @@ from twin_reference._ledger_store import LedgerStore, dump_json
 from twin_reference._live_dag import LiveDag
 from twin_spec import (
     MAX_BLOCK_TRANSACTIONS,
+    MAX_BLOCK_VALUES,
     BlockRef,
     Committee,
     Ed25519SigningKey,
@@ -29,6 +30,7 @@ from twin_spec import (
     block_ref,
     canonicalize,
     check_transaction,
+    json_value_count,
     leader_of,
     sign_block,
 )
@@ -46,6 +48,8 @@ class ConsensusSettings:
     max_block_transactions: int = MAX_BLOCK_TRANSACTIONS
     max_block_bytes: int = 768 * 1024
     """Transactions of one block, in bytes of JCS: a block stays well under 1 MiB of JSON."""
+    max_block_values: int = MAX_BLOCK_VALUES // 2
+    """JSON values of one block's transactions: half what a peer takes (TWIN-CONSENSUS-133)."""
     max_mempool: int = 100_000
     commit_timeout_seconds: float = 30.0
 
@@ -56,7 +60,7 @@ class Mempool:
     def __init__(self, ledger: LedgerStore, limit: int) -> None:
         self._ledger = ledger
         self._limit = limit
-        self._waiting: dict[bytes, tuple[dict[str, Any], int]] = {}
+        self._waiting: dict[bytes, tuple[dict[str, Any], int, int]] = {}
         self._in_flight: set[bytes] = set()
 
     def __len__(self) -> int:
@@ -79,18 +83,23 @@ class Mempool:
             raise ServiceUnavailableError(
                 f"the mempool holds {len(self._waiting)} transactions; try again later"
             )
-        self._waiting[digest] = (transaction, len(canonical))
+        self._waiting[digest] = _entry(transaction, canonical)
         return digest
 
-    def batch(self, max_count: int, max_bytes: int) -> list[tuple[bytes, dict[str, Any]]]:
+    def batch(
+        self, max_count: int, max_bytes: int, max_values: int
+    ) -> list[tuple[bytes, dict[str, Any]]]:
         """The oldest waiting transactions that fit a block (at least one if any waits)."""
         batch: list[tuple[bytes, dict[str, Any]]] = []
-        size = 0
-        for digest, (transaction, length) in self._waiting.items():
-            if len(batch) >= max_count or (batch and size + length > max_bytes):
+        size = values = 0
+        for digest, (transaction, length, count) in self._waiting.items():
+            if len(batch) >= max_count or (
+                batch and (size + length > max_bytes or values + count > max_values)
+            ):
                 break
             batch.append((digest, transaction))
             size += length
+            values += count
         return batch
 
     def drop(self, digest: bytes) -> None:
@@ -112,7 +121,12 @@ class Mempool:
         for digest, transaction in transactions:
             self._in_flight.discard(digest)
             if not self._ledger.is_executed(digest):
-                self._waiting[digest] = (transaction, len(canonicalize(transaction)))
+                self._waiting[digest] = _entry(transaction, canonicalize(transaction))
+
+
+def _entry(transaction: dict[str, Any], canonical: bytes) -> tuple[dict[str, Any], int, int]:
+    """A mempool entry: the transaction, its size in bytes of JCS and its JSON values."""
+    return transaction, len(canonical), json_value_count(canonical, MAX_BLOCK_VALUES)
 
 
 class Proposer:
@@ -206,7 +220,13 @@ class Proposer:
             if ref.author != self._own:
                 previous.setdefault(ref.author, self._dag.first_in_slot(ref.round, ref.author))
         ancestors = [self._last_block, *(previous[author] for author in sorted(previous))]
-        batch = self._mempool.batch(self._max_transactions, self._settings.max_block_bytes)
+        # TWIN-CONSENSUS-133 "A validator MUST NOT send a block whose JSON text is over 2 MiB or
+        # holds more than 262144 JSON values": the batch keeps well inside both.
+        batch = self._mempool.batch(
+            self._max_transactions,
+            self._settings.max_block_bytes,
+            self._settings.max_block_values,
+        )
         timestamp = max(
             self._clock_ms(),
             self._last_block_ts,

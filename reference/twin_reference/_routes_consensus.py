@@ -14,24 +14,34 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from twin_reference._certifying import SignatureRefusedError
 from twin_reference._errors import (
+    ApiError,
     NotFoundError,
     PayloadTooLargeError,
     ValidationError,
     transaction_refused,
 )
-from twin_reference._http import body_object, json_response, read_json, read_json_sized
+from twin_reference._http import (
+    BodyLimit,
+    body_object,
+    json_bytes,
+    json_response,
+    parse_body,
+    read_body,
+    read_json,
+    read_json_sized,
+)
 from twin_reference._receiving import accept_block, rejection_code
 from twin_reference._routes_core import authenticate, node_of
 from twin_spec import (
+    MAX_BLOCK_TEXT_BYTES,
+    MAX_BLOCK_VALUES,
     MAX_SAFE_INTEGER,
     BlockRef,
     Committee,
@@ -52,8 +62,10 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 EVALUATE_MAX_BLOCKS = 20_000
 EVALUATE_MAX_BYTES = 16 * 1024 * 1024
-PEER_BODY_LIMIT = 2 * 1024 * 1024
-"""A peer's block may be up to 2 MiB, whatever the node's ordinary body limit."""
+EVALUATE_MAX_VALUES = 1_048_576
+"""JSON values an evaluate body may hold: 16 MiB of real blocks holds far fewer."""
+SIGNATURE_BODY_BYTES = 8 * 1024
+"""A checkpoint signature is a signer index and 64 signature bytes: far under 8 KiB."""
 _DIGEST = re.compile(r"[0-9a-f]{64}\Z")
 _INTEGER = re.compile(r"(0|[1-9][0-9]{0,15})\Z")
 
@@ -163,7 +175,7 @@ async def submit_transaction(request: Request) -> Response:
     """POST /consensus/transactions: queue a transaction; 202 with its digest, not waiting."""
     caller = authenticate(request)
     node = node_of(request)
-    body = await read_json(request, node.settings.max_body_bytes)
+    body = await read_json(request, node.settings.body_limit)
     if not isinstance(body, dict):
         raise ValidationError("the body must be a transaction (a JSON object)", field="body")
     # TWIN-CONSENSUS-104 "POST /consensus/transactions MUST check the transaction's shape and
@@ -191,7 +203,13 @@ async def submit_block(request: Request) -> Response:
     (TWIN-CONSENSUS-110), and a peer validator holds no token of this node.
     """
     node = node_of(request)
-    block, size = await read_json_sized(request, max(PEER_BODY_LIMIT, node.settings.max_body_bytes))
+    # TWIN-CONSENSUS-133: a block of up to 2 MiB and 262144 JSON values is taken from a peer.
+    limit = BodyLimit(
+        max(MAX_BLOCK_TEXT_BYTES, node.settings.max_body_bytes),
+        MAX_BLOCK_VALUES,
+        node.settings.body_timeout_seconds,
+    )
+    block, size = await read_json_sized(request, limit)
     # TWIN-CONSENSUS-101 "A node MUST answer 400 with properties.code naming the broken rule to a
     # peer block that a receive rule refuses, leaving its DAG unchanged, and 202 to an accepted
     # block, which it adds to its DAG and stores."
@@ -209,7 +227,7 @@ async def submit_signature(request: Request) -> Response:
     text = str(request.path_params["sequence"])
     sequence = _integer(text, "path.sequence", None, 1, MAX_SAFE_INTEGER)
     node = node_of(request)
-    raw = await read_json(request, node.settings.max_body_bytes)
+    raw = await read_json(request, node.settings.small_body_limit(SIGNATURE_BODY_BYTES, 64))
     body = body_object(raw, allowed={"signer", "signature"}, required={"signer", "signature"})
     # TWIN-CONSENSUS-110 "POST /consensus/blocks and POST
     # /consensus/checkpoints/{sequence}/signatures MUST NOT require a bearer token: a committee
@@ -312,32 +330,55 @@ def evaluate(committee: Committee, blocks: list[JSONValue]) -> dict[str, JSONVal
     return result
 
 
+def evaluate_body(raw: bytes, limit: BodyLimit) -> tuple[int, bytes]:
+    """Parse, check and evaluate an evaluate body; return the answer's status and JSON.
+
+    It runs in the worker process (``_offload.py``), so that neither parsing up to 16 MiB nor
+    the commit rule over up to 20000 blocks holds the node's event loop.
+    """
+    try:
+        body = body_object(
+            parse_body(raw, limit),
+            allowed={"committee", "blocks"},
+            required={"committee", "blocks"},
+        )
+        try:
+            committee = Committee.from_json(body["committee"])
+        except TwinSpecError as exc:
+            field = str(getattr(exc, "field", None) or "").removeprefix("committee").lstrip(".")
+            raise ValidationError(
+                f"body.committee is not a committee: {exc.message}",
+                field=f"body.committee.{field}" if field else "body.committee",
+            ) from None
+        blocks = body["blocks"]
+        if not isinstance(blocks, list):
+            raise ValidationError("body.blocks must be an array of blocks", field="body.blocks")
+        if len(blocks) > EVALUATE_MAX_BLOCKS:
+            raise PayloadTooLargeError(
+                f"body.blocks has {len(blocks)} blocks, over the limit of {EVALUATE_MAX_BLOCKS}",
+                limit=EVALUATE_MAX_BLOCKS,
+            )
+        return 200, json_bytes(evaluate(committee, blocks))
+    except ApiError as exc:
+        return exc.status, json_bytes(exc.body())
+
+
 async def evaluate_route(request: Request) -> Response:
     """POST /consensus/evaluate: verdicts, decisions and commits for a given DAG (pure)."""
     # TWIN-CONSENSUS-103 "POST /consensus/evaluate MUST answer 413 to a body over 16 MiB or
     # with more than 20000 blocks, and 400 naming the field to a malformed committee or list."
-    raw = await read_json(
-        request, max(EVALUATE_MAX_BYTES, node_of(request).settings.max_body_bytes)
+    node = node_of(request)
+    limit = BodyLimit(
+        max(EVALUATE_MAX_BYTES, node.settings.max_body_bytes),
+        EVALUATE_MAX_VALUES,
+        node.settings.body_timeout_seconds,
     )
-    body = body_object(raw, allowed={"committee", "blocks"}, required={"committee", "blocks"})
-    try:
-        committee = Committee.from_json(body["committee"])
-    except TwinSpecError as exc:
-        field = str(getattr(exc, "field", None) or "").removeprefix("committee").lstrip(".")
-        raise ValidationError(
-            f"body.committee is not a committee: {exc.message}",
-            field=f"body.committee.{field}" if field else "body.committee",
-        ) from None
-    blocks = body["blocks"]
-    if not isinstance(blocks, list):
-        raise ValidationError("body.blocks must be an array of blocks", field="body.blocks")
-    if len(blocks) > EVALUATE_MAX_BLOCKS:
-        raise PayloadTooLargeError(
-            f"body.blocks has {len(blocks)} blocks, over the limit of {EVALUATE_MAX_BLOCKS}",
-            limit=EVALUATE_MAX_BLOCKS,
-        )
-    result: dict[str, Any] = await run_in_threadpool(evaluate, committee, blocks)
-    return json_response(result)
+    # The body is read here and everything else done in the worker process; the number of
+    # bodies held at once is bounded by the worker's places (503 beyond).
+    async with node.evaluator.admitted():
+        raw = await read_body(request, limit)
+        status, answer = await node.evaluator.run(evaluate_body, raw, limit)
+    return Response(answer, status_code=status, media_type="application/json")
 
 
 ROUTES = [

@@ -29,6 +29,7 @@ from twin_reference._genesis import VALIDATOR_KEY, Genesis
 from twin_reference._identity import jwk_method, new_did_document
 from twin_reference._ledger import ConsensusSettings, LedgerEngine
 from twin_reference._node import Node, NodeSettings, now_ms
+from twin_reference._offload import ProcessWorker
 from twin_reference._store import Store
 from twin_reference._transactions import DID_CREATE, new_transaction
 from twin_reference._vault import Vault
@@ -84,7 +85,8 @@ def open_node(settings: NodeSettings, genesis: Genesis | None = None) -> Node:
         ),
     )
     tokens = TokenIssuer(store, token_key, settings.token_lifetime_seconds)
-    return Node(settings, store, vault, ledger, tokens, committee, node_did)
+    evaluator = ProcessWorker("evaluate")
+    return Node(settings, store, vault, ledger, tokens, committee, node_did, evaluator)
 
 
 def _check_genesis(

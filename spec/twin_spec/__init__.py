@@ -152,12 +152,15 @@ from twin_spec._jws import (
 )
 from twin_spec._ledger_json import ZERO_DIGEST
 from twin_spec._limits import (
+    MAX_BLOCK_TEXT_BYTES,
+    MAX_BLOCK_VALUES,
     MAX_TRANSACTION_BYTES,
     MAX_TRANSACTION_DEPTH,
     TRANSACTION_TOO_DEEP,
     TRANSACTION_TOO_LARGE,
     check_transaction_limits,
     json_depth,
+    json_value_count,
 )
 from twin_spec._merkle import (
     InclusionProof,
@@ -208,7 +211,9 @@ __all__ = [
     "DID_TWIN_METHOD",
     "EQUIVOCATION_EVIDENCE_TYPE",
     "JWT_ALGORITHM",
+    "MAX_BLOCK_TEXT_BYTES",
     "MAX_BLOCK_TRANSACTIONS",
+    "MAX_BLOCK_VALUES",
     "MAX_COMMITTEE_SIZE",
     "MAX_JWT_LENGTH",
     "MAX_SAFE_INTEGER",
@@ -318,6 +323,7 @@ __all__ = [
     "is_vote",
     "iso_from_ms",
     "json_depth",
+    "json_value_count",
     "jwk_from_public_key",
     "jwk_thumbprint",
     "leader_of",

@@ -18,6 +18,7 @@ fail later in any of them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from twin_spec._errors import CanonicalizationError, LedgerError, TransactionLimitError
@@ -27,7 +28,29 @@ MAX_TRANSACTION_BYTES = 65536
 MAX_TRANSACTION_DEPTH = 64
 TRANSACTION_TOO_LARGE = "transactionTooLarge"
 TRANSACTION_TOO_DEEP = "transactionTooDeep"
+MAX_BLOCK_TEXT_BYTES = 2 * 1024 * 1024
+"""The most bytes of JSON text a validator sends as one block (TWIN-CONSENSUS-133)."""
+MAX_BLOCK_VALUES = 262_144
+"""The most JSON values (:func:`json_value_count`) a validator sends in one block."""
 _LIMITS = "TWIN-ANCHORING-060"
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_STRUCTURE = (b"{", b"[", b",", b":")
+
+
+def json_value_count(text: bytes, at_most: int | None = None) -> int:
+    """How many values and member names a JSON text holds, at most; no parsing needed.
+
+    The count is 1 plus the number of ``{``, ``[``, ``,`` and ``:`` outside strings: every value
+    after the first is announced by one of them. It takes a few milliseconds a megabyte, so a
+    reader can refuse a body before parsing it. When ``at_most`` is given and the quick count
+    (which also counts those characters inside strings) is within it, that quick count is
+    returned; only a text over the bound is counted exactly.
+    """
+    quick = 1 + sum(text.count(mark) for mark in _STRUCTURE)
+    if at_most is not None and quick <= at_most:
+        return quick
+    outside = _STRING.sub(b'""', text)
+    return 1 + sum(outside.count(mark) for mark in _STRUCTURE)
 
 
 def json_depth(value: object) -> int:

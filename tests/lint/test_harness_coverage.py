@@ -101,6 +101,9 @@ NOT_OBSERVABLE_ON_A_TARGET = {
     "TWIN-ANCHORING-061": "harness check pending (issue 13 item 8)",
     "TWIN-CONSENSUS-131": "harness check pending (issue 13 item 8)",
     "TWIN-CONSENSUS-132": "harness check pending (issue 13 item 8)",
+    "TWIN-CONSENSUS-133": "harness check pending (issue 13 item 8)",
+    "TWIN-CORE-061": "harness check pending (issue 13 item 8)",
+    "TWIN-CORE-062": "harness check pending (issue 13 item 8)",
 }
 
 

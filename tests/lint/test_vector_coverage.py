@@ -50,6 +50,19 @@ WITHOUT_AN_HONEST_VECTOR = {
         "the status of a transaction depends on what the node holds and has committed, not on "
         "the request alone"
     ),
+    "TWIN-CONSENSUS-133": (
+        "a bound on the blocks validators exchange: no single request and answer shows that a "
+        "node never sends a bigger block (tests/reference/test_hostile_bodies.py and the "
+        "cluster tests run it)"
+    ),
+    "TWIN-CORE-061": (
+        "each node states its own body bounds, so no request has one expected answer for every "
+        "node; tests/reference/test_hostile_bodies.py checks the reference node's"
+    ),
+    "TWIN-CORE-062": (
+        "time and connection bounds show only in how a node treats slow and idle connections, "
+        "not in a request's answer (tests/reference/test_connections.py)"
+    ),
 }
 """Requirements with no vector, each with the reason; the harness checks them another way."""
 

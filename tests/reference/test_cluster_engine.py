@@ -23,6 +23,8 @@ from twin_reference._ledger import ConsensusSettings, LedgerEngine
 from twin_reference._live_dag import GC_DEPTH, LiveDag, gc_round_after
 from twin_reference._store import Store
 from twin_spec import (
+    MAX_BLOCK_TEXT_BYTES,
+    MAX_BLOCK_VALUES,
     BlockRef,
     Committee,
     Ed25519SigningKey,
@@ -30,6 +32,7 @@ from twin_spec import (
     Validator,
     check_commit_follows,
     genesis_refs,
+    json_value_count,
     parse_json,
     sign_block,
     verify_certified_checkpoint,
@@ -354,3 +357,23 @@ def test_a_transaction_no_block_can_carry_is_dropped_with_its_reason(wire: Wire)
     ]
     assert f"{2:08d}" in committed
     assert f"{104:08d}" in committed
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-133")
+def test_blocks_stay_within_what_a_peer_takes(wire: Wire) -> None:
+    # Each transaction holds about 32,000 JSON values in under 64 KiB: twenty of them would
+    # make a block of 640,000 values, far over what a peer takes (262,144).
+    dense = [{**transaction(number), "payload": {"n": [0] * 32_000}} for number in range(20)]
+    for item in dense:
+        wire.engines[0].enqueue(item)
+    for _ in range(30):
+        wire.step()
+    texts = [str(row[0]) for row in wire.stores[0].all("SELECT body FROM blocks")]
+    assert texts
+    for text in texts:
+        assert len(text.encode()) <= MAX_BLOCK_TEXT_BYTES
+        assert json_value_count(text.encode()) <= MAX_BLOCK_VALUES
+    # Every peer took every block: all twenty transactions are committed everywhere.
+    for store in wire.stores:
+        (count,) = store.one("SELECT COUNT(*) FROM transactions") or (0,)
+        assert count == 20
