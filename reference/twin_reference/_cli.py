@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import socket
+import logging
 import sys
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import click
-import uvicorn
 
 from twin_reference._app import create_app
 from twin_reference._genesis import (
@@ -22,8 +21,17 @@ from twin_reference._genesis import (
 )
 from twin_reference._logging import configure_logging
 from twin_reference._node import NodeSettings
+from twin_reference._server import (
+    ConnectionLimits,
+    connection_cap,
+    listen,
+    raise_open_files_limit,
+)
+from twin_reference._server import serve as serve_app
 from twin_reference._setup import SetupError, open_node
 from twin_spec import Committee, TwinSpecError, parse_json, verify_receipt
+
+LOG = logging.getLogger("twin_reference")
 
 
 @click.group()
@@ -102,6 +110,23 @@ def main() -> None:
     help="Seconds a request body may take to arrive; slower bodies get 408.",
 )
 @click.option(
+    "--max-connections",
+    default=1024,
+    show_default=True,
+    type=click.IntRange(16),
+    help="Most connections held at once (and never more than the open-files limit allows,"
+    " which is raised to its hard limit at start); at the cap a new connection takes the place"
+    " of the one idle longest, and is refused with 503 only when none is idle.",
+)
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(1.0, 3600.0),
+    help="Seconds a connection may take to send a request's head, from its opening or its last"
+    " answer; it is then closed.",
+)
+@click.option(
     "--token-lifetime",
     default=3600,
     show_default=True,
@@ -124,6 +149,8 @@ def serve(
     max_body_bytes: int,
     max_body_values: int,
     body_timeout: float,
+    max_connections: int,
+    header_timeout: float,
     token_lifetime: int,
     log_level: str,
 ) -> None:
@@ -149,7 +176,8 @@ def serve(
     - POST /consensus/evaluate (public): 16 MiB, 1,048,576 values and 20,000 blocks, parsed
       and evaluated in a separate worker process of lower priority, one body at a time and
       two waiting (more get 503 with Retry-After);
-    - every transaction a write makes: 65536 bytes of JCS and 64 levels of nesting.
+    - every transaction a write makes: 65536 bytes of JCS and 64 levels of nesting;
+    - connections: --max-connections, --header-timeout, and 5 s idle between requests.
     """  # noqa: D301 - click keeps a paragraph after \b as written
     configure_logging(log_level)
     # Start-up is one pass: the genesis file (read once), the data directory and its node,
@@ -190,22 +218,24 @@ def serve(
     except SetupError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted connections inherit this: without it, a response split over two writes waits
-    # for the client's delayed ACK (about 40 ms per request).
-    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        listener.bind((host, port))
+        listener = listen(host, port)
     except OSError as exc:
         node.store.close()
         raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    bound_port = listener.getsockname()[1]
-    config = uvicorn.Config(create_app(node), log_level=log_level, access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
+    # TWIN-CORE-062: the open-files limit as high as allowed, and the connections held below it.
+    open_files = raise_open_files_limit()
+    limits = ConnectionLimits(
+        max_connections=max_connections,
+        header_timeout_seconds=header_timeout,
+        body_timeout_seconds=body_timeout,
+    )
+    cap = connection_cap(limits, open_files, len(genesis.peers) if genesis else 0)
+    if cap < max_connections:
+        LOG.warning("holding at most %d connections: %d open files are allowed", cap, open_files)
     literal = f"[{host}]" if ":" in host else host
-    print(f"twin-node listening on http://{literal}:{bound_port}", flush=True)
-    server.run(sockets=[listener])
+    print(f"twin-node listening on http://{literal}:{listener.getsockname()[1]}", flush=True)
+    serve_app(create_app(node), listener, limits, cap, log_level)
 
 
 @main.command("genesis")
