@@ -4,8 +4,8 @@ A fault that persists (a storage error, a peer that is down, ``accept()`` out of
 descriptors) would otherwise write the same line, often with a traceback, many times a second
 and fill the disk. :class:`RepeatFilter` lets the first record of a kind through in each window
 of :data:`WINDOW_SECONDS`, counts the others, and adds the count to the next one it lets through
-("repeated 41 times in the last 10 s"). A record's kind is its logger, level, message template
-and exception type, so records that differ only in their arguments count as one kind.
+("repeated 41 times in the last 10 s"). A record's kind is its logger, level, message and
+exception type: records that say the same thing about the same thing are one kind.
 """
 
 from __future__ import annotations
@@ -32,14 +32,16 @@ class RepeatFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Return whether to write the record (after noting how many like it were held back)."""
         exception = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else ""
-        kind = (record.name, record.levelno, str(record.msg), exception)
+        kind = (record.name, record.levelno, record.getMessage(), exception)
         now = time.monotonic()
         started, held = self._kinds.get(kind, (0.0, 0))
         if kind in self._kinds and now - started < self._window:
             self._kinds[kind] = (started, held + 1)
             return False
         if held:
-            record.msg = f"{record.msg} (repeated {held} times in the last {self._window:g} s)"
+            note = f"repeated {held} times in the last {self._window:g} s"
+            record.msg = f"{record.getMessage()} ({note})"
+            record.args = None
         if kind not in self._kinds and len(self._kinds) >= MAX_KINDS:
             del self._kinds[next(iter(self._kinds))]
         self._kinds[kind] = (now, 0)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from twin_reference._auth import TokenIssuer, hash_password
 from twin_reference._errors import ApiError
+from twin_reference._files import PUBLIC_FILE, private_directory, write_file
 from twin_reference._genesis import VALIDATOR_KEY, Genesis
 from twin_reference._identity import jwk_method, new_did_document
 from twin_reference._ledger import ConsensusSettings, LedgerEngine
@@ -53,8 +54,7 @@ def open_node(settings: NodeSettings, genesis: Genesis | None = None) -> Node:
     makes, on first start, a committee of this node alone.
     """
     data_dir = settings.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    data_dir.chmod(0o700)
+    private_directory(data_dir)
     store = Store(data_dir / DATABASE_FILE)
     try:
         vault = Vault(store)
@@ -146,8 +146,10 @@ def _create_node(
             "INSERT INTO users (email, identity, password_hash) VALUES (?, ?, ?)",
             (email, node_did, hash_password(password)),
         )
-    committee_file = data_dir / COMMITTEE_FILE
-    committee_file.write_text(json.dumps(committee.to_json(), indent=2) + "\n")
+    # Public: the keys that verify receipts offline. Its mode is set, not left to the umask.
+    write_file(
+        data_dir / COMMITTEE_FILE, json.dumps(committee.to_json(), indent=2) + "\n", PUBLIC_FILE
+    )
 
 
 async def anchor_node_identity(node: Node) -> None:
