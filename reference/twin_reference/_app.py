@@ -69,6 +69,7 @@ def create_app(node: Node) -> Starlette:
                 await identity
             await node.ledger.stop()
             await node.evaluator.stop()
+            node.logins.close()
             node.store.close()
 
     return Starlette(

@@ -115,6 +115,13 @@ class UnsupportedMediaTypeError(ApiError):
     name = "UnsupportedMediaTypeError"
 
 
+class TooManyRequestsError(ApiError):
+    """The client has made too many failed attempts; Retry-After says when to try again."""
+
+    status = 429
+    name = "TooManyRequestsError"
+
+
 class NotImplementedApiError(ApiError):
     """The node does not implement this (for example a DID method it cannot resolve)."""
 

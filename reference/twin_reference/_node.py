@@ -20,6 +20,7 @@ from twin_reference._errors import (
 )
 from twin_reference._http import BodyLimit
 from twin_reference._ledger import LedgerEngine
+from twin_reference._login import LoginGuard
 from twin_reference._offload import ProcessWorker
 from twin_reference._store import Store
 from twin_reference._transactions import Outcome, new_transaction
@@ -73,6 +74,7 @@ class Node:
     committee: Committee
     node_did: str
     evaluator: ProcessWorker
+    logins: LoginGuard
 
     async def execute(self, kind: str, sender: str, payload: dict[str, JSONValue]) -> Outcome:
         """Submit a transaction, wait until it is committed, and raise if it failed to apply."""

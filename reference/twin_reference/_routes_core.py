@@ -8,7 +8,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from twin_reference._auth import check_password
 from twin_reference._errors import UnauthorizedError
 from twin_reference._http import body_object, json_response, member, read_json
 from twin_reference._node import Node
@@ -117,14 +116,14 @@ async def spec(request: Request) -> Response:
 async def login(request: Request) -> Response:
     """Check email and password; answer a bearer token and set it as a cookie too."""
     node = node_of(request)
+    address = request.client.host if request.client is not None else "unknown"
+    await node.logins.check_address(address)
     raw = await read_json(request, node.settings.small_body_limit(LOGIN_BODY_BYTES, 1024))
     body = body_object(raw, allowed={"email", "password"}, required={"email", "password"})
     email = member(body, "email", str, "a string")
     password = member(body, "password", str, "a string")
-    row = node.store.one("SELECT identity, password_hash FROM users WHERE email = ?", email)
-    if row is None or not check_password(password, str(row[1])):
-        raise UnauthorizedError("the email or the password is wrong")
-    token, expiry = node.tokens.issue(str(row[0]))
+    identity = await node.logins.login(email, password, address)
+    token, expiry = node.tokens.issue(identity)
     response = json_response({"token": token, "expiry": expiry})
     response.set_cookie(
         "access_token",
@@ -143,22 +142,23 @@ async def refresh(request: Request) -> Response:
     token = request.query_params.get("token") or bearer_token(request)
     if token is None:
         raise UnauthorizedError("refresh needs a token (query token, bearer or cookie)")
-    identity, _jti, _exp = node.tokens.check(token)
-    fresh, expiry = node.tokens.issue(identity)
+    identity, session, _exp = node.tokens.check(token)
+    # The fresh token belongs to the same session: a logout with either ends both.
+    fresh, expiry = node.tokens.issue(identity, session)
     return json_response({"token": fresh, "expiry": expiry})
 
 
 async def logout(request: Request) -> Response:
-    """Revoke the token given in the query (or the cookie); answer 204 either way."""
+    """End the session of the token given in the query (or the cookie); 204 either way."""
     node = node_of(request)
     token = request.query_params.get("token") or request.cookies.get("access_token")
     if token:
         try:
-            _identity, jti, expiry = node.tokens.check(token)
+            _identity, session, _expiry = node.tokens.check(token)
         except UnauthorizedError:
             pass
         else:
-            node.tokens.revoke(jti, expiry)
+            node.tokens.revoke(session)
     response = Response(status_code=204)
     response.delete_cookie("access_token", path="/")
     return response

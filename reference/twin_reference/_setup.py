@@ -29,6 +29,7 @@ from twin_reference._files import PUBLIC_FILE, private_directory, write_file
 from twin_reference._genesis import VALIDATOR_KEY, Genesis
 from twin_reference._identity import jwk_method, new_did_document
 from twin_reference._ledger import ConsensusSettings, LedgerEngine
+from twin_reference._login import LoginGuard
 from twin_reference._node import Node, NodeSettings, now_ms
 from twin_reference._offload import ProcessWorker
 from twin_reference._store import Store
@@ -86,7 +87,8 @@ def open_node(settings: NodeSettings, genesis: Genesis | None = None) -> Node:
     )
     tokens = TokenIssuer(store, token_key, settings.token_lifetime_seconds)
     evaluator = ProcessWorker("evaluate")
-    return Node(settings, store, vault, ledger, tokens, committee, node_did, evaluator)
+    logins = LoginGuard(store)
+    return Node(settings, store, vault, ledger, tokens, committee, node_did, evaluator, logins)
 
 
 def _check_genesis(

@@ -104,6 +104,9 @@ NOT_OBSERVABLE_ON_A_TARGET = {
     "TWIN-CONSENSUS-133": "harness check pending (issue 13 item 8)",
     "TWIN-CORE-061": "harness check pending (issue 13 item 8)",
     "TWIN-CORE-062": "harness check pending (issue 13 item 8)",
+    "TWIN-CORE-063": "harness check pending (issue 13 item 8)",
+    "TWIN-CORE-064": "harness check pending (issue 13 item 8)",
+    "TWIN-CORE-065": "harness check pending (issue 13 item 8)",
 }
 
 

@@ -59,6 +59,18 @@ WITHOUT_AN_HONEST_VECTOR = {
         "each node states its own body bounds, so no request has one expected answer for every "
         "node; tests/reference/test_hostile_bodies.py checks the reference node's"
     ),
+    "TWIN-CORE-063": (
+        "throttling shows only after many failed logins from one account or address, not in one "
+        "request and its answer (tests/reference/test_login.py)"
+    ),
+    "TWIN-CORE-064": (
+        "the rule is about the time an answer takes, which no vector's expected answer holds "
+        "(tests/reference/test_login.py compares the times)"
+    ),
+    "TWIN-CORE-065": (
+        "a session is a sequence of exchanges (login, refresh, logout, then a write), not one "
+        "request and its answer"
+    ),
     "TWIN-CORE-062": (
         "time and connection bounds show only in how a node treats slow and idle connections, "
         "not in a request's answer (tests/reference/test_connections.py)"
