@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from twin_reference._errors import ApiError
+from twin_reference._errors import ApiError, WritePending
 from twin_reference._http import handle_api_error, handle_http_exception, handle_unexpected
 from twin_reference._node import Node
 from twin_reference._routes_anchoring import ROUTES as ANCHORING_ROUTES
@@ -21,6 +21,7 @@ from twin_reference._routes_consensus import ROUTES as CONSENSUS_ROUTES
 from twin_reference._routes_core import ROUTES as CORE_ROUTES
 from twin_reference._routes_identity import ROUTES as IDENTITY_ROUTES
 from twin_reference._setup import anchor_node_identity
+from twin_reference._writes import handle_write_pending
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -67,6 +68,7 @@ def create_app(node: Node) -> Starlette:
             identity.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await identity
+            await node.writes.stop()
             await node.ledger.stop()
             await node.evaluator.stop()
             node.logins.close()
@@ -79,6 +81,7 @@ def create_app(node: Node) -> Starlette:
             [*CONSENSUS_ROUTES, *CORE_ROUTES, *IDENTITY_ROUTES, *ANCHORING_ROUTES]
         ),
         exception_handlers={
+            WritePending: handle_write_pending,
             ApiError: handle_api_error,
             HTTPException: handle_http_exception,
             Exception: handle_unexpected,

@@ -88,6 +88,15 @@ def main() -> None:
     " without it.",
 )
 @click.option(
+    "--commit-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0.5, 3600.0),
+    help="Seconds a write waits for its certified checkpoint; past it the answer is 202 with"
+    " Location /consensus/transactions/{digest}, where the outcome is looked up (the"
+    " transaction may still be committed).",
+)
+@click.option(
     "--max-body-bytes",
     default=1024 * 1024,
     show_default=True,
@@ -146,6 +155,7 @@ def serve(
     genesis_file: Path | None,
     validator_index: int | None,
     leader_timeout: float,
+    commit_timeout: float,
     max_body_bytes: int,
     max_body_values: int,
     body_timeout: float,
@@ -210,6 +220,7 @@ def serve(
         token_lifetime_seconds=token_lifetime,
         validator_index=validator_index or 0,
         leader_timeout_seconds=leader_timeout,
+        commit_timeout_seconds=commit_timeout,
     )
     # Open the data directory before serving, so that one that cannot be used (another
     # committee's, a missing key) is a one-line error rather than a start-up traceback.

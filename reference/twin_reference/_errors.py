@@ -148,3 +148,16 @@ def transaction_refused(error: TransactionLimitError, field: str) -> ApiError:
     if error.code == TRANSACTION_TOO_LARGE:
         return PayloadTooLargeError(error.message, **properties)
     return ValidationError(error.message, **properties)
+
+
+class WritePending(Exception):
+    """A write whose transaction the node holds but has not committed in time (TWIN-CORE-067).
+
+    It is answered 202 with the transaction's digest and where to look its outcome up, never
+    as a failure: the transaction may still be committed.
+    """
+
+    def __init__(self, digest: bytes, message: str) -> None:
+        super().__init__(message)
+        self.digest = digest
+        self.message = message

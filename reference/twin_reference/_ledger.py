@@ -22,13 +22,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from twin_reference._certifying import Certifier
 from twin_reference._committing import Committer
-from twin_reference._errors import ServiceUnavailableError, ValidationError
+from twin_reference._errors import ValidationError, WritePending
 from twin_reference._group_commit import GroupCommit
 from twin_reference._ledger_store import LedgerStore
 from twin_reference._live_dag import LiveDag
@@ -114,6 +115,9 @@ class LedgerEngine:
         self.catching_up = False
         self.loop_error: str | None = None
         """Why the last pass of the loop failed, or None when it succeeded."""
+        self.storage_error: str | None = None
+        """Why the database refused the loop's last writes, or None when they went through."""
+        self._progress_at = time.monotonic()
         self._load()
 
     def _block_added(self, ref: BlockRef, block: Mapping[str, Any], digests: list[bytes]) -> None:
@@ -171,10 +175,12 @@ class LedgerEngine:
                 await self._task
             self._task = None
         await self.network.stop()
-        for futures in self._waiters.values():
+        for digest, futures in self._waiters.items():
             for future in futures:
                 if not future.done():
-                    future.set_exception(ServiceUnavailableError("the node is shutting down"))
+                    # The node stops, not the transaction: a peer (or this node, restarted)
+                    # may still commit it, so its outcome is pending, not failed.
+                    future.set_exception(WritePending(digest, "the node is shutting down"))
         self._waiters.clear()
 
     # -- what the node and the synchronizer read ----------------------------------------------
@@ -238,6 +244,27 @@ class LedgerEngine:
         """Have the proposer loop look at the state again."""
         self._io.wake()
 
+    @property
+    def waiting(self) -> int:
+        """Transactions waiting for a commit: queued here, or awaited by a request."""
+        return len(self._mempool.pending() | self._waiters.keys())
+
+    def seconds_without_progress(self) -> float:
+        """How long transactions have waited with no commit applied (0 when none waits)."""
+        if not self.waiting:
+            return 0.0
+        return time.monotonic() - self._progress_at
+
+    def unreachable_peers(self) -> list[int]:
+        """The validators that did not answer this one's last exchange with them."""
+        return self.network.unreachable()
+
+    def quorum_reachable(self) -> bool:
+        """Whether this validator and the peers that answer hold a quorum of the stake."""
+        unreachable = set(self.network.unreachable())
+        reachable = [index for index in range(self._committee.size) if index not in unreachable]
+        return self._committee.is_quorum(reachable)
+
     def receipt(self, digest: bytes) -> dict[str, Any] | None:
         """The receipt of a transaction in a certified checkpoint, or None (not yet)."""
         return self._ledger.receipt(digest)
@@ -291,8 +318,13 @@ class LedgerEngine:
 
     # -- submitting ---------------------------------------------------------------------------
 
-    async def submit(self, transaction: dict[str, Any]) -> Outcome:
-        """Queue a transaction and wait until a certified checkpoint includes it."""
+    async def submit(self, transaction: dict[str, Any], timeout: float | None = None) -> Outcome:
+        """Queue a transaction and wait until a certified checkpoint includes it.
+
+        Raises :class:`WritePending` when that takes longer than ``timeout`` (by default the
+        commit timeout): the transaction stays queued and may still be committed.
+        """
+        wait = self._timeout if timeout is None else timeout
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         digest = self.enqueue(transaction)
         done = self._ledger.outcome(digest)
@@ -305,10 +337,11 @@ class LedgerEngine:
                 return done
         self._waiters.setdefault(digest, []).append(future)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self._timeout)
+            return await asyncio.wait_for(asyncio.shield(future), wait)
         except TimeoutError:
-            raise ServiceUnavailableError(
-                f"the ledger did not commit the transaction within {self._timeout:g} s"
+            # TWIN-CORE-067: not a failure; the transaction may still be committed.
+            raise WritePending(
+                digest, f"the ledger has not committed the transaction within {wait:g} s"
             ) from None
         finally:
             waiting = self._waiters.get(digest)
@@ -378,11 +411,14 @@ class LedgerEngine:
                 # grows, so a failure that persists costs neither the disk nor the CPU.
                 failures += 1
                 self.loop_error = f"{type(exc).__name__}: {exc}"[:500]
+                if isinstance(exc, sqlite3.Error):
+                    self.storage_error = self.loop_error
                 LOG.exception("the ledger loop failed; retrying")
                 delay = min(5.0, 0.05 * 2 ** min(failures, 7))
             else:
                 failures = 0
                 self.loop_error = None
+                self.storage_error = None
             if delay == 0:
                 # Let request handlers run, and add to the next block, between rounds.
                 await asyncio.sleep(0)
@@ -395,11 +431,14 @@ class LedgerEngine:
 
         Return 0 to go again at once, else how long to wait at most (None: until woken).
         """
+        committed = self._committer.commit_index
         self._committer.commit_decided()
         delay = self._propose_when_ready(time.monotonic())
         if delay == 0:
             self._committer.commit_decided()
         self._io.flush(self._proposer.last_round, self._answer)
+        if self._committer.commit_index != committed or not self.waiting:
+            self._progress_at = time.monotonic()
         return delay
 
     def _propose_when_ready(self, now: float) -> float | None:

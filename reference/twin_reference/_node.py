@@ -25,7 +25,14 @@ from twin_reference._offload import ProcessWorker
 from twin_reference._store import Store
 from twin_reference._transactions import Outcome, new_transaction
 from twin_reference._vault import Vault
-from twin_spec import Committee, JSONValue, TransactionLimitError, check_transaction_limits
+from twin_reference._writes import BACKGROUND_SECONDS, CURRENT_WRITE, IdempotencyKeys
+from twin_spec import (
+    Committee,
+    JSONValue,
+    TransactionLimitError,
+    check_transaction_limits,
+    transaction_digest,
+)
 
 _FAILURES: dict[str, type[ApiError]] = {
     "ConflictError": ConflictError,
@@ -75,6 +82,7 @@ class Node:
     node_did: str
     evaluator: ProcessWorker
     logins: LoginGuard
+    writes: IdempotencyKeys
 
     async def execute(self, kind: str, sender: str, payload: dict[str, JSONValue]) -> Outcome:
         """Submit a transaction, wait until it is committed, and raise if it failed to apply."""
@@ -86,7 +94,15 @@ class Node:
             check_transaction_limits(transaction)
         except TransactionLimitError as exc:
             raise transaction_refused(exc, "body") from None
-        outcome = await self.ledger.submit(transaction)
+        claim = CURRENT_WRITE.get()
+        if claim is None:
+            # TWIN-CORE-067: past the commit timeout this raises WritePending (202).
+            outcome = await self.ledger.submit(transaction)
+        else:
+            # A keyed write keeps its transaction before queueing it, and waits on past the
+            # commit timeout (its route answers 202 meanwhile), to keep the final answer.
+            claim.submitted(transaction_digest(transaction), transaction)
+            outcome = await self.ledger.submit(transaction, timeout=BACKGROUND_SECONDS)
         effects = outcome.effects
         if not effects.ok:
             error_class = _FAILURES.get(effects.error_name or "", ApiError)

@@ -69,6 +69,10 @@ class Mempool:
     def __bool__(self) -> bool:
         return bool(self._waiting)
 
+    def pending(self) -> set[bytes]:
+        """The digests of the transactions waiting here or in this validator's blocks."""
+        return self._waiting.keys() | self._in_flight
+
     def holds(self, digest: bytes) -> bool:
         """Whether the transaction waits here or is in a block of this validator not committed."""
         return digest in self._waiting or digest in self._in_flight

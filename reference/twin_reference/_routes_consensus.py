@@ -39,6 +39,7 @@ from twin_reference._http import (
 )
 from twin_reference._receiving import accept_block, rejection_code
 from twin_reference._routes_core import authenticate, node_of
+from twin_reference._write_routes import idempotent
 from twin_spec import (
     MAX_BLOCK_TEXT_BYTES,
     MAX_BLOCK_VALUES,
@@ -171,6 +172,7 @@ async def get_checkpoint(request: Request) -> Response:
 # -- writes -----------------------------------------------------------------------------------
 
 
+@idempotent
 async def submit_transaction(request: Request) -> Response:
     """POST /consensus/transactions: queue a transaction; 202 with its digest, not waiting."""
     caller = authenticate(request)

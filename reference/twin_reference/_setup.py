@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from twin_reference._auth import TokenIssuer, hash_password
-from twin_reference._errors import ApiError
+from twin_reference._errors import ApiError, WritePending
 from twin_reference._files import PUBLIC_FILE, private_directory, write_file
 from twin_reference._genesis import VALIDATOR_KEY, Genesis
 from twin_reference._identity import jwk_method, new_did_document
@@ -35,6 +35,7 @@ from twin_reference._offload import ProcessWorker
 from twin_reference._store import Store
 from twin_reference._transactions import DID_CREATE, new_transaction
 from twin_reference._vault import Vault
+from twin_reference._writes import IdempotencyKeys
 from twin_spec import Committee, Validator, did_twin_from_bytes
 
 DATABASE_FILE = "node.sqlite"
@@ -88,7 +89,10 @@ def open_node(settings: NodeSettings, genesis: Genesis | None = None) -> Node:
     tokens = TokenIssuer(store, token_key, settings.token_lifetime_seconds)
     evaluator = ProcessWorker("evaluate")
     logins = LoginGuard(store)
-    return Node(settings, store, vault, ledger, tokens, committee, node_did, evaluator, logins)
+    writes = IdempotencyKeys(store)
+    return Node(
+        settings, store, vault, ledger, tokens, committee, node_did, evaluator, logins, writes
+    )
 
 
 def _check_genesis(
@@ -166,6 +170,6 @@ async def anchor_node_identity(node: Node) -> None:
     while not node.ready:
         try:
             await node.ledger.submit(transaction)
-        except ApiError as exc:
-            LOG.info("the node's DID is not committed yet (%s); still waiting", exc.message)
+        except (ApiError, WritePending) as exc:
+            LOG.info("the node's DID is not committed yet (%s); still waiting", exc)
             await asyncio.sleep(0.5)

@@ -39,6 +39,10 @@ CREATE TABLE IF NOT EXISTS transactions (
     digest BLOB PRIMARY KEY, checkpoint INTEGER NOT NULL, position INTEGER NOT NULL,
     body TEXT NOT NULL, status TEXT NOT NULL, error_name TEXT, error_message TEXT);
 CREATE INDEX IF NOT EXISTS transactions_by_checkpoint ON transactions (checkpoint, position);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    caller TEXT NOT NULL, key TEXT NOT NULL, fingerprint BLOB NOT NULL, digest BLOB,
+    transaction_body TEXT, status INTEGER, headers TEXT, body BLOB,
+    created_at INTEGER NOT NULL, PRIMARY KEY (caller, key));
 CREATE TABLE IF NOT EXISTS dropped_transactions (
     digest BLOB PRIMARY KEY, reason TEXT NOT NULL, dropped_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dids (

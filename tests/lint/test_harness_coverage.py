@@ -107,6 +107,9 @@ NOT_OBSERVABLE_ON_A_TARGET = {
     "TWIN-CORE-063": "harness check pending (issue 13 item 8)",
     "TWIN-CORE-064": "harness check pending (issue 13 item 8)",
     "TWIN-CORE-065": "harness check pending (issue 13 item 8)",
+    "TWIN-CORE-066": "harness check pending (issue 13 item 8)",
+    "TWIN-CORE-067": "harness check pending (issue 13 item 8)",
+    "TWIN-CORE-068": "harness check pending (issue 13 item 8)",
 }
 
 

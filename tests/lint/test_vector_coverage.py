@@ -71,6 +71,18 @@ WITHOUT_AN_HONEST_VECTOR = {
         "a session is a sequence of exchanges (login, refresh, logout, then a write), not one "
         "request and its answer"
     ),
+    "TWIN-CORE-066": (
+        "what /health must say depends on the node's state (a lost quorum, a failing disk), "
+        "which no request sets up (tests/reference/test_health.py, test_quorum_loss.py)"
+    ),
+    "TWIN-CORE-067": (
+        "a pending answer needs a write the node cannot commit in time, which no request sets "
+        "up (tests/reference/test_quorum_loss.py, test_health.py)"
+    ),
+    "TWIN-CORE-068": (
+        "a retry is a second request whose answer depends on the first; a vector is one "
+        "request and its answer (tests/reference/test_idempotency.py)"
+    ),
     "TWIN-CORE-062": (
         "time and connection bounds show only in how a node treats slow and idle connections, "
         "not in a request's answer (tests/reference/test_connections.py)"
