@@ -84,17 +84,25 @@ def _replay_loop() -> tuple[float, float]:
     try:
         if not (target.email and target.password):
             raise SystemExit("the embedded node gave no credentials")
-        token = login(target.url, target.email, target.password, 10.0)
-        waiting = 0.0
+        token = login(target.url, target.email, target.password, 10.0).token
 
-        def record(exchange: Exchange) -> None:
-            nonlocal waiting
-            waiting += exchange.elapsed
+        class Waiting:
+            """Adds up the time spent waiting for the node."""
 
+            seconds = 0.0
+
+            def before(self, method: str, url: str) -> None:
+                """Nothing to refuse."""
+
+            def after(self, exchange: Exchange) -> None:
+                """Count the exchange's time."""
+                self.seconds += exchange.elapsed
+
+        waiting_for = Waiting()
         client = TwinClient(
             target.url,
             token=token,
-            recorder=record,
+            observer=waiting_for,
             validator=lambda exchange, _bad: contract.check(exchange),
         )
 
@@ -111,7 +119,7 @@ def _replay_loop() -> tuple[float, float]:
 
         for vector in vectors[:20]:  # warm up connections and caches
             replay_vector(vector, send)
-        waiting = 0.0
+        waiting_for.seconds = 0.0
         started = time.perf_counter()
         failures = sum(not replay_vector(vector, send).passed for vector in vectors)
         elapsed = time.perf_counter() - started
@@ -120,7 +128,7 @@ def _replay_loop() -> tuple[float, float]:
         node.stop()
     if failures:
         raise SystemExit(f"{failures} vectors failed against the reference node")
-    return len(vectors) / elapsed, waiting / elapsed
+    return len(vectors) / elapsed, waiting_for.seconds / elapsed
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Open a report.html (or an aggregated matrix page) in headless Chromium and check it.
+"""Open a report.html (a matrix page, a published site page) in headless Chromium; check it.
 
 Usage: ``python conformance/tools/check_report_html.py REPORT_HTML [--report REPORT_JSON]``
 
@@ -46,8 +46,15 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-RUN_VERDICTS = {"conformant", "not-conformant"}
-PROFILE_VERDICTS = {"conformant", "not-conformant", "not-claimed", "not-requested", "not-reported"}
+RUN_VERDICTS = {"conformant", "not-conformant", "incomplete"}
+PROFILE_VERDICTS = {
+    "conformant",
+    "not-conformant",
+    "incomplete",
+    "not-claimed",
+    "not-requested",
+    "not-reported",
+}
 RESOURCE_ATTRIBUTES = {"src", "srcset", "poster", "data", "background", "manifest", "ping"}
 _CSS_LOAD = re.compile(r"url\s*\(|@import", re.IGNORECASE)
 
@@ -331,6 +338,19 @@ def check_matrix_dom(root: Node) -> list[str]:
     return [f"{len(rows)} implementations, {len(cells)} requirement cells"]
 
 
+def check_site_dom(root: Node) -> list[str]:
+    """Check a published site page: every implementation or run says its certification."""
+    rows = [node for node in root.walk() if "data-certification" in node.attributes]
+    if not rows:
+        raise CheckFailed("the site page shows no implementation or run with its certification")
+    for row in rows:
+        status = row.attributes["data-certification"]
+        if status.replace("-", " ") not in row.all_text():
+            raise CheckFailed(f"a row does not say its certification {status!r} in words")
+    statuses = sorted({row.attributes["data-certification"] for row in rows})
+    return [f"{len(rows)} rows with certification: {', '.join(statuses)}"]
+
+
 def filter_script_ran(root: Node) -> bool:
     """Whether the inline filter script ran (it un-hides its controls)."""
     controls = [
@@ -366,6 +386,8 @@ def check(page: Path, report_path: Path | None, chromium: str | None, timeout: f
         raise CheckFailed("the page names resources to load: " + "; ".join(references[:5]))
     if by_id(root, "requirement-matrix") is not None:
         notes = check_matrix_dom(root)
+    elif by_id(root, "site-index") is not None or by_id(root, "history") is not None:
+        notes = check_site_dom(root)
     else:
         notes = check_report_dom(root, report)
     notes.append("network requests by the page: 0")

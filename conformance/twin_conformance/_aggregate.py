@@ -3,7 +3,12 @@
 A standards body publishes such a matrix: for every requirement, its status in each
 implementation's run, and for every profile, each implementation's verdict. Each input is
 validated against ``conformance-report.schema.json`` first, so that a bad file is refused with
-its name and the JSON path of what was wrong rather than half-aggregated.
+its name and the JSON path of what was wrong rather than half-aggregated. Each input is then
+marked by what it can be trusted for (SUITE-051): certified (signed by a certifier the trust
+file lists, complete, no baseline, no subset, self-consistent), or why not: signed by an
+untrusted key, a bad signature, unsigned, inconsistent (its verdict does not follow from its
+own outcomes, as after hand-editing), incomplete, baselined, subset. Only certified inputs
+count as certified.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from jsonschema import Draft202012Validator
 
 from twin_conformance._paths import spec_dir
 from twin_conformance._render_html import render_template
+from twin_conformance._report_signing import check_signature
+from twin_conformance._trust import TrustedKeys
 
-MATRIX_VERSION = "1"
+MATRIX_VERSION = "2"
 REPORT_SCHEMA = "conformance-report.schema.json"
 PROFILE_ORDER: tuple[str, ...] = ("core", "identity", "anchoring", "consensus", "documents")
 NOT_REPORTED = "not-reported"
@@ -29,18 +36,31 @@ REQUIREMENT_STATUSES: tuple[str, ...] = (
     "passed",
     "failed",
     "not-tested",
+    "unobservable",
+    "not-applicable",
     "not-claimed",
     "not-requested",
-    "expected-failure",
     NOT_REPORTED,
 )
 PROFILE_VERDICTS: tuple[str, ...] = (
     "conformant",
     "not-conformant",
+    "incomplete",
     "not-claimed",
     "not-requested",
     NOT_REPORTED,
 )
+CERTIFICATIONS: tuple[str, ...] = (
+    "certified",
+    "bad-signature",
+    "inconsistent",
+    "untrusted-signer",
+    "unsigned",
+    "incomplete",
+    "baselined",
+    "subset",
+)
+"""What an input can be trusted for, the first that applies (certified only if none else)."""
 _MESSAGE_LIMIT = 300
 
 
@@ -62,7 +82,7 @@ def _short(text: str) -> str:
 
 
 def validate_report(source: str, report: object) -> None:
-    """Raise :class:`AggregateError` unless ``report`` is a valid report.json of version 1."""
+    """Raise :class:`AggregateError` unless ``report`` is a valid report.json of version 2."""
     if not isinstance(report, Mapping):
         raise AggregateError(f"{source}: $: a report must be a JSON object")
     error = jsonschema.exceptions.best_match(_report_validator().iter_errors(report))
@@ -78,8 +98,66 @@ def validate_report(source: str, report: object) -> None:
             seen.add(entry[member])
 
 
+def consistency_problems(report: Mapping[str, Any]) -> list[str]:
+    """Ways the report contradicts itself (its verdict does not follow from its outcomes)."""
+    problems: list[str] = []
+    tests = report["tests"]
+    for outcome, count in report["summary"].items():
+        if outcome in ("knownFailures", "nowPassing"):
+            continue
+        spelt = "".join("-" + c.lower() if c.isupper() else c for c in outcome)
+        actual = sum(test["outcome"] == spelt for test in tests)
+        if actual != count:
+            problems.append(f"summary.{outcome} says {count}, the tests say {actual}")
+    verdicts = {entry["profile"]: entry["verdict"] for entry in report["profiles"]}
+    for entry in report["profiles"]:
+        profile = entry["profile"]
+        failed = [t for t in tests if t["profile"] == profile and t["outcome"] == "failed"]
+        gating = ("MUST", "SHOULD") if report["run"]["failOn"] == "should" else ("MUST",)
+        levels = {r["id"]: r["level"] for r in report["requirements"]}
+        if entry["verdict"] == "conformant" and any(
+            levels.get(str(t["failedRequirement"]), "MUST") in gating for t in failed
+        ):
+            problems.append(f"profile {profile} is conformant with failed checks")
+    if report["verdict"] == "conformant" and (
+        not report["run"]["complete"]
+        or any(v in ("not-conformant", "incomplete") for v in verdicts.values())
+    ):
+        problems.append("the verdict is conformant for an incomplete or failing run")
+    return problems
+
+
+def certification(
+    report: Mapping[str, Any], trusted: TrustedKeys
+) -> tuple[str, list[str], str | None]:
+    """(status, every flag that applies, signer) of one input (see :data:`CERTIFICATIONS`)."""
+    check = check_signature(report, trusted)
+    flags: list[str] = []
+    if check.status != "certified":
+        flags.append(check.status)
+    if consistency_problems(report):
+        flags.append("inconsistent")
+    run = report["run"]
+    if not run["complete"] or report["verdict"] == "incomplete":
+        flags.append("incomplete")
+    if run["baseline"] is not None or any(t["baseline"] for t in report["tests"]):
+        flags.append("baselined")
+    claimed_not_requested = [
+        entry["profile"]
+        for entry in report["profiles"]
+        if entry["claimed"] and not entry["requested"]
+    ]
+    if run["selection"]["narrowed"] or claimed_not_requested:
+        flags.append("subset")
+    ordered = [status for status in CERTIFICATIONS if status in flags]
+    return (ordered[0] if ordered else "certified"), ordered, check.signer
+
+
 def _base_name(source: str, report: Mapping[str, Any]) -> str:
-    """``info.name info.version`` when the target named itself, else the source's name."""
+    """The vendor-declared name the report carries, else ``/info``'s, else the source's."""
+    declared = report["target"].get("name")
+    if isinstance(declared, str) and declared.strip():
+        return " ".join(declared.split())
     info = report["target"]["info"]
     name = info.get("name") if isinstance(info, Mapping) else None
     if not isinstance(name, str) or not name.strip():
@@ -111,11 +189,14 @@ def _profile_rank(profile: str) -> int:
     return PROFILE_ORDER.index(profile) if profile in PROFILE_ORDER else len(PROFILE_ORDER)
 
 
-def _implementation(name: str, source: str, report: Mapping[str, Any]) -> dict[str, Any]:
-    """What the matrix says about one implementation's run."""
+def _implementation(
+    name: str, source: str, report: Mapping[str, Any], trusted: TrustedKeys
+) -> dict[str, Any]:
+    """What the matrix says about one implementation's run, and what it can be trusted for."""
     info = report["target"]["info"]
     info = info if isinstance(info, Mapping) else {}
     vectors = report["vectors"]
+    status, flags, signer = certification(report, trusted)
 
     def text(value: object) -> str | None:
         return value if isinstance(value, str) else None
@@ -133,15 +214,23 @@ def _implementation(name: str, source: str, report: Mapping[str, Any]) -> dict[s
         "seed": report["run"]["seed"],
         "startedAt": report["run"]["startedAt"],
         "verdict": report["verdict"],
+        "certification": status,
+        "flags": flags,
+        "signer": signer,
+        "problems": consistency_problems(report),
         "summary": dict(report["summary"]),
     }
 
 
-def aggregate(reports: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
+def aggregate(
+    reports: Sequence[tuple[str, Mapping[str, Any]]], trusted: TrustedKeys | None = None
+) -> dict[str, Any]:
     """Turn (source name, report) pairs into a requirement x implementation matrix dict.
 
     Every report is validated first; the first bad one raises :class:`AggregateError`.
+    ``trusted`` are the certifiers whose signature certifies a report (none: nothing is).
     """
+    trusted = trusted if trusted is not None else TrustedKeys()
     if not reports:
         raise AggregateError("no reports to aggregate")
     for source, report in reports:
@@ -201,10 +290,16 @@ def aggregate(reports: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any
         )
 
     implementations = [
-        _implementation(name, source, report)
+        _implementation(name, source, report, trusted)
         for name, (source, report) in zip(names, reports, strict=True)
     ]
+    for item in implementations:
+        if item["certification"] != "certified":
+            warnings.append(
+                f"{item['name']} ({item['source']}) is not certified: {', '.join(item['flags'])}"
+            )
     conformant = sum(1 for item in implementations if item["verdict"] == "conformant")
+    certified = sum(1 for item in implementations if item["certification"] == "certified")
     return {
         "matrixVersion": MATRIX_VERSION,
         "specVersions": spec_versions,
@@ -213,6 +308,12 @@ def aggregate(reports: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any
         "requirements": rows,
         "summary": {
             "implementations": len(implementations),
+            "certified": certified,
+            "certifiedConformant": sum(
+                1
+                for item in implementations
+                if item["certification"] == "certified" and item["verdict"] == "conformant"
+            ),
             "conformant": conformant,
             "notConformant": len(implementations) - conformant,
             "requirements": len(rows),

@@ -1,45 +1,42 @@
-"""The ``twin-conformance`` command line: run, vectors, verify-receipt, report.
+"""The ``twin-conformance`` command line: run, checks, vectors, verify-receipt, report.
 
 Exit codes, for every command: 0 conformant (or valid), 1 not conformant (or invalid), 2 could
-not run (unreachable target, bad arguments, vectors that fail verification), each with a
-one-line reason on stderr.
+not run (unreachable target, missing or refused credentials, bad arguments, vectors that fail
+verification, a run that stopped before it finished), each with a one-line reason. For ``run``
+the code comes from the report (``twin_conformance._results.exit_code``), the same function
+the pytest plugin uses, and the last line says the verdict (spec/prose/suite.md).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
+from twin_conformance._cli_common import could_not_run, read_json
 from twin_conformance._paths import checks_dir, spec_dir, vectors_dir
 from twin_conformance._registry import PROFILES
-from twin_conformance._target import TargetError, check_url, load_target_file, probe
+from twin_conformance._results import EXIT_NOT_CONFORMANT
+from twin_conformance._target import (
+    Target,
+    TargetError,
+    check_token,
+    check_url,
+    load_target_file,
+    login,
+    probe,
+)
 from twin_conformance._version import SUITE_VERSION
 
-EXIT_CONFORMANT, EXIT_NOT_CONFORMANT, EXIT_COULD_NOT_RUN = 0, 1, 2
 PROBE_TIMEOUT_SECONDS = 5.0
-
-
-def _could_not_run(reason: str) -> NoReturn:
-    """Print the one-line reason and exit 2."""
-    click.echo(f"twin-conformance: could not run: {reason}", err=True)
-    sys.exit(EXIT_COULD_NOT_RUN)
-
-
-def _read_json(path: Path, what: str) -> Any:  # noqa: ANN401 - any JSON document
-    """A JSON file, or exit 2 naming the file and what was wrong."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        _could_not_run(f"{what} {path}: {error.strerror}")
-    except ValueError as error:
-        _could_not_run(f"{what} {path} is not JSON: {error}")
+SECRET_OPTIONS = {"--password": "TWIN_TARGET_PASSWORD", "--token": "TWIN_TARGET_TOKEN"}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,8 +44,66 @@ def _read_json(path: Path, what: str) -> Any:  # noqa: ANN401 - any JSON documen
 def main() -> None:
     """TWIN conformance harness: certify any TWIN node against the spec.
 
-    Exit codes: 0 conformant, 1 not conformant, 2 could not run.
+    Exit codes: 0 conformant (or the selected checks passed), 1 a check failed that the
+    baseline does not list, 2 could not run or did not complete.
     """
+
+
+def _public_command(argv: list[str]) -> str:
+    """The command line as the report shows it: secrets replaced by their variables' names."""
+    shown: list[str] = []
+    skip_next = False
+    for index, argument in enumerate(argv):
+        if skip_next:
+            skip_next = False
+            continue
+        name, equals, _ = argument.partition("=")
+        if name in SECRET_OPTIONS:
+            shown += [name, f"${SECRET_OPTIONS[name]}"]
+            skip_next = not equals and index + 1 < len(argv)
+            continue
+        shown.append(argument)
+    return " ".join(["twin-conformance", "run", *(shlex.quote(part) for part in shown)])
+
+
+def _prepare_target(
+    target: Target,
+    console: Any,  # noqa: ANN401 - a rich console
+) -> None:
+    """Probe the target and check its credentials before any check; exit 2 with the reason."""
+    started = time.monotonic()
+    if target.url:
+        info = probe(target.url, PROBE_TIMEOUT_SECONDS)
+        name = (info or {}).get("name") if isinstance(info, dict) else None
+        claimed = (info or {}).get("profiles") if isinstance(info, dict) else None
+        console.print(
+            f"target probed: {target.url} ({name or 'no name in /info'}; claims "
+            f"{', '.join(map(str, claimed)) if isinstance(claimed, list) else 'no profiles'}) "
+            f"in {time.monotonic() - started:.1f} s",
+            markup=False,
+            highlight=False,
+        )
+        if target.token:
+            check_token(target.url, target.token, PROBE_TIMEOUT_SECONDS)
+            console.print("credentials checked: the token is accepted", highlight=False)
+        elif target.email and target.password:
+            session = login(target.url, target.email, target.password, PROBE_TIMEOUT_SECONDS)
+            where = f" (from the {session.cookie} cookie)" if session.cookie else ""
+            console.print(
+                f"credentials checked: logged in as {target.email}{where}",
+                markup=False,
+                highlight=False,
+            )
+        else:
+            raise TargetError(
+                "no credentials for the target: give --email with the password in "
+                "$TWIN_TARGET_PASSWORD, or a token in $TWIN_TARGET_TOKEN (a run without them "
+                "cannot test the authenticated operations, so it cannot give a verdict)"
+            )
+    else:
+        from twin_conformance._container import require_engine
+
+        require_engine()
 
 
 @main.command()
@@ -56,11 +111,13 @@ def main() -> None:
 @click.option(
     "--target-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Target file (YAML/JSON: url, auth, profiles, committee).",
+    help="Target file (YAML/JSON: name, url or image, auth, profiles, committee, signKey).",
 )
 @click.option("--email", envvar="TWIN_TARGET_EMAIL", help="Login email [$TWIN_TARGET_EMAIL].")
 @click.option(
-    "--password", envvar="TWIN_TARGET_PASSWORD", help="Login password [$TWIN_TARGET_PASSWORD]."
+    "--password",
+    envvar="TWIN_TARGET_PASSWORD",
+    help="Login password [$TWIN_TARGET_PASSWORD]; prefer the variable: it stays out of logs.",
 )
 @click.option(
     "--token",
@@ -82,9 +139,11 @@ def main() -> None:
 )
 @click.option(
     "--expected-failures",
+    "--baseline",
+    "baseline",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Baseline: one check ID per line; the run fails if a listed check passes "
-    "or an unlisted one fails.",
+    help="Baseline: check IDs of known failures, one per line. They do not fail the gate "
+    "(exit code) but still count in the verdict; an unknown ID is exit 2.",
 )
 @click.option(
     "--fail-on",
@@ -93,8 +152,26 @@ def main() -> None:
     show_default=True,
     help="Lowest requirement level whose failure makes the run not conformant.",
 )
-@click.option("--select", "selected", multiple=True, help="Run only this check ID (repeatable).")
-@click.option("-k", "keyword", help="Run only checks matching this pytest -k expression.")
+@click.option(
+    "--select",
+    "selected",
+    multiple=True,
+    help="Run only this check ID or module (repeatable). The verdict is then incomplete.",
+)
+@click.option(
+    "-k", "keyword", help="Run only checks matching this pytest -k expression (incomplete)."
+)
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Run only checks that write nothing (for production nodes). The verdict is then "
+    "incomplete; without it a run writes to the target's ledger.",
+)
+@click.option(
+    "--destructive",
+    is_flag=True,
+    help="Also run, last, the checks that may halt a node that fails them.",
+)
 @click.option(
     "--fuzz-examples",
     type=click.IntRange(0, 10_000),
@@ -107,14 +184,14 @@ def main() -> None:
     type=click.FloatRange(0.1, 600),
     default=10.0,
     show_default=True,
-    help="Seconds per request.",
+    help="Seconds per request; an operation that times out twice fails fast from then on.",
 )
 @click.option(
     "--run-timeout",
     type=click.FloatRange(1, 86_400),
     default=1800.0,
     show_default=True,
-    help="Seconds for the whole run.",
+    help="Seconds for the whole run; a run stopped by it is incomplete (exit 2).",
 )
 @click.option(
     "--vectors",
@@ -132,7 +209,12 @@ def main() -> None:
     is_flag=True,
     help="Replay vectors whose manifest is unsigned (never for certification).",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Show each check as it runs.")
+@click.option(
+    "--sign-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Certifier's key file (64 hex characters, an Ed25519 seed): sign report.json.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Print every check as it ends.")
 def run(
     target_url: str | None,
     target_file: Path | None,
@@ -142,46 +224,57 @@ def run(
     profiles: tuple[str, ...],
     seed: int,
     out: Path | None,
-    expected_failures: Path | None,
+    baseline: Path | None,
     fail_on: str,
     selected: tuple[str, ...],
     keyword: str | None,
+    read_only: bool,
+    destructive: bool,
     fuzz_examples: int,
     request_timeout: float,
     run_timeout: float,
     vectors_path: Path | None,
     trusted_publishers: Path | None,
     allow_unsigned_vectors: bool,
+    sign_key: Path | None,
     verbose: bool,
 ) -> None:
-    """Check a target (or, with none, the embedded reference node) and write its reports."""
-    import pytest
+    """Check a target (or, with none, the embedded reference node) and write its reports.
 
+    A normal run writes to the target (DIDs, anchors, ledger transactions): point it at a
+    test node, or use --read-only against production.
+    """
+    import pytest
+    from rich.console import Console
+
+    from twin_conformance._console import ProgressReporter, print_summary
+
+    console = Console(highlight=False, emoji=False, soft_wrap=True)
     if target_url and target_file:
         raise click.UsageError("give --target or --target-file, not both")
+    started = time.monotonic()
     try:
-        if target_url:
-            check_url(target_url)
-            probe(target_url, PROBE_TIMEOUT_SECONDS)
-        elif target_file:
-            target = load_target_file(target_file)
-            if target.url:
-                probe(target.url, PROBE_TIMEOUT_SECONDS)
-            else:
-                from twin_conformance._container import require_engine
-
-                require_engine()
+        if target_url or target_file:
+            target = (
+                load_target_file(target_file)
+                if target_file
+                else Target(url=check_url(str(target_url)))
+            )
+            target.email = email or target.email
+            target.password = password or target.password
+            target.token = token or target.token
+            _prepare_target(target, console)
     except TargetError as error:
-        _could_not_run(str(error))
+        could_not_run(_redact(str(error), password, token))
     vectors_folder = vectors_path or vectors_dir()
     trusted_file = trusted_publishers or spec_dir() / "trusted-publishers.json"
-    _verify_vectors_or_exit(vectors_folder, trusted_file, allow_unsigned_vectors)
+    verified = _verify_vectors_or_exit(vectors_folder, trusted_file, allow_unsigned_vectors)
+    console.print(f"vectors verified: {verified}", markup=False)
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = out or Path("reports") / f"{stamp}-seed{seed}"
     for name in ("report.json", "junit.xml", "report.html"):
         (out / name).unlink(missing_ok=True)
-    command = ["twin-conformance", "run", *sys.argv[2:]] if len(sys.argv) > 1 else ["run"]
     args = [
         str(checks_dir()),
         "-c",
@@ -190,6 +283,8 @@ def run(
         str(checks_dir()),
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:terminal",
         "--import-mode=importlib",
         "--twin-seed",
         str(seed),
@@ -208,70 +303,113 @@ def run(
         "--twin-trusted-publishers",
         str(trusted_file),
         "--twin-command",
-        " ".join(command),
-        "-rN",
-        "-v" if verbose else "-q",
+        _public_command(sys.argv[2:]),
     ]
-    if allow_unsigned_vectors:
-        args.append("--twin-allow-unsigned-vectors")
-    if target_url:
-        args += ["--twin-target", target_url]
-    if target_file:
-        args += ["--twin-target-file", str(target_file)]
-    if email:
-        args += ["--twin-email", email]
+    for flag, on in (
+        ("--twin-allow-unsigned-vectors", allow_unsigned_vectors),
+        ("--twin-read-only", read_only),
+        ("--twin-destructive", destructive),
+    ):
+        if on:
+            args.append(flag)
+    options: tuple[tuple[str, str | Path | None], ...] = (
+        ("--twin-target", target_url),
+        ("--twin-target-file", target_file),
+        ("--twin-email", email),
+        ("--twin-expected-failures", baseline),
+        ("--twin-sign-key", sign_key),
+        ("-k", keyword),
+    )
+    for option, value in options:
+        if value:
+            args += [option, str(value)]
     for profile in profiles:
         args += ["--twin-profile", profile]
-    if expected_failures:
-        args += ["--twin-expected-failures", str(expected_failures)]
-    if keyword:
-        args += ["-k", keyword]
-    if selected:
-        args[0:1] = [_selection(check_id) for check_id in selected]
+    for check_id in selected:
+        args += ["--twin-select", check_id]
+    reporter = ProgressReporter(console, verbose=verbose)
     environment = {"TWIN_TARGET_PASSWORD": password, "TWIN_TARGET_TOKEN": token}
     saved = {name: os.environ.get(name) for name in environment}
-    for name, value in environment.items():
-        if value is not None:
-            os.environ[name] = value
-    started = time.monotonic()
+    for name, secret in environment.items():
+        if secret is not None:
+            os.environ[name] = secret
     try:
-        code = pytest.main(args)
+        code = pytest.main(args, plugins=[reporter])
     finally:
-        for name, value in saved.items():
-            if value is None:
+        for name, old in saved.items():
+            if old is None:
                 os.environ.pop(name, None)
             else:
-                os.environ[name] = value
+                os.environ[name] = old
+    reporter.finish()
     report_file = out / "report.json"
-    if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR) or code == 2:
-        _could_not_run("the run was stopped before it finished (see above)")
-    if code == pytest.ExitCode.INTERNAL_ERROR:
-        _could_not_run("the harness failed internally (see above)")
-    if code == pytest.ExitCode.NO_TESTS_COLLECTED or not report_file.is_file():
-        _could_not_run("no check was selected")
+    if reporter.could_not_run:
+        could_not_run(reporter.could_not_run)
+    if not report_file.is_file():
+        if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+            could_not_run("no check was selected")
+        if code == pytest.ExitCode.USAGE_ERROR:
+            could_not_run(reporter.usage_error or "bad options (see above)")
+        could_not_run(
+            reporter.problem or "the run ended before it wrote a report (see the lines above)"
+        )
+    from twin_conformance._results import exit_code, verdict_line
+
     report = json.loads(report_file.read_text(encoding="utf-8"))
-    from rich.console import Console
-
-    from twin_conformance._console import print_summary
-
-    print_summary(report, Console(stderr=False))
-    click.echo(
-        f"reports: {out}/report.json, junit.xml, report.html ({time.monotonic() - started:.1f} s)"
+    print_summary(report, console)
+    console.print(
+        f"reports: {out}/report.json, junit.xml, report.html ({time.monotonic() - started:.1f} s)",
+        markup=False,
     )
-    sys.exit(EXIT_CONFORMANT if report["verdict"] == "conformant" else EXIT_NOT_CONFORMANT)
+    console.print(f"Verdict: {verdict_line(report)}", markup=False)
+    sys.exit(exit_code(report))
 
 
-def _selection(check_id: str) -> str:
-    """The pytest node ID of a check ID (``test_core.py::test_info``)."""
-    module, _, name = check_id.partition("::")
-    path = checks_dir() / Path(module).name
-    if not path.is_file() or path.suffix != ".py":
-        raise click.BadParameter(f"no check module {module!r}", param_hint="--select")
-    return f"{path}::{name}" if name else str(path)
+def _redact(text: str, *secrets: str | None) -> str:
+    """``text`` without the secrets the user gave (a target's error may repeat them)."""
+    from twin_conformance._secrets import Redactor
+
+    return Redactor(secrets).text(text)
 
 
-def _verify_vectors_or_exit(folder: Path, trusted_file: Path, allow_unsigned: bool) -> None:
-    """Refuse to run with tampered, unsigned or untrusted vectors (exit 2)."""
+@main.group()
+def checks() -> None:
+    """List the suite's checks."""
+
+
+@checks.command("list")
+@click.option("--profile", type=click.Choice(PROFILES), help="Only this profile's checks.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def checks_list(profile: str | None, as_json: bool) -> None:
+    """Print every check ID with its profile, requirements and kind (no target needed)."""
+    from twin_conformance._console import collect_checks
+
+    found = collect_checks()
+    if found is None:
+        could_not_run("the checks could not be collected (the suite's install is broken)")
+    rows = [row for row in found if profile is None or row["profile"] == profile]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        flags = ",".join(
+            flag
+            for flag, on in (
+                ("prerequisite", row["kind"] == "prerequisite"),
+                ("read-only", row["readOnly"]),
+                ("destructive", row["destructive"]),
+            )
+            if on
+        )
+        click.echo(
+            f"{row['id']}\t{row['profile']}\t{' '.join(row['requirements']) or '-'}"
+            + (f"\t{flags}" if flags else "")
+        )
+    click.echo(f"{len(rows)} checks", err=True)
+
+
+def _verify_vectors_or_exit(folder: Path, trusted_file: Path, allow_unsigned: bool) -> str:
+    """Refuse to run with tampered, unsigned or untrusted vectors (exit 2); say what verified."""
     from twin_conformance._manifest import (
         ManifestError,
         load_trusted_publishers,
@@ -280,9 +418,11 @@ def _verify_vectors_or_exit(folder: Path, trusted_file: Path, allow_unsigned: bo
 
     try:
         trusted = load_trusted_publishers(trusted_file)
-        verify_manifest(folder, trusted, allow_unsigned=allow_unsigned)
+        verified = verify_manifest(folder, trusted, allow_unsigned=allow_unsigned)
     except ManifestError as error:
-        _could_not_run(f"vectors refused: {error}")
+        could_not_run(f"vectors refused: {error}")
+    signer = verified.publisher or "nobody (unsigned, allowed by --allow-unsigned-vectors)"
+    return f"{len(verified.files)} files under {folder}, signed by {signer}"
 
 
 @main.group()
@@ -336,7 +476,7 @@ def vectors_sign(key_file: Path, folder: Path | None) -> None:
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         signed = sign_manifest(build_manifest(folder), seed, created)
     except ManifestError as error:
-        _could_not_run(str(error))
+        could_not_run(str(error))
     path = write_manifest(folder, signed)
     click.echo(
         f"signed {path} ({len(signed['files'])} files) as {signed['proof']['verificationMethod']}"
@@ -367,7 +507,7 @@ def vectors_verify(folder: Path | None, trusted_publishers: Path | None) -> None
         verified = verify_manifest(folder, trusted)
         loaded = load_vectors(verified)
     except ManifestError as error:
-        _could_not_run(f"vectors refused: {error}")
+        could_not_run(f"vectors refused: {error}")
     click.echo(f"OK: {len(loaded)} vectors under {folder}, signed by {verified.publisher}")
 
 
@@ -391,13 +531,13 @@ def verify_receipt_command(
     """
     from twin_spec import Committee, TwinSpecError, verify_receipt
 
-    document = _read_json(receipt_file, "receipt file")
-    committee_json = _read_json(committee_file, "committee file")
+    document = read_json(receipt_file, "receipt file")
+    committee_json = read_json(committee_file, "committee file")
     try:
         committee = Committee.from_json(committee_json)
         expected = bytes.fromhex(transaction) if transaction else None
     except (TwinSpecError, ValueError) as error:
-        _could_not_run(f"bad input: {error}")
+        could_not_run(f"bad input: {error}")
     receipt = document
     if isinstance(document, dict):
         receipt = document.get("immutableReceipt", document.get("receipt", document))
@@ -413,78 +553,11 @@ def verify_receipt_command(
     )
 
 
-@main.group()
-def report() -> None:
-    """Re-render a report, or aggregate several vendors' reports."""
+def _register_report_commands() -> None:
+    """Add the ``report`` group (its own module keeps this one short)."""
+    from twin_conformance._cli_report import report
+
+    main.add_command(report)
 
 
-@report.command("render")
-@click.argument("report_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for junit.xml and report.html. Default: beside REPORT_FILE.",
-)
-def report_render(report_file: Path, out: Path | None) -> None:
-    """Render junit.xml and report.html from a report.json and print its summary."""
-    from rich.console import Console
-
-    from twin_conformance._console import print_summary
-    from twin_conformance._render_html import render_html
-    from twin_conformance._render_junit import render_junit
-
-    document = _read_json(report_file, "report")
-    _validate_report_or_exit(document, report_file)
-    folder = out or report_file.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_atomic(folder / "junit.xml", render_junit(document))
-    _write_atomic(folder / "report.html", render_html(document))
-    print_summary(document, Console())
-    sys.exit(EXIT_CONFORMANT if document["verdict"] == "conformant" else EXIT_NOT_CONFORMANT)
-
-
-@report.command("aggregate")
-@click.argument(
-    "report_files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
-)
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for matrix.json and matrix.html.",
-)
-def report_aggregate(report_files: tuple[Path, ...], out: Path) -> None:
-    """Aggregate vendors' report.json files into a requirement x implementation matrix."""
-    from twin_conformance._aggregate import AggregateError, aggregate, render_matrix_html
-
-    sources = [(str(path), _read_json(path, "report")) for path in report_files]
-    try:
-        matrix = aggregate(sources)
-    except AggregateError as error:
-        _could_not_run(str(error))
-    out.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out / "matrix.json", json.dumps(matrix, indent=2, ensure_ascii=False) + "\n")
-    _write_atomic(out / "matrix.html", render_matrix_html(matrix))
-    click.echo(f"wrote {out}/matrix.json and matrix.html ({len(sources)} reports)")
-
-
-def _validate_report_or_exit(document: Any, path: Path) -> None:  # noqa: ANN401
-    """Exit 2 unless ``document`` is a report.json valid against its schema."""
-    import jsonschema
-
-    schema = json.loads(
-        (spec_dir() / "schemas" / "conformance-report.schema.json").read_text(encoding="utf-8")
-    )
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(schema).iter_errors(document)
-    )
-    if error is not None:
-        where = "/".join(str(part) for part in error.absolute_path) or "(the document)"
-        _could_not_run(f"{path} is not a TWIN conformance report: at {where}: {error.message}")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write a file whole or not at all."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+_register_report_commands()

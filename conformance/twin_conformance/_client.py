@@ -2,8 +2,12 @@
 
 Every request stays on the target (absolute URLs are refused, redirects are not followed), has
 connect/read/write timeouts and an overall deadline, and reads at most a fixed number of bytes
-of the response. Each exchange is kept as evidence for the report, and garbage, hangs and
-dropped connections become :class:`ConformanceFailure` rather than crashing the run.
+of the response. It asks for compressed answers as real clients do and decodes gzip, deflate
+and brotli exactly as the target sent them, within the same size limit (SUITE-020). Each
+exchange is kept as evidence with the request headers actually sent, and garbage, hangs and
+dropped connections become :class:`ConformanceFailure` rather than crashing the run. An
+observer (the plugin) may refuse a request before it is sent (an operation the target does not
+serve, one that stopped answering) and sees every exchange after it.
 """
 
 from __future__ import annotations
@@ -11,55 +15,138 @@ from __future__ import annotations
 import base64
 import json
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, Protocol
 
+import brotli
 import httpx
+
+from twin_conformance._failures import ConformanceFailure, fail, require
+
+__all__ = [
+    "ConformanceFailure",
+    "Exchange",
+    "ExchangeObserver",
+    "TwinClient",
+    "decode_body",
+    "evidence_text",
+    "fail",
+    "require",
+]
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 EVIDENCE_BODY_CHARS = 4096
+ACCEPT_ENCODING = "gzip, deflate, br"
+CONTRACT = "TWIN-CORE-056"
 
 _UNSET: Any = object()
 
 
-class ConformanceFailure(AssertionError):
-    """A target broke a requirement; ``requirement`` names it (None: the test's own)."""
-
-    def __init__(self, requirement: str | None, message: str) -> None:
-        super().__init__(f"{requirement}: {message}" if requirement else message)
-        self.requirement = requirement
-        self.message = message
+class DecodingError(ValueError):
+    """A response body that does not decode as its Content-Encoding says."""
 
 
-def fail(requirement: str | None, message: str) -> NoReturn:
-    """Fail the current check, naming the requirement the target broke."""
-    raise ConformanceFailure(requirement, message)
+def decode_body(raw: bytes, content_encoding: str, limit: int) -> bytes:
+    """``raw`` decoded as ``content_encoding`` says (in reverse order of the codings).
+
+    Each decoder is bounded: output beyond ``limit`` bytes raises :class:`DecodingError`
+    rather than filling memory (a compression bomb), as does a coding the client did not ask
+    for or a body that is not what its coding says.
+    """
+    codings = [part.strip().lower() for part in content_encoding.split(",") if part.strip()]
+    body = raw
+    for coding in reversed(codings):
+        if coding == "identity":
+            continue
+        if coding in ("gzip", "x-gzip"):
+            body = _inflate(body, zlib.MAX_WBITS | 16, coding, limit)
+        elif coding == "deflate":
+            # RFC 9110 says zlib-wrapped; some servers send raw deflate, as browsers accept.
+            try:
+                body = _inflate(body, zlib.MAX_WBITS, coding, limit)
+            except DecodingError:
+                body = _inflate(body, -zlib.MAX_WBITS, coding, limit)
+        elif coding == "br":
+            body = _unbrotli(body, limit)
+        else:
+            raise DecodingError(f"Content-Encoding {coding!r}, which the request did not accept")
+    return body
 
 
-def require(condition: object, requirement: str | None, message: str) -> None:
-    """Fail the current check unless ``condition`` holds."""
-    if not condition:
-        raise ConformanceFailure(requirement, message)
+def _inflate(data: bytes, wbits: int, coding: str, limit: int) -> bytes:
+    decoder = zlib.decompressobj(wbits)
+    try:
+        out = decoder.decompress(data, limit + 1)
+        if len(out) > limit or decoder.unconsumed_tail:
+            raise DecodingError(f"the {coding} body decodes to more than {limit} bytes")
+        out += decoder.flush()
+    except zlib.error as error:
+        raise DecodingError(f"the body is not valid {coding}: {error}") from None
+    if not decoder.eof:
+        raise DecodingError(f"the {coding} body is truncated")
+    if len(out) > limit:
+        raise DecodingError(f"the {coding} body decodes to more than {limit} bytes")
+    return out
 
 
-def evidence_text(body: bytes | None, limit: int = EVIDENCE_BODY_CHARS) -> str | None:
-    """A body as report evidence: UTF-8 text or ``base64:...``, cut to ``limit`` characters."""
+def _unbrotli(data: bytes, limit: int) -> bytes:
+    decoder = brotli.Decompressor()
+    chunks: list[bytes] = []
+    size = 0
+    pending = data
+    try:
+        # Each pass yields up to 64 KiB, so the loop ends within limit / 64 KiB passes.
+        for _ in range(limit // 65536 + 2):
+            chunk = decoder.process(pending, output_buffer_limit=65536)
+            pending = b""
+            size += len(chunk)
+            if size > limit:
+                raise DecodingError(f"the br body decodes to more than {limit} bytes")
+            chunks.append(chunk)
+            if decoder.is_finished() or (not chunk and decoder.can_accept_more_data()):
+                break
+        else:
+            raise DecodingError(f"the br body decodes to more than {limit} bytes")
+    except brotli.error as error:
+        raise DecodingError(f"the body is not valid br: {error}") from None
+    if not decoder.is_finished():
+        raise DecodingError("the br body is truncated")
+    return b"".join(chunks)
+
+
+def evidence_text(
+    body: bytes | None,
+    limit: int = EVIDENCE_BODY_CHARS,
+    redact: Callable[[str], str] | None = None,
+) -> str | None:
+    """A body as report evidence: UTF-8 text or ``base64:...``, cut to ``limit`` characters.
+
+    ``redact`` is applied to the whole text before it is cut, so that a secret cannot be
+    left half-spelt at the cut.
+    """
     if body is None:
         return None
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         text = "base64:" + base64.b64encode(body).decode("ascii")
+    if redact is not None:
+        text = redact(text)
     if len(text) > limit:
-        return f"{text[:limit]}…[cut {len(text) - limit} bytes]"
+        return f"{text[:limit]}…[cut {len(text) - limit} characters]"
     return text
 
 
 @dataclass
 class Exchange:
-    """One request to the target and what came back (``status`` None: no response)."""
+    """One request to the target and what came back (``status`` None: no response).
+
+    ``body`` is the response body decoded from its Content-Encoding; ``raw_size`` is how
+    many bytes came over the wire. ``request_headers`` are the headers actually sent.
+    """
 
     method: str
     url: str
@@ -70,6 +157,10 @@ class Exchange:
     body: bytes = b""
     error: str | None = None
     elapsed: float = 0.0
+    set_cookies: list[str] = field(default_factory=list)
+    raw_size: int = 0
+    decoding_error: str | None = None
+    timed_out: bool = False
 
     @property
     def where(self) -> str:
@@ -87,38 +178,50 @@ class Exchange:
         """The response's media type without parameters, lower-cased."""
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
-    def evidence(self) -> dict[str, Any]:
-        """The exchange as report evidence (bodies cut, authorization hidden)."""
+    def evidence(self, redact: Callable[[str], str] | None = None) -> dict[str, Any]:
+        """The exchange as report evidence (bodies decoded and cut, authorization hidden)."""
         request_headers = {
             name: ("Bearer …" if name == "authorization" else value)
             for name, value in self.request_headers.items()
         }
         response = None
         if self.status is not None:
+            headers = dict(self.headers)
+            if self.set_cookies:
+                headers["set-cookie"] = " | ".join(self.set_cookies)
             response = {
                 "status": self.status,
-                "headers": dict(self.headers),
-                "body": evidence_text(self.body),
+                "headers": headers,
+                "body": evidence_text(self.body, redact=redact),
             }
         return {
             "request": {
                 "method": self.method,
                 "url": self.url,
                 "headers": request_headers,
-                "body": evidence_text(self.request_body),
+                "body": evidence_text(self.request_body, redact=redact),
             },
             "response": response,
-            "error": self.error,
+            "error": self.error or self.decoding_error,
             "elapsedSeconds": round(self.elapsed, 4),
         }
 
 
-Recorder = Callable[[Exchange], None]
+class ExchangeObserver(Protocol):
+    """What the plugin does around every request: refuse it early, and see what came back."""
+
+    def before(self, method: str, url: str) -> None:
+        """Raise :class:`Blocked` or :class:`ConformanceFailure` to stop the request."""
+
+    def after(self, exchange: Exchange) -> None:
+        """See the exchange (evidence, secrets, timeouts) before the check does."""
+
+
 Validator = Callable[[Exchange, bool], None]
 
 
 class TwinClient:
-    """Requests to one target, with a bearer token when asked, recorded and validated."""
+    """Requests to one target, with a bearer token when asked, observed and validated."""
 
     def __init__(
         self,
@@ -127,20 +230,20 @@ class TwinClient:
         token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        recorder: Recorder | None = None,
+        observer: ExchangeObserver | None = None,
         validator: Validator | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
         self.max_response_bytes = max_response_bytes
-        self.recorder = recorder
+        self.observer = observer
         self.validator = validator
         self._http = httpx.Client(
             follow_redirects=False,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
-            headers={"user-agent": "twin-conformance"},
+            headers={"user-agent": "twin-conformance", "accept-encoding": ACCEPT_ENCODING},
         )
 
     def close(self) -> None:
@@ -182,12 +285,19 @@ class TwinClient:
                 url = str(httpx.URL(url, params=dict(params)))
             except httpx.InvalidURL as error:
                 raise ValueError(f"a check built a request httpx cannot send: {error}") from None
+        if self.observer is not None:
+            self.observer.before(method.upper(), url)
         exchange = Exchange(method.upper(), url, request_headers, body)
         self._send(exchange)
-        if self.recorder is not None:
-            self.recorder(exchange)
+        if self.observer is not None:
+            self.observer.after(exchange)
         if exchange.status is None:
             fail(None, f"{exchange.where}: {exchange.error}")
+        require(
+            exchange.decoding_error is None,
+            CONTRACT,
+            f"{exchange.where} answered {exchange.status}: {exchange.decoding_error}",
+        )
         if exchange.status >= 500 and exchange.status not in (501, 503):
             if expect_rejection:
                 fail(
@@ -220,12 +330,17 @@ class TwinClient:
         started = time.monotonic()
         deadline = started + self.timeout * 3
         try:
-            with self._http.stream(
+            request = self._http.build_request(
                 exchange.method,
                 exchange.url,
                 headers=exchange.request_headers,
                 content=exchange.request_body,
-            ) as response:
+            )
+            exchange.request_headers = {
+                name.lower(): value for name, value in request.headers.multi_items()
+            }
+            response = self._http.send(request, stream=True)
+            try:
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in response.iter_raw():
@@ -237,16 +352,33 @@ class TwinClient:
                         break
                     if time.monotonic() > deadline:
                         exchange.error = f"response not complete within {self.timeout * 3:.0f} s"
+                        exchange.timed_out = True
                         break
                     chunks.append(chunk)
-                if exchange.error is None:
-                    exchange.status = response.status_code
-                    exchange.headers = {
-                        name.lower(): value for name, value in response.headers.items()
-                    }
-                    exchange.body = b"".join(chunks)
+            finally:
+                response.close()
+            if exchange.error is None:
+                exchange.status = response.status_code
+                exchange.headers = {
+                    name.lower(): value
+                    for name, value in response.headers.multi_items()
+                    if name.lower() != "set-cookie"
+                }
+                exchange.set_cookies = response.headers.get_list("set-cookie")
+                raw = b"".join(chunks)
+                exchange.raw_size = len(raw)
+                try:
+                    exchange.body = decode_body(
+                        raw,
+                        response.headers.get("content-encoding", ""),
+                        self.max_response_bytes,
+                    )
+                except DecodingError as error:
+                    exchange.body = raw
+                    exchange.decoding_error = str(error)
         except httpx.TimeoutException:
             exchange.error = f"no answer within {self.timeout:.0f} s"
+            exchange.timed_out = True
         except httpx.TransportError as error:
             exchange.error = f"connection failed: {type(error).__name__}: {error}".rstrip(": ")
         except httpx.HTTPError as error:

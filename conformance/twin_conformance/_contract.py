@@ -1,16 +1,23 @@
 """The contract check: every response the harness sees must match the OpenAPI document.
 
-The operation is found by method and path template, the response by status, and the body is
-validated against that response's JSON Schema (with the spec's schema files resolved from
-disk, never from the network). An error body that breaks the error shape breaks
-TWIN-CORE-040; any other mismatch breaks TWIN-CORE-056.
+The document is ``spec/openapi/twin.openapi.yaml`` with its schema files resolved from disk,
+never from the network, and openapi-core does the work: it finds the operation a request goes
+to, the documented response for its status, its media type, its required headers (``Location``
+on a 201) and validates the body against the schema. An error body that breaks the error shape
+breaks TWIN-CORE-040; any other mismatch breaks TWIN-CORE-056 (and the 405 answer to a method
+a route lacks, TWIN-CORE-052).
+
+What openapi-core cannot do is kept here, each with its reason: a *signature* per violation
+(which rule broke, where), so that one root cause seen by many checks fails once
+(SUITE-012); and the 405 a route answers to a method it lacks, which no operation describes
+(there is no operation for a method the route lacks), checked against the document's
+``components/responses/MethodNotAllowed``.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import re
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,37 +28,95 @@ import jsonschema
 import referencing
 import referencing.jsonschema
 import yaml
+from openapi_core import Config, OpenAPI
+from openapi_core.templating.paths.exceptions import PathError
+from openapi_core.templating.paths.finders import APICallPathFinder
+from openapi_core.testing import MockRequest, MockResponse
+from openapi_core.validation.response.exceptions import (
+    DataValidationError,
+    MissingHeader,
+    MissingRequiredHeader,
+)
+from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 
-from twin_conformance._client import Exchange, fail
+from twin_conformance._client import Exchange
+from twin_conformance._failures import ConformanceFailure
 from twin_conformance._paths import spec_dir
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ERROR_SHAPE = "TWIN-CORE-040"
 CONTRACT = "TWIN-CORE-056"
+STATUS = "TWIN-CORE-052"
+DID_RESOLUTION = "application/did-resolution"
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+def error_body_signature(status: int, body: bytes) -> str | None:
+    """The root-cause key of an error body that is not a TWIN error, or None when it is one.
+
+    Every 4xx and 5xx body has the one shape of ``schemas/error.schema.json``, so the same
+    defect (no ``name``, say) on any route is one root cause (TWIN-CORE-040).
+    """
+    try:
+        value = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        return f"{ERROR_SHAPE}|not-json|{str(status)[0]}"
+    error = jsonschema.exceptions.best_match(_error_validator().iter_errors(value))
+    if error is None:
+        return None
+    return _schema_signature(ERROR_SHAPE, str(status)[0], error)
+
+
+def _schema_signature(requirement: str, scope: str, error: jsonschema.ValidationError) -> str:
+    return "|".join(
+        [
+            requirement,
+            "schema",
+            scope,
+            str(error.validator),
+            "/".join(str(part) for part in error.absolute_path),
+            repr(error.validator_value)[:200],
+        ]
+    )
+
+
+@functools.cache
+def _error_validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads((spec_dir() / "schemas" / "error.schema.json").read_text("utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+class ContractViolation(ConformanceFailure):
+    """A response that breaks the document; ``signature`` says which rule, wherever it broke.
+
+    Two responses of different operations that break the same rule the same way (every error
+    body lacking ``name``, say) share a signature, so the run can fail the first and block
+    the rest as one root cause (SUITE-010).
+    """
+
+    def __init__(self, requirement: str, message: str, signature: str) -> None:
+        super().__init__(requirement, message, cause=signature)
+        self.signature = signature
+
+
+def _violation(requirement: str, message: str, *signature: object) -> ContractViolation:
+    return ContractViolation(requirement, message, "|".join([requirement, *map(str, signature)]))
 
 
 @dataclass(frozen=True)
 class Operation:
-    """One operation of the OpenAPI document and how to match its path."""
+    """One operation of the OpenAPI document: its method, path template, id, profile, auth."""
 
     method: str
     template: str
     operation_id: str
     profile: str
     secured: bool
-    pattern: re.Pattern[str]
-    pointer: str
     document: dict[str, Any]
 
 
-def _escape(token: str) -> str:
-    """A JSON Pointer reference token."""
-    return token.replace("~", "~0").replace("/", "~1")
-
-
 class OpenApiContract:
-    """The operations of the TWIN OpenAPI document and a validator for their responses."""
+    """The TWIN OpenAPI document: its operations, and the check of every response against it."""
 
     def __init__(self, root: Path | None = None) -> None:
         root = root or spec_dir()
@@ -60,28 +125,18 @@ class OpenApiContract:
             self.path.read_text(encoding="utf-8"),
             Loader=SAFE_LOADER,  # noqa: S506 - the safe loader, in C when available
         )
-        self.uri = self.path.resolve().as_uri()
-        resources = [(self.uri, self.document)]
-        for schema_path in sorted((root / "schemas").glob("*.json")):
-            contents = json.loads(schema_path.read_text(encoding="utf-8"))
-            resources.append((schema_path.resolve().as_uri(), contents))
-            if isinstance(contents.get("$id"), str):
-                resources.append((contents["$id"], contents))
-        self.registry: referencing.Registry[Any] = referencing.Registry().with_resources(
-            (
-                uri,
-                referencing.Resource.from_contents(
-                    contents, default_specification=referencing.jsonschema.DRAFT202012
-                ),
-            )
-            for uri, contents in resources
+        self.api = OpenAPI.from_file_path(
+            str(self.path),
+            config=Config(extra_media_type_deserializers={DID_RESOLUTION: json.loads}),
         )
+        self._finder = APICallPathFinder(self.api.spec)
+        self.registry = _schema_registry(root, self.path, self.document)
         self.operations = list(self._operations())
+        self._by_key = {(op.method, op.template): op for op in self.operations}
 
     def _operations(self) -> Iterator[Operation]:
         default_security = self.document.get("security")
         for template, item in self.document.get("paths", {}).items():
-            pattern = re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$")
             for method in _METHODS:
                 operation = item.get(method)
                 if not isinstance(operation, dict):
@@ -92,108 +147,179 @@ class OpenApiContract:
                     operation_id=str(operation.get("operationId", f"{method} {template}")),
                     profile=str(operation.get("x-twin-profile", "core")),
                     secured=bool(operation.get("security", default_security)),
-                    pattern=pattern,
-                    pointer=f"/paths/{_escape(template)}/{method}",
                     document=operation,
                 )
 
     def find(self, method: str, url: str) -> Operation | None:
-        """The operation a request goes to; literal segments win over templated ones."""
-        path = urllib.parse.urlsplit(url).path
-        candidates = [
-            operation
-            for operation in self.operations
-            if operation.method == method.upper() and operation.pattern.match(path)
-        ]
-        candidates.sort(key=lambda operation: operation.template.count("{"))
-        return candidates[0] if candidates else None
-
-    def _resolve(self, node: Any, pointer: str) -> tuple[dict[str, Any], str]:  # noqa: ANN401
-        """Follow local ``$ref`` of a response object; return it and its JSON Pointer."""
-        for _ in range(8):
-            if not (isinstance(node, dict) and isinstance(node.get("$ref"), str)):
-                break
-            reference = node["$ref"]
-            if not reference.startswith("#/"):
-                break
-            pointer = reference[1:]
-            node = self.document
-            for token in pointer.split("/")[1:]:
-                node = node[token.replace("~1", "/").replace("~0", "~")]
-        return node, pointer
+        """The operation a request goes to (openapi-core's matching), or None."""
+        try:
+            found = self._finder.find(method.lower(), _absolute(url))
+        except PathError:
+            return None
+        template = str(found.path.parts[-1])
+        return self._by_key.get((method.upper(), template))
 
     def check(self, exchange: Exchange) -> None:
-        """Fail the check when the exchange's response breaks the document."""
+        """Raise :class:`ContractViolation` when the exchange's response breaks the document."""
         # TWIN-CORE-056 "Every response MUST match the OpenAPI document": a documented status,
-        # a documented media type, a body valid against its schema.
+        # a documented media type, the documented headers, a body valid against its schema.
         if exchange.status is None:
             return
         operation = self.find(exchange.method, exchange.url)
         if operation is None:
+            if exchange.status == 405 and self._path_exists(exchange.url):
+                self._check_method_not_allowed(exchange)
             return  # Not an operation of the spec (an unknown path a negative check sends).
-        responses = operation.document.get("responses", {})
-        status = str(exchange.status)
-        key = status if status in responses else f"{status[0]}XX"
-        if key not in responses:
-            key = "default" if "default" in responses else ""
-        if not key:
-            fail(
-                CONTRACT,
-                f"{exchange.where} answered {status}, a status {operation.operation_id} "
-                f"does not document (documented: {', '.join(sorted(responses))})",
-            )
-        response, pointer = self._resolve(
-            responses[key], f"{operation.pointer}/responses/{_escape(key)}"
+        parts = urllib.parse.urlsplit(_absolute(exchange.url))
+        request = MockRequest(
+            f"{parts.scheme}://{parts.netloc}",
+            exchange.method.lower(),
+            parts.path,
+            args=dict(urllib.parse.parse_qsl(parts.query)),
         )
-        content = response.get("content")
-        if not content:
-            return
-        media_type = exchange.media_type()
-        if media_type not in content:
-            if not exchange.body:
-                fail(CONTRACT, f"{exchange.where} answered {status} with an empty body")
-            fail(
-                ERROR_SHAPE if exchange.status >= 400 else CONTRACT,
-                f"{exchange.where} answered {status} as {media_type or 'no content type'}; "
-                f"{operation.operation_id} documents {', '.join(sorted(content))}",
-            )
-        schema_pointer = f"{pointer}/content/{_escape(media_type)}/schema"
-        if "schema" not in content[media_type]:
-            return
+        response = MockResponse(
+            exchange.body,
+            status_code=exchange.status,
+            headers=exchange.headers,
+            content_type=exchange.headers.get("content-type", ""),
+        )
         try:
-            body = json.loads(exchange.body)
-        except (UnicodeDecodeError, ValueError):
-            fail(
-                ERROR_SHAPE if exchange.status >= 400 else CONTRACT,
-                f"{exchange.where} answered {status} as {media_type} with a body that is not JSON",
+            self.api.validate_response(request, response)
+        except Exception as error:
+            raise self._violation_of(error, exchange, operation) from None
+
+    def _violation_of(
+        self, error: Exception, exchange: Exchange, operation: Operation
+    ) -> ContractViolation:
+        """The requirement, message and signature of what openapi-core refused."""
+        status = str(exchange.status)
+        where = f"{exchange.where} answered {status}"
+        is_error = (exchange.status or 0) >= 400
+        shape = ERROR_SHAPE if is_error else CONTRACT
+        name = type(error).__name__
+        if name == "ResponseNotFound":
+            documented = ", ".join(sorted(map(str, operation.document.get("responses", {}))))
+            return _violation(
+                CONTRACT,
+                f"{where}, a status {operation.operation_id} does not document "
+                f"(documented: {documented})",
+                "status",
+                operation.operation_id,
+                status,
             )
-        errors = self._errors(schema_pointer, body)
+        if isinstance(error, MissingRequiredHeader | MissingHeader):
+            return _violation(
+                CONTRACT,
+                f"{where} without the {error.name} header {operation.operation_id} requires",
+                "header",
+                operation.operation_id,
+                status,
+                error.name,
+            )
+        cause = error.__cause__ or error
+        errors = [
+            item
+            for item in (cause.schema_errors if isinstance(cause, InvalidSchemaValue) else ())
+            if isinstance(item, jsonschema.ValidationError)
+        ]
         if errors:
-            fail(
-                ERROR_SHAPE if exchange.status >= 400 else CONTRACT,
-                f"{exchange.where} answered {status} with a body that breaks "
-                f"{operation.operation_id}'s {key} schema: {errors}",
+            first = jsonschema.exceptions.best_match(errors)
+            path = "/".join(str(part) for part in first.absolute_path) or "(the body)"
+            message = (
+                f"{where} with a body that breaks {operation.operation_id}'s {status} schema: "
+                f"at {path}: {first.message[:300]}"
+            )
+            shared = error_body_signature(exchange.status or 0, exchange.body) if is_error else None
+            if shared is not None:
+                return ContractViolation(ERROR_SHAPE, message, shared)
+            return ContractViolation(
+                shape, message, _schema_signature(shape, operation.operation_id, first)
+            )
+        media_type = exchange.media_type() or "no content type"
+        if name in ("MediaTypeNotFound", "ContentNotFound") or "media" in name.lower():
+            if not exchange.body:
+                return _violation(
+                    CONTRACT, f"{where} with an empty body", "empty", operation.operation_id, status
+                )
+            return _violation(
+                shape,
+                f"{where} as {media_type}, a media type {operation.operation_id} does not "
+                f"document for {status}",
+                "media-type",
+                status[0],
+                media_type,
+            )
+        if isinstance(error, DataValidationError) or "Deserialize" in name or "Decode" in name:
+            return _violation(
+                shape,
+                f"{where} as {media_type} with a body that is not JSON",
+                "not-json",
+                status[0],
+                media_type,
+            )
+        return _violation(
+            shape,
+            f"{where}: the response breaks the document ({name}: {str(error)[:200]})",
+            "other",
+            operation.operation_id,
+            status,
+            name,
+        )
+
+    def _path_exists(self, url: str) -> bool:
+        """Whether some operation of the document has this path (under another method)."""
+        return any(
+            self.find(method, url) is not None for method in ("GET", "POST", "PUT", "DELETE")
+        )
+
+    def _check_method_not_allowed(self, exchange: Exchange) -> None:
+        """A 405 to a method the route lacks: ``components/responses/MethodNotAllowed``."""
+        # TWIN-CORE-052 "405 for a method the route lacks", with Allow naming the methods the
+        # route has; openapi-core has no operation to check it against, so it is checked here.
+        allow = exchange.headers.get("allow", "")
+        if not allow.strip():
+            raise _violation(
+                STATUS,
+                f"{exchange.where} answered 405 without the Allow header "
+                "components/responses/MethodNotAllowed requires",
+                "header",
+                "405",
+                "allow",
+            )
+        signature = error_body_signature(405, exchange.body)
+        if signature is not None:
+            raise ContractViolation(
+                ERROR_SHAPE,
+                f"{exchange.where} answered 405 with a body that is no TWIN error",
+                signature,
             )
 
-    def _errors(self, schema_pointer: str, body: Any) -> str:  # noqa: ANN401
-        """The first schema violation of ``body`` as one line, or an empty string."""
-        validator = _validator(self, schema_pointer)
-        error = jsonschema.exceptions.best_match(validator.iter_errors(body))
-        if error is None:
-            return ""
-        where = "/".join(str(part) for part in error.absolute_path) or "(the body)"
-        return f"at {where}: {error.message[:300]}"
+
+def _absolute(url: str) -> str:
+    """``url`` with a scheme and host (openapi-core matches absolute URLs)."""
+    return url if "://" in url else f"http://target.invalid{url}"
+
+
+def _schema_registry(root: Path, path: Path, document: dict[str, Any]) -> referencing.Registry[Any]:
+    """The document and the spec's schema files, by URI, for validating against any of them."""
+    resources: list[tuple[str, Any]] = [(path.resolve().as_uri(), document)]
+    for schema_path in sorted((root / "schemas").glob("*.json")):
+        contents = json.loads(schema_path.read_text(encoding="utf-8"))
+        resources.append((schema_path.resolve().as_uri(), contents))
+        if isinstance(contents.get("$id"), str):
+            resources.append((contents["$id"], contents))
+    return referencing.Registry().with_resources(
+        (
+            uri,
+            referencing.Resource.from_contents(
+                contents, default_specification=referencing.jsonschema.DRAFT202012
+            ),
+        )
+        for uri, contents in resources
+    )
 
 
 @functools.cache
 def load_contract() -> OpenApiContract:
     """The contract of the installed spec, read once per process."""
     return OpenApiContract()
-
-
-@functools.lru_cache(maxsize=256)
-def _validator(contract: OpenApiContract, schema_pointer: str) -> jsonschema.Draft202012Validator:
-    """A validator for the schema at ``schema_pointer`` of the document (cached)."""
-    return jsonschema.Draft202012Validator(
-        {"$ref": f"{contract.uri}#{schema_pointer}"}, registry=contract.registry
-    )

@@ -309,6 +309,10 @@ class Fuzzer:
         schema.config.phases.update(phases=phases)
         return schema
 
+    def operation_id_of(self, label: str) -> str | None:
+        """The operationId of a schemathesis label (``METHOD /path``), if it is one of ours."""
+        return next((op.operation_id for op in self.operations.values() if op.label == label), None)
+
     def operation(self, operation_id: str) -> FuzzResult:
         """Run the examples, coverage and fuzzing phases on one operation."""
         label = self.operations[operation_id].label
@@ -317,12 +321,15 @@ class Fuzzer:
         )
         return self._run(schema, operation_id)
 
-    def stateful(self) -> FuzzResult:
-        """Run the stateful phase over the links between the operations of the run's profiles."""
+    def stateful(self, excluded: frozenset[str] = frozenset()) -> FuzzResult:
+        """Run the stateful phase over the links between the operations of the run's profiles.
+
+        ``excluded`` operations (absent or stopped answering) are left out, with their links.
+        """
         chosen = {
             op.operation_id
             for op in self.operations.values()
-            if op.profile in self.settings.profiles
+            if op.profile in self.settings.profiles and op.operation_id not in excluded
         }
         links = [link for link in spec_links(self.root) if set(link) <= chosen]
         if not links:

@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -25,6 +25,12 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from twin_conformance._paths import spec_dir
+from twin_conformance._trust import (
+    TrustedKeys,
+    TrustFileError,
+    load_trusted_keys,
+    read_seed_file,
+)
 from twin_spec import (
     SPEC_VERSION,
     DidError,
@@ -192,61 +198,12 @@ def verify_manifest(
     )
 
 
-@dataclass(frozen=True)
-class TrustedKey:
-    """A trusted signer's did:key and the dates it may sign between (``until`` exclusive)."""
-
-    id: str
-    name: str
-    valid_from: str
-    until: str | None = None
-
-    def signed_in_validity(self, created: str) -> bool:
-        """Whether a proof ``created`` at this time (ISO 8601) falls in the key's validity."""
-        day = created[:10]
-        return self.valid_from <= day and (self.until is None or day < self.until)
-
-
-class TrustedKeys:
-    """The trusted keys of a trust file, looked up by did:key."""
-
-    def __init__(self, keys: Iterable[TrustedKey] = ()) -> None:
-        self.keys = tuple(keys)
-
-    def __iter__(self) -> Iterator[TrustedKey]:
-        return iter(self.keys)
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def __getitem__(self, index: int) -> TrustedKey:
-        return self.keys[index]
-
-    def __contains__(self, did: object) -> bool:
-        return any(entry.id == did for entry in self.keys)
-
-    def get(self, did: str) -> TrustedKey | None:
-        """The entry of ``did``, or None when it is not trusted."""
-        return next((entry for entry in self if entry.id == did), None)
-
-
 def load_trusted_publishers(path: Path) -> TrustedKeys:
     """The trusted vector publishers' keys, from ``spec/trusted-publishers.json``."""
-    if not path.is_file():
-        raise ManifestError("missing", path, "the trusted publishers file does not exist")
-    document = _parse(path.read_bytes(), path)
-    errors = list(_schema("trusted-publishers.schema.json").iter_errors(document))
-    if errors:
-        raise ManifestError("malformed", path, errors[0].message[:160])
-    return TrustedKeys(
-        TrustedKey(
-            id=str(entry["id"]),
-            name=str(entry["name"]),
-            valid_from=str(entry["from"]),
-            until=str(entry["until"]) if "until" in entry else None,
-        )
-        for entry in document["publishers"]
-    )
+    try:
+        return load_trusted_keys(path, "publishers")
+    except TrustFileError as error:
+        raise ManifestError(error.reason, path, error.detail) from None
 
 
 def read_publisher_seed(path: Path) -> bytes:
@@ -256,21 +213,9 @@ def read_publisher_seed(path: Path) -> bytes:
     never repeats the file's content.
     """
     try:
-        text = path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        raise ManifestError("missing", path, "no such publisher key file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(
-            "malformed", path, f"cannot be read as a publisher key ({type(exc).__name__})"
-        ) from None
-    if len(text) != 64 or any(char not in "0123456789abcdefABCDEF" for char in text):
-        raise ManifestError(
-            "malformed",
-            path,
-            "a publisher key file holds 64 hex characters (a 32-byte Ed25519 seed), "
-            f"this one holds {len(text)} characters",
-        )
-    return bytes.fromhex(text)
+        return read_seed_file(path, "publisher key")
+    except TrustFileError as error:
+        raise ManifestError(error.reason, path, error.detail) from None
 
 
 def load_vectors(verified: VerifiedManifest) -> list[dict[str, Any]]:

@@ -22,6 +22,8 @@ class Requirement:
     profile: str
     level: str
     statement: str
+    unobservable: str | None = None
+    """Why no exchange with a target can observe the rule, when none can (SUITE-006)."""
 
 
 @functools.cache
@@ -38,6 +40,11 @@ def load_registry(root: Path | None = None) -> dict[str, Requirement]:
                 profile=profile,
                 level=str(entry["level"]),
                 statement=" ".join(str(entry["statement"]).split()),
+                unobservable=(
+                    " ".join(str(entry["unobservable"]).split())
+                    if "unobservable" in entry
+                    else None
+                ),
             )
             registry[requirement.id] = requirement
     return registry

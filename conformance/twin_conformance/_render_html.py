@@ -27,19 +27,31 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATUS_SYMBOLS: dict[str, str] = {
     "passed": "✔",
     "conformant": "✔",
+    "certified": "✔",
     "failed": "✘",
     "not-conformant": "✘",
-    "unexpected-pass": "✘",
-    "expected-failure": "◐",
+    "error": "✘",
+    "bad-signature": "✘",
+    "inconsistent": "✘",
+    "incomplete": "◐",
+    "blocked": "◐",
+    "not-run": "◐",
+    "untrusted-signer": "◐",
+    "unsigned": "◐",
+    "baselined": "◐",
+    "subset": "◐",
     "skipped": "○",
     "not-tested": "○",
+    "unobservable": "○",
+    "not-applicable": "–",
+    "not-selected": "–",
     "not-claimed": "–",
     "not-requested": "–",
     "not-reported": "?",
 }
 """A symbol beside each status label, so that no status is told by colour alone."""
 
-FAILING_OUTCOMES = frozenset({"failed", "unexpected-pass"})
+FAILING_OUTCOMES = frozenset({"failed", "error"})
 
 # C0 and C1 controls (tab and newline kept), DEL, lone surrogates, and the invisible
 # direction marks and overrides that could make shown text read differently from its bytes.
@@ -160,7 +172,10 @@ def _requirement_index(report: Mapping[str, Any]) -> dict[str, Mapping[str, Any]
 
 
 def _target_name(report: Mapping[str, Any]) -> str:
-    """How the page names the target: its /info name and version, or its URL."""
+    """How the page names the target: its declared name, its /info name and version, its URL."""
+    declared = report["target"].get("name")
+    if isinstance(declared, str) and declared.strip():
+        return declared
     info = report["target"]["info"]
     if isinstance(info, Mapping) and isinstance(info.get("name"), str) and info["name"].strip():
         version = info.get("version")
@@ -171,7 +186,7 @@ def _target_name(report: Mapping[str, Any]) -> str:
 def _failures(
     tests: Iterable[Mapping[str, Any]], requirements: Mapping[str, Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The failed tests and unexpected passes, each with the requirement it names."""
+    """The failed and broken checks, each with the requirement it names."""
     failures = []
     for test in tests:
         if test["outcome"] not in FAILING_OUTCOMES:
@@ -194,9 +209,12 @@ def render_html(report: Mapping[str, Any]) -> str:
     failing_tests = {str(test["id"]) for test in tests if test["outcome"] in FAILING_OUTCOMES}
     claimed = report["target"]["info"]
     claimed_profiles = claimed.get("profiles") if isinstance(claimed, Mapping) else None
+    from twin_conformance._results import verdict_line
+
     return render_template(
         "report.html.j2",
         report=report,
+        verdict_line=verdict_line(report),
         target_name=_target_name(report),
         claimed_profiles=claimed_profiles if isinstance(claimed_profiles, list) else None,
         failures=_failures(tests, requirements),

@@ -1,9 +1,11 @@
 r"""JUnit XML of a conformance report, in the shape Jenkins and GitLab read.
 
-One ``<testsuite>`` per profile; each test a ``<testcase>`` whose ``<failure>`` message starts
+One ``<testsuite>`` per profile; each check a ``<testcase>`` whose ``<failure>`` message starts
 with the requirement it broke and whose body holds the evidence and the command that
-reproduces it. Tests that did not run (skipped, profile not claimed or not requested, expected
-failures of the baseline) are ``<skipped>`` with the reason. Text a target sent may hold
+reproduces it (a known failure of the baseline is still a failure: the baseline changes the
+gate, not the outcome). A check that broke is an ``<error>``; checks that did not run
+(blocked by another check's failure, skipped, not run, not selected, profile not claimed or
+not requested) are ``<skipped>`` with the reason. Text a target sent may hold
 characters XML 1.0 forbids; they are spelled out as ``\xNN`` so the file always parses.
 """
 
@@ -19,9 +21,12 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 _SKIP_REASONS: dict[str, str] = {
     "skipped": "skipped",
+    "not-applicable": "not applicable to this node",
+    "blocked": "blocked",
+    "not-run": "not run: the run stopped before it",
+    "not-selected": "not selected: the run was narrowed",
     "not-claimed": "not claimed: the target does not claim this profile",
     "not-requested": "not requested: the run was not asked to test this profile",
-    "expected-failure": "expected failure: listed in the expected-failures baseline",
 }
 
 
@@ -87,12 +92,10 @@ def _failure_body(test: Mapping[str, Any]) -> str:
 
 
 def _failure_message(test: Mapping[str, Any]) -> str:
-    """``REQUIREMENT: message`` (``unexpected pass`` for a baseline entry that passed)."""
+    """``REQUIREMENT: message`` (marked when the baseline lists it as a known failure)."""
     message = str(test.get("message") or "")
-    if test["outcome"] == "unexpected-pass":
-        message = "unexpected pass: listed in the expected-failures baseline" + (
-            f" ({message})" if message else ""
-        )
+    if test.get("baseline") == "known-failure":
+        message = f"known failure (listed in the baseline): {message}"
     requirement = test.get("failedRequirement")
     return f"{requirement}: {message}" if requirement else message or "failed"
 
@@ -115,8 +118,10 @@ def _testcase(suite: ET.Element, test: Mapping[str, Any]) -> None:
     if test.get("failedRequirement"):
         _element(properties, "property", name="failedRequirement", value=test["failedRequirement"])
     _element(properties, "property", name="outcome", value=test["outcome"])
+    if test.get("blockedBy"):
+        _element(properties, "property", name="blockedBy", value=test["blockedBy"])
     outcome = test["outcome"]
-    if outcome in ("failed", "unexpected-pass"):
+    if outcome == "failed":
         failure = _element(
             case,
             "failure",
@@ -124,24 +129,29 @@ def _testcase(suite: ET.Element, test: Mapping[str, Any]) -> None:
             type=test.get("failedRequirement") or outcome,
         )
         failure.text = xml_text(_failure_body(test))
+    elif outcome == "error":
+        error = _element(case, "error", message=str(test.get("message") or "error"), type="error")
+        error.text = xml_text(_failure_body(test))
     elif outcome in _SKIP_REASONS:
         reason = _SKIP_REASONS[outcome]
-        if test.get("message"):
-            reason = f"{reason}: {test['message']}"
-        skipped = _element(case, "skipped", message=reason)
-        if outcome == "expected-failure":
-            skipped.text = xml_text(_failure_body(test))
+        message = str(test.get("message") or "")
+        if outcome == "blocked" and message:
+            reason = message
+        elif message and not message.startswith(reason):
+            reason = f"{reason}: {message}"
+        _element(case, "skipped", message=reason)
 
 
 def _counts(tests: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """The tests/failures/errors/skipped/time attributes of a suite."""
-    failures = sum(1 for test in tests if test["outcome"] in ("failed", "unexpected-pass"))
+    failures = sum(1 for test in tests if test["outcome"] == "failed")
+    errors = sum(1 for test in tests if test["outcome"] == "error")
     skipped = sum(1 for test in tests if test["outcome"] in _SKIP_REASONS)
     seconds = sum(float(test.get("durationSeconds") or 0.0) for test in tests)
     return {
         "tests": str(len(tests)),
         "failures": str(failures),
-        "errors": "0",
+        "errors": str(errors),
         "skipped": str(skipped),
         "time": f"{seconds:.3f}",
     }
@@ -176,6 +186,8 @@ def render_junit(report: Mapping[str, Any]) -> str:
             ("specVersion", report["specVersion"]),
             ("suiteVersion", report["suite"]["version"]),
             ("runVerdict", report["verdict"]),
+            ("exitCode", report["gate"]["exitCode"]),
+            ("complete", str(report["run"]["complete"]).lower()),
         ]
         for name, value in facts:
             _element(properties, "property", name=name, value=value)

@@ -46,7 +46,13 @@ class Target:
     container: dict[str, Any] = field(default_factory=dict)
     embedded: bool = False
     committee_file: Path | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None
+    """The implementation's name as its vendor declares it (the target file's ``name``)."""
+    sign_key: Path | None = None
+    """The certifier's key file that signs the report (the target file's ``signKey``)."""
+    password_env: str | None = None
+    token_env: str | None = None
+    """The environment variables the credentials came from, named in reproduce commands."""
 
 
 def check_url(url: str) -> str:
@@ -59,7 +65,16 @@ def check_url(url: str) -> str:
     return url.rstrip("/")
 
 
-_TARGET_FILE_KEYS = {"url", "auth", "profiles", "image", "container", "committee"}
+_TARGET_FILE_KEYS = {
+    "name",
+    "url",
+    "auth",
+    "profiles",
+    "image",
+    "container",
+    "committee",
+    "signKey",
+}
 _CONTAINER_KEYS = {"port", "network", "env", "command"}
 
 
@@ -112,7 +127,22 @@ def load_target_file(path: Path) -> Target:
         committee_file = (path.parent / str(committee)).resolve()
         if not committee_file.is_file():
             raise TargetError(f"target file {path}: committee file {committee_file} not found")
+    name = document.get("name")
+    if name is not None and not (isinstance(name, str) and name.strip()):
+        raise TargetError(f"target file {path}: name must be a non-empty string")
+    sign_key = document.get("signKey")
+    sign_key_file = None
+    if sign_key is not None:
+        if not isinstance(sign_key, str):
+            raise TargetError(f"target file {path}: signKey must be a file name")
+        sign_key_file = (path.parent / sign_key).resolve()
+        if not sign_key_file.is_file():
+            raise TargetError(f"target file {path}: signKey file {sign_key_file} not found")
     return Target(
+        name=" ".join(name.split()) if isinstance(name, str) else None,
+        sign_key=sign_key_file,
+        password_env=str(auth["passwordEnv"]) if "passwordEnv" in auth else None,
+        token_env=str(auth["tokenEnv"]) if "tokenEnv" in auth else None,
         url=check_url(url) if url else "",
         email=str(auth["email"]) if "email" in auth else None,
         password=str(password) if password is not None else None,
@@ -146,43 +176,151 @@ def _check_container(path: Path, container: object, image: object) -> None:
         raise TargetError(f"target file {path}: container.command must be a list of strings")
 
 
-def probe(url: str, timeout: float) -> dict[str, Any] | None:
-    """Check the target answers ``GET /health``; return its ``/info`` body when it has one."""
+def describe_transport_error(url: str, error: httpx.HTTPError) -> str:
+    """A transport failure in words a user can act on: DNS, TLS, refused, silent, not HTTP."""
+    parts = urllib.parse.urlsplit(url)
+    host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    text = str(error)
+    lowered = text.lower()
+    if isinstance(error, httpx.ConnectTimeout):
+        return f"no TCP connection to {host}:{port} within the probe's timeout"
+    if isinstance(error, httpx.TimeoutException):
+        return f"{host}:{port} accepted the connection but sent no answer in time"
+    if isinstance(error, httpx.ConnectError):
+        if any(
+            word in lowered
+            for word in ("name or service not known", "name resolution", "nodename nor servname")
+        ):
+            return f"the host name {host!r} does not resolve (DNS lookup failed)"
+        if "ssl" in lowered or "tls" in lowered or "certificate" in lowered:
+            return (
+                f"the TLS handshake with {host}:{port} failed ({text[:160]}); "
+                "is the target https, and its certificate valid?"
+            )
+        if "refused" in lowered:
+            return f"nothing listens at {host}:{port} (connection refused)"
+        return f"no connection to {host}:{port}: {text[:160]}"
+    if isinstance(error, httpx.RemoteProtocolError | httpx.LocalProtocolError):
+        return (
+            f"{host}:{port} does not answer HTTP ({text[:160]}); "
+            "is it an https port given as http, or not a web server?"
+        )
+    return f"{type(error).__name__}: {text[:160]}"
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The response's body as a JSON object, when it is one."""
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            health = client.get(f"{url}/health")
-            if health.status_code >= 500:
-                raise TargetError(f"{url}/health answered {health.status_code}")
-            info = client.get(f"{url}/info")
-    except httpx.HTTPError as error:
-        raise TargetError(f"target {url} is unreachable: {type(error).__name__}") from None
-    if info.status_code != 200:
-        return None
-    try:
-        body = json.loads(info.content)
-    except ValueError:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
         return None
     return body if isinstance(body, dict) else None
 
 
-def login(url: str, email: str, password: str, timeout: float) -> str:
-    """Log in with ``POST /authentication/login`` and return the bearer token."""
+def probe(url: str, timeout: float) -> dict[str, Any] | None:
+    """Check the target is a TWIN node that answers; return its ``/info`` body when it has one.
+
+    Raises :class:`TargetError` in words when the target cannot be reached (DNS, TLS,
+    refused, silent, not HTTP) or is not a TWIN node at all: neither ``GET /health`` nor
+    ``GET /info`` answers a JSON object, as with a wrong port or base path (SUITE-021). A TWIN
+    node whose ``/info`` is present but malformed is not refused here: that is a core failure
+    for the checks to report.
+    """
+    try:
+        with httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)), follow_redirects=False
+        ) as client:
+            health = client.get(f"{url}/health")
+            info = client.get(f"{url}/info")
+    except httpx.HTTPError as error:
+        raise TargetError(
+            f"target {url} is unreachable: {describe_transport_error(url, error)}"
+        ) from None
+    if health.status_code >= 500:
+        raise TargetError(f"{url}/health answered {health.status_code}: the node is not serving")
+    health_body, info_body = _json_object(health), _json_object(info)
+    if health_body is None and info_body is None:
+        raise TargetError(
+            f"{url} is not a TWIN node: GET /health answered {health.status_code} "
+            f"({health.headers.get('content-type') or 'no content type'}) and GET /info "
+            f"answered {info.status_code}, neither a JSON object; check the port and base path"
+        )
+    return info_body if info.status_code == 200 else None
+
+
+@dataclass(frozen=True)
+class Login:
+    """A session token and where the target put it: the body, or only a cookie."""
+
+    token: str
+    cookie: str | None = None
+    """The name of the Set-Cookie that carried the token when the body did not."""
+
+
+def _looks_like_token(value: str) -> bool:
+    parts = value.split(".")
+    alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    return len(parts) == 3 and all(part and set(part) <= alphabet for part in parts)
+
+
+def token_from_cookies(set_cookies: list[str]) -> tuple[str, str] | None:
+    """(name, value) of the Set-Cookie that carries a session token, if any does."""
+    for header in set_cookies:
+        name, _, rest = header.partition("=")
+        value = rest.split(";", 1)[0].strip().strip('"')
+        if value and (_looks_like_token(value) or name.strip().lower() in _TOKEN_COOKIES):
+            return name.strip(), value
+    return None
+
+
+_TOKEN_COOKIES = {"access_token", "token", "auth_token", "jwt", "session"}
+
+
+def login(url: str, email: str, password: str, timeout: float) -> Login:
+    """Log in with ``POST /authentication/login``; the token from the body, else a cookie.
+
+    The TWIN node 0.0.2 sets the token only in an ``access_token`` cookie; the harness takes
+    it from there as a real client would, and the core checks report the deviation once.
+    """
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as client:
             response = client.post(
                 f"{url}/authentication/login", json={"email": email, "password": password}
             )
     except httpx.HTTPError as error:
-        raise TargetError(f"login to {url} failed: {type(error).__name__}") from None
+        raise TargetError(
+            f"login to {url} failed: {describe_transport_error(url, error)}"
+        ) from None
     if response.status_code != 200:
-        raise TargetError(f"login to {url} as {email} answered {response.status_code}")
+        raise TargetError(
+            f"the target refused the credentials: login as {email} answered {response.status_code}"
+        )
+    body = _json_object(response)
+    token = body.get("token") if body else None
+    if isinstance(token, str) and token:
+        return Login(token)
+    cookie = token_from_cookies(response.headers.get_list("set-cookie"))
+    if cookie is not None:
+        return Login(cookie[1], cookie=cookie[0])
+    raise TargetError(f"login to {url} answered 200 with no token in its body or its cookies")
+
+
+def check_token(url: str, token: str, timeout: float) -> None:
+    """Refuse a token the target does not accept (401 on ``GET /authentication/refresh``)."""
     try:
-        token = response.json()["token"]
-    except (ValueError, KeyError, TypeError):
-        raise TargetError(f"login to {url} answered no token") from None
-    if not isinstance(token, str) or not token:
-        raise TargetError(f"login to {url} answered no token")
-    return token
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            response = client.get(
+                f"{url}/authentication/refresh", headers={"authorization": f"Bearer {token}"}
+            )
+    except httpx.HTTPError as error:
+        raise TargetError(
+            f"checking the token with {url} failed: {describe_transport_error(url, error)}"
+        ) from None
+    if response.status_code in (401, 403):
+        raise TargetError(
+            "the target refused the token: GET /authentication/refresh answered "
+            f"{response.status_code}"
+        )
 
 
 LISTENING_LINE = "twin-node listening on "

@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from twin_conformance._failures import status_cause
 from twin_conformance._paths import spec_dir
 from twin_spec import (
     BLOCK_REJECTION_REQUIREMENTS,
@@ -79,19 +80,22 @@ class ReplayOutcome:
     passed: bool
     requirement: str | None
     message: str
+    cause: str | None = None
+    """The root cause of a failure the same divergence shows elsewhere (a wrong status)."""
 
 
 class _Mismatch(Exception):
     """The target's answer differs from the vector's: the requirement and a one-line reason."""
 
-    def __init__(self, requirement: str | None, message: str) -> None:
+    def __init__(self, requirement: str | None, message: str, cause: str | None = None) -> None:
         super().__init__(message)
         self.requirement = requirement
         self.message = message
+        self.cause = cause
 
 
-def _fail(requirement: str | None, message: str) -> NoReturn:
-    raise _Mismatch(requirement, message)
+def _fail(requirement: str | None, message: str, cause: str | None = None) -> NoReturn:
+    raise _Mismatch(requirement, message, cause)
 
 
 def is_live(vector: Mapping[str, Any]) -> bool:
@@ -118,7 +122,7 @@ def replay_vector(vector: Mapping[str, Any], send: Send) -> ReplayOutcome:
     try:
         message = replay(vector, send)
     except _Mismatch as mismatch:
-        return ReplayOutcome(False, mismatch.requirement, mismatch.message)
+        return ReplayOutcome(False, mismatch.requirement, mismatch.message, mismatch.cause)
     except (TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
         # An answer of a shape no check foresaw: a failure of the target, not of the harness.
         return ReplayOutcome(
@@ -275,7 +279,11 @@ def _expect_status(
         _fail(
             "TWIN-CORE-054", f"{where} answered {response.status} to bad input, expected {status}"
         )
-    _fail(requirement, f"{where} answered {response.status}, expected {status}")
+    _fail(
+        requirement,
+        f"{where} answered {response.status}, expected {status}",
+        status_cause(requirement, status, response.status),
+    )
 
 
 def _object(value: object, where: str, requirement: str | None) -> Mapping[str, Any]:
@@ -353,9 +361,16 @@ def _check_schema(body: object, schema: str | None, where: str) -> None:
 EVALUATE = "/consensus/evaluate"
 
 
+# Members of a vector's input that POST /consensus/evaluate takes as they are, when present.
+_EVALUATE_OPTIONS = ("gcDepth", "leaderSchedule")
+
+
 def _evaluate(vector: Mapping[str, Any], send: Send, blocks: list[Any]) -> Mapping[str, Any]:
     where = _where("POST", EVALUATE)
-    body = _json_request({"committee": vector["input"]["committee"], "blocks": blocks})
+    inputs = vector["input"]
+    request = {"committee": inputs["committee"], "blocks": blocks}
+    request.update({name: inputs[name] for name in _EVALUATE_OPTIONS if name in inputs})
+    body = _json_request(request)
     response = send("POST", EVALUATE, body=body, headers=JSON_HEADERS)
     _expect_status(response, 200, where, "TWIN-CONSENSUS-102", bad_input=False)
     answer = _object(_json_body(response, where, "TWIN-CONSENSUS-102"), where, "TWIN-CONSENSUS-102")
@@ -451,15 +466,24 @@ def _replay_commit_rule(vector: Mapping[str, Any], send: Send) -> str:
     if not isinstance(decisions, list) or not isinstance(commits, list):
         _fail("TWIN-CONSENSUS-102", f"{where} answered no decisions or commits list")
     if expected["result"] == "invalid":
-        if not isinstance(answer.get("fault"), Mapping):
+        fault = answer.get("fault")
+        if not isinstance(fault, Mapping):
             _fail(
                 "TWIN-CONSENSUS-027",
                 f"{where} reported no fault; round {expected['round']} "
                 "holds two certified leader blocks",
             )
+        if fault.get("code") != expected["error"]:
+            _fail(
+                "TWIN-CONSENSUS-027",
+                f"{where} reported the fault as {_short(fault.get('code'))}, "
+                f"expected {expected['error']}",
+            )
         if decisions or commits:
             _fail("TWIN-CONSENSUS-027", f"{where} decided slots despite two certified blocks")
-        return "the fault of two certified blocks is reported, as expected"
+        return f"the fault {expected['error']} is reported, as expected"
+    if answer.get("fault") is not None:
+        _fail("TWIN-CONSENSUS-027", f"{where} reported a fault, {_short(answer['fault'])}; none is")
     run: list[Mapping[str, Any]] = []
     for decision in expected["decisions"]:
         if decision["decision"] == "undecided":
@@ -474,23 +498,56 @@ def _replay_commit_rule(vector: Mapping[str, Any], send: Send) -> str:
                 f"{where} decided {len(decisions)} slots in a row, expected {len(run)}",
             )
         if _decision(got) != _decision(want):
+            scheduled = "leaderSchedule" in inputs and got.get("leader") != want.get("leader")
             _fail(
-                _decision_requirement(want),
+                "TWIN-CONSENSUS-117" if scheduled else _decision_requirement(want),
                 f"{where}: slot of round {want['round']} decided "
                 f"{_short(got)}, expected {_short(want)}",
             )
+    if "leaderSchedules" in expected:
+        _check_leader_schedules(expected["leaderSchedules"], answer.get("leaderSchedules"), where)
     wanted = [{"leader": c["leader"], "blocks": c["blocks"]} for c in expected["commits"]]
     if len(commits) != len(wanted):
         _fail(
             "TWIN-CONSENSUS-029", f"{where} answered {len(commits)} commits, expected {len(wanted)}"
         )
+    # A vector that sets a garbage-collection depth exists for the blocks that depth leaves out.
+    linearizer = "TWIN-CONSENSUS-108" if "gcDepth" in inputs else "TWIN-CONSENSUS-029"
     for index, (got, want) in enumerate(zip(commits, wanted, strict=True)):
         if got != want:
             _fail(
-                "TWIN-CONSENSUS-029",
+                linearizer,
                 f"{where}: commit {index + 1} differs at {_first_difference(want, got, 'commit')}",
             )
     return f"{len(run)} slots decided and {len(wanted)} commits, as expected"
+
+
+# Which requirement a difference in a leader swap table breaks, by the member that differs.
+_SCHEDULE_MEMBERS = (
+    ("afterCommit", "TWIN-CONSENSUS-115"),
+    ("fromRound", "TWIN-CONSENSUS-115"),
+    ("scores", "TWIN-CONSENSUS-114"),
+    ("goodNodes", "TWIN-CONSENSUS-116"),
+    ("badNodes", "TWIN-CONSENSUS-116"),
+)
+
+
+def _check_leader_schedules(expected: list[Any], actual: object, where: str) -> None:
+    if not isinstance(actual, list) or len(actual) != len(expected):
+        _fail(
+            "TWIN-CONSENSUS-115",
+            f"{where} answered {_count(actual)} leader schedules, expected {len(expected)}",
+        )
+    for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
+        if not isinstance(got, Mapping):
+            _fail("TWIN-CONSENSUS-115", f"{where}: leader schedule {index + 1} is {_short(got)}")
+        for member, requirement in _SCHEDULE_MEMBERS:
+            if got.get(member) != want[member]:
+                _fail(
+                    requirement,
+                    f"{where}: leader schedule {index + 1} has {member} {_short(got.get(member))}"
+                    f", expected {_short(want[member])}",
+                )
 
 
 # --- identity: proofs, did:key resolution, credentials -----------------------------------------
@@ -733,9 +790,11 @@ def _replay_http(vector: Mapping[str, Any], send: Send) -> str:
                 "TWIN-CORE-054",
                 f"{where} answered {response.status} to bad input, expected {status}",
             )
+        requirement = _http_requirement(vector, response.status)
         _fail(
-            _http_requirement(vector, response.status),
+            requirement,
             f"{where} answered {response.status}, expected {status}",
+            status_cause(requirement, status, response.status),
         )
     if invalid:
         body = _error_body(response, where)

@@ -23,6 +23,7 @@ from twin_vectors import (
     identity_credentials,
     identity_dids,
     identity_proofs,
+    leader_schedule,
     ledger,
 )
 from twin_vectors._format import (
@@ -43,6 +44,7 @@ FAMILIES: tuple[Family, ...] = (
     *identity_credentials.FAMILIES,
     *anchoring.FAMILIES,
     *consensus.FAMILIES,
+    *leader_schedule.FAMILIES,
     *ledger.FAMILIES,
 )
 """Every vector family, each once."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from twin_spec import (
+    TWO_CERTIFIED_BLOCKS,
     BlockRejection,
     DidErrorCode,
     Ed25519SigningKey,
@@ -27,8 +28,6 @@ from twin_spec import (
 
 PROFILES = ("core", "identity", "anchoring", "consensus")
 RESULTS = ("valid", "invalid", "acceptable")
-TWO_CERTIFIED_BLOCKS = "twoCertifiedBlocks"
-"""The commit rule's one failure: two certified blocks in one leader slot."""
 
 # Codes a family uses beyond the spec core's enumerations, each for one kind of refusal.
 _OTHER_CODES = (

@@ -18,35 +18,35 @@ from typing import Any
 
 from twin_spec import (
     BLOCK_REJECTION_REQUIREMENTS,
+    GC_DEPTH,
     BlockRef,
     BlockRejectedError,
     BlockRejection,
+    CommitSequencer,
     Committee,
     Dag,
     JSONValue,
     LeaderDecision,
     LeaderDecisionKind,
-    LedgerError,
+    LeaderScheduleParameters,
     MessageKind,
+    TwoCertifiedBlocksError,
     block_ref,
     canonicalize,
     decide_leader_slot,
     genesis_refs,
-    linearize,
     multibase_encode,
     next_commit,
     sign_block,
     sign_message,
-    try_commit,
     validate_block,
 )
 from twin_vectors._format import (
-    TWO_CERTIFIED_BLOCKS,
     Family,
     Vector,
     make_vector,
 )
-from twin_vectors.commit_rule_cases import CASES, LATE_CASES
+from twin_vectors.commit_rule_cases import CASES, LATE_CASES, SCHEDULE_CASES
 from twin_vectors.dag_notation import make_committee, parse_dag, signing_key
 from twin_vectors.transaction_limits import transaction_limit_cases
 
@@ -54,9 +54,7 @@ PROFILE = "consensus"
 BLOCK_VALIDITY = "block-validity"
 COMMIT_RULE = "commit-rule"
 ORDER_RULE = "TWIN-CONSENSUS-016"
-FAULT_RULE = "TWIN-CONSENSUS-027"
 EVALUATE_RULE = "TWIN-CONSENSUS-102"
-FAULT_CODE = TWO_CERTIFIED_BLOCKS
 BASE_TIME = 1_700_000_000_000
 
 
@@ -714,103 +712,126 @@ def decision_json(decision: LeaderDecision) -> dict[str, JSONValue]:
     return entry
 
 
-def all_decisions(dag: Dag, committee: Committee) -> list[LeaderDecision]:
-    """Decide every slot from (highest round - 2) down to 1; raises on a faulty slot."""
-    later: list[LeaderDecision] = []
-    for round_ in range(dag.highest_round - 2, 0, -1):
-        later.insert(0, decide_leader_slot(dag, committee, round_, later))
-    return later
+def all_decisions(
+    dag: Dag,
+    committee: Committee,
+    gc_depth: int = GC_DEPTH,
+    schedule: LeaderScheduleParameters | None = None,
+) -> list[LeaderDecision]:
+    """Decide every slot from 1 to (highest round - 2); raises on a faulty slot.
 
-
-def fault_round(dag: Dag, committee: Committee) -> int:
-    """The round of the slot that holds two certified blocks."""
+    The slots a sequencer run over the whole DAG decides, with the schedule changes it makes,
+    then the slots above, each using those above it, under the last schedule in force.
+    """
+    sequencer = CommitSequencer(committee, gc_depth=gc_depth, schedule=schedule)
+    decided = list(sequencer.advance(dag).decisions)
     later: list[LeaderDecision] = []
-    for round_ in range(dag.highest_round - 2, 0, -1):
-        try:
-            later.insert(0, decide_leader_slot(dag, committee, round_, later))
-        except LedgerError as exc:
-            if exc.requirement == FAULT_RULE:
-                return round_
-            raise
-    raise AssertionError("no slot holds two certified blocks")
+    for round_ in range(dag.highest_round - 2, sequencer.last_decided_round, -1):
+        later.insert(0, decide_leader_slot(dag, committee, round_, later, sequencer.schedule))
+    return decided + later
 
 
 def run_commit_case(
-    committee: Committee, blocks: Sequence[object], try_commit_after: Sequence[int]
+    committee: Committee,
+    blocks: Sequence[object],
+    try_commit_after: Sequence[int],
+    gc_depth: int = GC_DEPTH,
+    schedule: LeaderScheduleParameters | None = None,
 ) -> dict[str, JSONValue]:
-    """Replay blocks and committer runs through the spec core; return the expected member."""
+    """Replay blocks and committer runs through the spec core; return the expected member.
+
+    With ``schedule`` given, the expected member also lists the leader schedules brought in.
+    """
     dag = Dag(committee)
+    sequencer = CommitSequencer(committee, gc_depth=gc_depth, schedule=schedule)
     steps: list[JSONValue] = []
     commits: list[dict[str, JSONValue]] = []
-    committed: set[BlockRef] = set()
-    last_decided = 0
+    tables: list[JSONValue] = []
     added = 0
     for stop in try_commit_after:
         for item in blocks[added:stop]:
             validate_block(item, committee, dag)
             dag.add(item)  # type: ignore[arg-type]
         added = stop
+        from_round = sequencer.last_decided_round
         try:
-            decided = try_commit(dag, committee, last_decided)
-        except LedgerError as exc:
-            if exc.requirement != FAULT_RULE:
-                raise
-            return {"result": "invalid", "error": FAULT_CODE, "round": fault_round(dag, committee)}
+            output = sequencer.advance(dag)
+        except TwoCertifiedBlocksError as exc:
+            return {"result": "invalid", "error": exc.code, "round": exc.round}
         steps.append(
             {
                 "afterBlocks": stop,
-                "fromRound": last_decided,
-                "decided": [decision_json(decision) for decision in decided],
+                "fromRound": from_round,
+                "decided": [decision_json(decision) for decision in output.decisions],
             }
         )
-        for decision in decided:
-            if decision.block is None:
-                continue
-            refs = linearize(dag, decision.block, committed)
-            committed |= set(refs)
+        for commit in output.commits:
             previous = commits[-1] if commits else None
-            commits.append(
-                next_commit(previous, dag.timestamp(decision.block), decision.block, refs)
-            )
-        if decided:
-            last_decided = decided[-1].round
-    return {
+            timestamp = dag.timestamp(commit.leader)
+            commits.append(next_commit(previous, timestamp, commit.leader, commit.blocks))
+        tables.extend(table.to_json() for table in output.schedules)
+    expected: dict[str, JSONValue] = {
         "result": "valid",
-        "decisions": [decision_json(item) for item in all_decisions(dag, committee)],
+        "decisions": [
+            decision_json(item) for item in all_decisions(dag, committee, gc_depth, schedule)
+        ],
         "steps": steps,
         "commits": list(commits),
     }
+    if schedule is not None:
+        expected["leaderSchedules"] = tables
+    return expected
 
 
 def commit_rule_vectors() -> list[Vector]:
     """One vector per commit-rule case of :mod:`.commit_rule_cases`."""
-    staged: list[tuple[str, list[str], tuple[str, ...]]] = []
+    staged: list[tuple[str, list[str], tuple[str, ...], dict[str, Any]]] = []
     for item in CASES:
-        staged.append((item.name, [item.text], item.requirements))
+        options: dict[str, Any] = {} if item.gc_depth is None else {"gcDepth": item.gc_depth}
+        staged.append((item.name, [item.text], item.requirements, options))
     for late in LATE_CASES:
-        staged.append((late.name, [stage[0] for stage in late.stages], late.requirements))
+        staged.append((late.name, [stage[0] for stage in late.stages], late.requirements, {}))
+    for scheduled in SCHEDULE_CASES:
+        parameters = LeaderScheduleParameters(
+            scheduled.commits_per_schedule, scheduled.bad_nodes_stake_threshold
+        )
+        options = {"leaderSchedule": parameters.to_json()}
+        staged.append((scheduled.name, [scheduled.text], scheduled.requirements, options))
     vectors: list[Vector] = []
-    for name, texts, marks in staged:
+    for name, texts, marks, options in staged:
         notation = parse_dag(texts[0])
         stops = [len(notation.blocks)]
         for text in texts[1:]:
             notation.extend(text)
             stops.append(len(notation.blocks))
         blocks = list(notation.blocks.values())
-        expected = run_commit_case(notation.committee, blocks, stops)
+        inputs: dict[str, Any] = {
+            **committee_input(notation.committee),
+            "blocks": blocks,
+            "tryCommitAfter": stops,
+            **options,
+        }
+        expected = commit_rule_oracle(inputs)
         requirements = {*marks, EVALUATE_RULE}
         if expected.get("commits"):
             requirements |= {"TWIN-CONSENSUS-010", "TWIN-CONSENSUS-011", "TWIN-CONSENSUS-029"}
         description = "notation: " + " | ".join(
             " / ".join(line.strip() for line in text.strip().splitlines()) for text in texts
         )
+        if "gcDepth" in options:
+            description += f"; garbage-collection depth {options['gcDepth']}"
+        if "leaderSchedule" in options:
+            description += (
+                f"; the leader schedule changes every "
+                f"{options['leaderSchedule']['commitsPerSchedule']} commits"
+            )
         vectors.append(
             make_vector(
                 f"{PROFILE}/{COMMIT_RULE}",
                 name,
                 description,
                 requirements,
-                {**committee_input(notation.committee), "blocks": blocks, "tryCommitAfter": stops},
+                inputs,
                 expected,
             )
         )
@@ -829,7 +850,13 @@ def block_validity_oracle(input_: Mapping[str, Any]) -> dict[str, Any]:
 def commit_rule_oracle(input_: Mapping[str, Any]) -> dict[str, Any]:
     """The expected decisions and commits of a commit-rule vector, computed by the spec core."""
     committee = Committee.from_json(input_["committee"])
-    return run_commit_case(committee, input_["blocks"], input_["tryCommitAfter"])
+    gc_depth = input_.get("gcDepth", GC_DEPTH)
+    schedule = None
+    if "leaderSchedule" in input_:
+        schedule = LeaderScheduleParameters.from_json(input_["leaderSchedule"])
+    return run_commit_case(
+        committee, input_["blocks"], input_["tryCommitAfter"], gc_depth, schedule
+    )
 
 
 FAMILIES = [

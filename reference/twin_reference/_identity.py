@@ -21,6 +21,7 @@ from twin_reference._errors import (
 from twin_reference._node import Node
 from twin_reference._transactions import DID_CREATE, DID_DEACTIVATE, DID_UPDATE
 from twin_spec import (
+    DID_TWIN_METHOD,
     VERIFICATION_RELATIONSHIPS,
     DidError,
     DidErrorCode,
@@ -77,10 +78,10 @@ def lookup(node: Node, did: str) -> Resolution:
     parsed = parse_did(did)
     if parsed.method == "key":
         return Resolution(did_key_document(did), {}, 1, None, deactivated=False)
-    if parsed.method != "twin":
+    if parsed.method != DID_TWIN_METHOD:
         raise DidError(
             DidErrorCode.METHOD_NOT_SUPPORTED,
-            f"this node resolves did:twin and did:key, not did:{parsed.method}",
+            f"this node resolves did:{DID_TWIN_METHOD} and did:key, not did:{parsed.method}",
         )
     parse_did_twin(did)
     row = node.store.one(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -41,22 +42,23 @@ from twin_reference._receiving import accept_block, rejection_code
 from twin_reference._routes_core import authenticate, node_of
 from twin_reference._write_routes import idempotent
 from twin_spec import (
+    GC_DEPTH,
     MAX_BLOCK_TEXT_BYTES,
     MAX_BLOCK_VALUES,
     MAX_SAFE_INTEGER,
-    BlockRef,
+    CommitSequencer,
     Committee,
     Dag,
     JSONValue,
-    LeaderDecisionKind,
+    LeaderDecision,
+    LeaderScheduleParameters,
     LedgerError,
     TransactionLimitError,
     TwinSpecError,
+    TwoCertifiedBlocksError,
     block_digest,
     check_transaction,
     genesis_blocks,
-    linearize,
-    try_commit,
 )
 
 DEFAULT_LIMIT = 100
@@ -273,6 +275,10 @@ def _error_json(error: LedgerError) -> dict[str, JSONValue]:
     return found
 
 
+def _fault_json(fault: TwoCertifiedBlocksError) -> dict[str, JSONValue]:
+    return {"code": fault.code, "message": fault.message, "requirement": "TWIN-CONSENSUS-027"}
+
+
 def _digest_of(block: JSONValue) -> JSONValue:
     try:
         return block_digest(block).hex() if isinstance(block, dict) else None
@@ -280,11 +286,18 @@ def _digest_of(block: JSONValue) -> JSONValue:
         return None
 
 
-def evaluate(committee: Committee, blocks: list[JSONValue]) -> dict[str, JSONValue]:
+def evaluate(
+    committee: Committee,
+    blocks: list[JSONValue],
+    gc_depth: int = GC_DEPTH,
+    schedule: LeaderScheduleParameters | None = None,
+) -> dict[str, JSONValue]:
     """Check each block in order into a fresh DAG, then decide and linearise from round 0."""
     # TWIN-CONSENSUS-102 "POST /consensus/evaluate MUST change no state and MUST answer one
     # verdict per block in the order given, add each valid block to a fresh DAG, and give the
-    # decisions of the commit rule from round 0 and each committed leader's linearised blocks."
+    # decisions of the commit rule from round 0 and each committed leader's linearised blocks,
+    # with the garbage-collection depth and leader-schedule parameters given, and the leader
+    # schedules brought in."
     dag = Dag(committee)
     verdicts: list[JSONValue] = []
     for block in blocks:
@@ -299,37 +312,57 @@ def evaluate(committee: Committee, blocks: list[JSONValue]) -> dict[str, JSONVal
             verdict["digest"] = ref.digest.hex()
             verdict["result"] = "valid"
         verdicts.append(verdict)
-    decisions: list[JSONValue] = []
-    commits: list[JSONValue] = []
     result: dict[str, JSONValue] = {
         "verdicts": verdicts,
-        "decisions": decisions,
-        "commits": commits,
+        "decisions": [],
+        "commits": [],
+        "leaderSchedules": [],
     }
     try:
-        decided = try_commit(dag, committee, 0)
-    except LedgerError as exc:
-        # TWIN-CONSENSUS-027: two certified blocks in one slot; nothing is committed.
-        result["fault"] = _error_json(exc)
+        output = CommitSequencer(committee, gc_depth=gc_depth, schedule=schedule).advance(dag)
+    except TwoCertifiedBlocksError as exc:
+        # TWIN-CONSENSUS-027 "When two blocks of one leader slot are both certified, an
+        # implementation MUST NOT commit either and MUST report the fault": its code is
+        # twoCertifiedBlocks, as in the fixed list and the commit-rule vectors.
+        result["fault"] = _fault_json(exc)
         return result
-    committed: set[BlockRef] = set()
-    for decision in decided:
-        entry: dict[str, JSONValue] = {
-            "round": decision.round,
-            "leader": decision.leader,
-            "kind": decision.kind.value,
-            "direct": decision.direct,
-        }
-        if decision.block is not None:
-            entry["block"] = decision.block.to_json()
-        decisions.append(entry)
-        if decision.kind is LeaderDecisionKind.COMMIT and decision.block is not None:
-            refs = linearize(dag, decision.block, committed)
-            committed.update(refs)
-            commits.append(
-                {"leader": decision.block.to_json(), "blocks": [ref.to_json() for ref in refs]}
-            )
+    result["decisions"] = [_decision_json(decision) for decision in output.decisions]
+    result["commits"] = [
+        {"leader": commit.leader.to_json(), "blocks": [ref.to_json() for ref in commit.blocks]}
+        for commit in output.commits
+    ]
+    result["leaderSchedules"] = [table.to_json() for table in output.schedules]
     return result
+
+
+def _decision_json(decision: LeaderDecision) -> dict[str, JSONValue]:
+    entry: dict[str, JSONValue] = {
+        "round": decision.round,
+        "leader": decision.leader,
+        "kind": decision.kind.value,
+        "direct": decision.direct,
+    }
+    if decision.block is not None:
+        entry["block"] = decision.block.to_json()
+    return entry
+
+
+def _schedule(body: dict[str, Any]) -> LeaderScheduleParameters:
+    try:
+        return LeaderScheduleParameters.from_json(body.get("leaderSchedule", {}))
+    except LedgerError as exc:
+        raise ValidationError(
+            f"body.{exc.message}", field=f"body.{exc.field or 'leaderSchedule'}"
+        ) from None
+
+
+def _gc_depth(body: dict[str, Any]) -> int:
+    value = body.get("gcDepth", GC_DEPTH)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SAFE_INTEGER:
+        raise ValidationError(
+            "body.gcDepth must be an integer from 1 to 2^53 - 1", field="body.gcDepth"
+        )
+    return value
 
 
 def evaluate_body(raw: bytes, limit: BodyLimit) -> tuple[int, bytes]:
@@ -341,7 +374,7 @@ def evaluate_body(raw: bytes, limit: BodyLimit) -> tuple[int, bytes]:
     try:
         body = body_object(
             parse_body(raw, limit),
-            allowed={"committee", "blocks"},
+            allowed={"committee", "blocks", "gcDepth", "leaderSchedule"},
             required={"committee", "blocks"},
         )
         try:
@@ -360,7 +393,8 @@ def evaluate_body(raw: bytes, limit: BodyLimit) -> tuple[int, bytes]:
                 f"body.blocks has {len(blocks)} blocks, over the limit of {EVALUATE_MAX_BLOCKS}",
                 limit=EVALUATE_MAX_BLOCKS,
             )
-        return 200, json_bytes(evaluate(committee, blocks))
+        gc_depth, schedule = _gc_depth(body), _schedule(body)
+        return 200, json_bytes(evaluate(committee, blocks, gc_depth, schedule))
     except ApiError as exc:
         return exc.status, json_bytes(exc.body())
 
@@ -368,7 +402,8 @@ def evaluate_body(raw: bytes, limit: BodyLimit) -> tuple[int, bytes]:
 async def evaluate_route(request: Request) -> Response:
     """POST /consensus/evaluate: verdicts, decisions and commits for a given DAG (pure)."""
     # TWIN-CONSENSUS-103 "POST /consensus/evaluate MUST answer 413 to a body over 16 MiB or
-    # with more than 20000 blocks, and 400 naming the field to a malformed committee or list."
+    # with more than 20000 blocks, and 400 naming the field to a malformed committee, block list
+    # or setting (gcDepth, leaderSchedule)."
     node = node_of(request)
     limit = BodyLimit(
         max(EVALUATE_MAX_BYTES, node.settings.max_body_bytes),

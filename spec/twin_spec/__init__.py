@@ -37,13 +37,21 @@ from twin_spec._commit_rule import (
     LeaderDecision,
     LeaderDecisionKind,
     decide_leader_slot,
+    is_blame,
     is_certificate,
     is_vote,
     leader_of,
     linearize,
     try_commit,
 )
+from twin_spec._commit_sequence import (
+    GC_DEPTH,
+    CommitSequencer,
+    SequencedOutput,
+    gc_round_after,
+)
 from twin_spec._commits import (
+    CommittedSubDag,
     check_commit_follows,
     commit_digest,
     commit_transactions,
@@ -108,6 +116,7 @@ from twin_spec._equivocation import (
 )
 from twin_spec._error_format import check_error_body
 from twin_spec._errors import (
+    TWO_CERTIFIED_BLOCKS,
     BlockRejectedError,
     BlockRejection,
     CanonicalizationError,
@@ -129,6 +138,7 @@ from twin_spec._errors import (
     StatusListError,
     TransactionLimitError,
     TwinSpecError,
+    TwoCertifiedBlocksError,
 )
 from twin_spec._immutable_proof import check_proof_object_hash, proof_object_hash
 from twin_spec._jcs import (
@@ -149,6 +159,19 @@ from twin_spec._jws import (
     encode_jwt,
     verify_decoded_jwt,
     verify_jwt,
+)
+from twin_spec._leader_schedule import (
+    BAD_NODES_STAKE_THRESHOLD,
+    COMMITS_PER_SCHEDULE,
+    SWAP_DOMAIN,
+    TIE_BREAK_DOMAIN,
+    LeaderSchedule,
+    LeaderScheduleParameters,
+    VoteTally,
+    next_leader_schedule,
+    reputation_scores,
+    swap_draw,
+    tie_break_key,
 )
 from twin_spec._ledger_json import ZERO_DIGEST
 from twin_spec._limits import (
@@ -205,11 +228,14 @@ SPEC_VERSION = "0.1.0"
 """The version of the TWIN conformance spec this package executes."""
 
 __all__ = [
+    "BAD_NODES_STAKE_THRESHOLD",
     "BLOCK_REJECTION_REQUIREMENTS",
+    "COMMITS_PER_SCHEDULE",
     "CRYPTOSUITE",
     "DATA_INTEGRITY_PROOF_TYPE",
     "DID_TWIN_METHOD",
     "EQUIVOCATION_EVIDENCE_TYPE",
+    "GC_DEPTH",
     "JWT_ALGORITHM",
     "MAX_BLOCK_TEXT_BYTES",
     "MAX_BLOCK_TRANSACTIONS",
@@ -226,8 +252,11 @@ __all__ = [
     "SPEC_VERSION",
     "STATUS_LIST_BITS",
     "STATUS_LIST_PREFIX",
+    "SWAP_DOMAIN",
+    "TIE_BREAK_DOMAIN",
     "TRANSACTION_TOO_DEEP",
     "TRANSACTION_TOO_LARGE",
+    "TWO_CERTIFIED_BLOCKS",
     "VC_CONTEXT",
     "VC_TYPE",
     "VERIFICATION_RELATIONSHIPS",
@@ -237,6 +266,8 @@ __all__ = [
     "BlockRejection",
     "CanonicalizationError",
     "CertifiedCheckpoint",
+    "CommitSequencer",
+    "CommittedSubDag",
     "Committee",
     "CredentialKeyResolver",
     "Dag",
@@ -258,6 +289,8 @@ __all__ = [
     "KeyResolver",
     "LeaderDecision",
     "LeaderDecisionKind",
+    "LeaderSchedule",
+    "LeaderScheduleParameters",
     "LedgerError",
     "MerkleProofError",
     "MessageKind",
@@ -266,13 +299,16 @@ __all__ = [
     "ProofVerificationError",
     "ReceiptFailure",
     "ReceiptVerificationError",
+    "SequencedOutput",
     "SignatureError",
     "SignatureRejection",
     "StatusListError",
     "SummaryFields",
     "TransactionLimitError",
     "TwinSpecError",
+    "TwoCertifiedBlocksError",
     "Validator",
+    "VoteTally",
     "add_prefix",
     "base58btc_decode",
     "base58btc_encode",
@@ -314,10 +350,12 @@ __all__ = [
     "encode_varint",
     "find_signing_domain",
     "format_number",
+    "gc_round_after",
     "genesis_blocks",
     "genesis_refs",
     "hash_data",
     "inclusion_proof",
+    "is_blame",
     "is_certificate",
     "is_valid_signature",
     "is_vote",
@@ -338,6 +376,7 @@ __all__ = [
     "multibase_encode",
     "new_status_list",
     "next_commit",
+    "next_leader_schedule",
     "node_hash",
     "parse_did",
     "parse_did_twin",
@@ -350,6 +389,7 @@ __all__ = [
     "read_certified_checkpoint",
     "read_checkpoint_summary",
     "read_commit",
+    "reputation_scores",
     "resolve_did_key",
     "root_from_inclusion_proof",
     "seconds_from_iso",
@@ -362,6 +402,8 @@ __all__ = [
     "split_prefix",
     "status_bit",
     "status_list_service",
+    "swap_draw",
+    "tie_break_key",
     "transaction_digest",
     "try_commit",
     "validate_block",

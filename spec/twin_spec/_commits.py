@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from twin_spec._blocks import MAX_BLOCK_TRANSACTIONS, BlockRef
 from twin_spec._errors import LedgerError
@@ -25,6 +26,18 @@ _FORMAT = "TWIN-CONSENSUS-010"
 _CHAIN = "TWIN-CONSENSUS-011"
 _MEMBERS = ("index", "previousDigest", "timestampMs", "leader", "blocks")
 MAX_COMMIT_BLOCKS = MAX_BLOCK_TRANSACTIONS * 64
+
+
+@dataclass(frozen=True)
+class CommittedSubDag:
+    """One commit's content: its index (from 1), its leader and its linearized blocks.
+
+    The commit JSON (:func:`next_commit`) adds the chain digest and the commit time.
+    """
+
+    index: int
+    leader: BlockRef
+    blocks: tuple[BlockRef, ...]
 
 
 def make_commit(

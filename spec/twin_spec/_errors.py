@@ -244,3 +244,25 @@ class BlockRejectedError(LedgerError):
     ) -> None:
         super().__init__(message, field=field, requirement=requirement)
         self.code = code
+
+
+TWO_CERTIFIED_BLOCKS = "twoCertifiedBlocks"
+"""The code of the commit rule's one fault, as vectors and POST /consensus/evaluate report it."""
+
+
+class TwoCertifiedBlocksError(LedgerError):
+    """Two blocks of one leader slot are certified: more than a third of the stake is faulty.
+
+    ``.code`` is always ``twoCertifiedBlocks``; ``.round`` and ``.leader`` name the slot.
+    """
+
+    code = TWO_CERTIFIED_BLOCKS
+
+    def __init__(self, round_: int, leader: int, certified: int) -> None:
+        super().__init__(
+            f"slot of round {round_} (leader {leader}) has {certified} certified blocks: "
+            "more than a third of the stake equivocated",
+            requirement="TWIN-CONSENSUS-027",
+        )
+        self.round = round_
+        self.leader = leader

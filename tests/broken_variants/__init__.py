@@ -8,6 +8,25 @@ as a subprocess for a test.
 from __future__ import annotations
 
 from tests.broken_variants._process import start_variant
-from tests.broken_variants.catalog import CATALOG, FAULTS, Fault, fault_named
+from tests.broken_variants.catalog import (
+    CATALOG,
+    CAUGHT,
+    CONFORMANT,
+    COULD_NOT_RUN,
+    DEVIATIONS,
+    FAULTS,
+    Fault,
+    fault_named,
+)
 
-__all__ = ["CATALOG", "FAULTS", "Fault", "fault_named", "start_variant"]
+__all__ = [
+    "CATALOG",
+    "CAUGHT",
+    "CONFORMANT",
+    "COULD_NOT_RUN",
+    "DEVIATIONS",
+    "FAULTS",
+    "Fault",
+    "fault_named",
+    "start_variant",
+]

@@ -14,7 +14,7 @@ import sys
 from starlette.applications import Starlette
 
 from tests.broken_variants._asgi import FaultMiddleware
-from tests.broken_variants.catalog import CATALOG, Fault, fault_named
+from tests.broken_variants.catalog import FAULTS, Fault, fault_named
 from twin_reference._node import Node
 
 USAGE = "usage: python -m tests.broken_variants FAULT [twin-node serve options...]"
@@ -42,7 +42,7 @@ def main(arguments: list[str]) -> None:
     """Pick the fault named first and serve it; list the catalog on --help."""
     if not arguments or arguments[0] in ("-h", "--help"):
         print(USAGE)
-        for fault in CATALOG:
+        for fault in FAULTS.values():
             print(
                 f"  {fault.name:<36} {fault.profile:<10} {fault.requirement}  {fault.description}"
             )

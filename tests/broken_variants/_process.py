@@ -12,9 +12,16 @@ from tests.node_process import ADMIN_PASSWORD, RunningNode, _read_url, _wait_hea
 from tests.support import REPO_ROOT
 
 
-def start_variant(fault: str, data_dir: Path, *args: str) -> RunningNode:
+def start_variant(
+    fault: str,
+    data_dir: Path,
+    *args: str,
+    password: str = ADMIN_PASSWORD,
+    env: dict[str, str] | None = None,
+    wait_healthy: bool = True,
+) -> RunningNode:
     """Start ``python -m tests.broken_variants FAULT serve-options`` and wait for /health."""
-    environment = {**os.environ, "TWIN_NODE_PASSWORD": ADMIN_PASSWORD}
+    environment = {**os.environ, **(env or {}), "TWIN_NODE_PASSWORD": password}
     # The variants live in the tests package, which is importable from the repository root.
     environment["PYTHONPATH"] = os.pathsep.join(
         [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
@@ -43,7 +50,8 @@ def start_variant(fault: str, data_dir: Path, *args: str) -> RunningNode:
     node = RunningNode(process, "", data_dir, log_path)
     try:
         node.url = _read_url(process)
-        _wait_healthy(node)
+        if wait_healthy:
+            _wait_healthy(node)
     except BaseException:
         node.stop(signal.SIGKILL)
         raise

@@ -18,6 +18,7 @@ from tests.broken_variants import (
     _anchoring_faults,
     _consensus_faults,
     _core_faults,
+    _deviation_faults,
     _identity_faults,
 )
 from tests.broken_variants._asgi import FaultMiddleware, Rule
@@ -27,8 +28,16 @@ _RULES: dict[str, tuple[Rule, ...]] = {
     **_identity_faults.RULES,
     **_anchoring_faults.RULES,
     **_consensus_faults.RULES,
+    **_deviation_faults.RULES,
 }
-_PATCHES: dict[str, Callable[[], None]] = {**_anchoring_faults.PATCHES}
+_PATCHES: dict[str, Callable[[], None]] = {
+    **_anchoring_faults.PATCHES,
+    **_deviation_faults.PATCHES,
+}
+
+CAUGHT, CONFORMANT, COULD_NOT_RUN = "caught", "conformant", "could-not-run"
+"""What the harness must say of a variant: it fails the requirement (exit 1), it is judged
+conformant (a deviation the spec allows; exit 0), or it cannot be judged (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,7 @@ class Fault:
     name: str
     profile: str
     description: str
-    requirement: str
+    requirement: str | None
     # The profile the run must select, when the checks that catch the fault belong to another
     # profile than the requirement (a core rule checked on identity routes, say).
     run_profile: str | None = None
@@ -49,6 +58,9 @@ class Fault:
     claim_in_target_file: bool = False
     rules: tuple[Rule, ...] = field(default=(), repr=False)
     patch: Callable[[], None] | None = field(default=None, repr=False)
+    expect: str = CAUGHT
+    max_failures: int | None = None
+    """At most this many failed checks (one root cause, one failure), when set."""
 
     @property
     def checked_profile(self) -> str:
@@ -67,11 +79,13 @@ class Fault:
 def _fault(
     name: str,
     profile: str,
-    requirement: str,
+    requirement: str | None,
     description: str,
     *,
     run_profile: str | None = None,
     fuzz_examples: int = 0,
+    expect: str = CAUGHT,
+    max_failures: int | None = None,
 ) -> Fault:
     """A catalog entry, with the rules and patch of the fault called ``name``."""
     return Fault(
@@ -84,6 +98,8 @@ def _fault(
         claim_in_target_file=(run_profile or profile) == "consensus",
         rules=_RULES.get(name, ()),
         patch=_PATCHES.get(name),
+        expect=expect,
+        max_failures=max_failures,
     )
 
 
@@ -219,11 +235,120 @@ CATALOG: tuple[Fault, ...] = (
     ),
 )
 
-FAULTS: dict[str, Fault] = {fault.name: fault for fault in CATALOG}
+DEVIATIONS: tuple[Fault, ...] = (
+    # -- deviations the spec allows: judged conformant ----------------------------------------
+    _fault(
+        "gzip-responses",
+        "core",
+        None,
+        "compresses every answer with gzip when the request accepts it",
+        run_profile="full",
+        expect=CONFORMANT,
+    ),
+    _fault(
+        "brotli-responses",
+        "core",
+        None,
+        "compresses every answer with brotli when the request accepts it",
+        run_profile="full",
+        expect=CONFORMANT,
+    ),
+    _fault(
+        "proof-signed-in-background",
+        "anchoring",
+        None,
+        "answers a new immutable proof without proof and receipt for 2 s after its 201",
+        expect=CONFORMANT,
+    ),
+    _fault(
+        "did-method-entity-storage",
+        "identity",
+        None,
+        "mints and resolves did:entity-storage DIDs, as the TWIN node 0.0.2 does",
+        run_profile="full",
+        expect=CONFORMANT,
+    ),
+    # -- one divergence, one failure ----------------------------------------------------------
+    _fault(
+        "login-token-in-cookie-only",
+        "core",
+        "TWIN-CORE-056",
+        "login answers the token only in an access_token cookie, as the TWIN node 0.0.2",
+        run_profile="full",
+        max_failures=1,
+    ),
+    _fault(
+        "route-not-served",
+        "anchoring",
+        "TWIN-CORE-070",
+        "DELETE /verifiable/{id} is not served (404 as for an unknown route)",
+        max_failures=1,
+    ),
+    _fault(
+        "identity-create-drops-id",
+        "identity",
+        "TWIN-CORE-056",
+        "POST /identity answers the new DID document without its id: every identity check "
+        "that needs a new DID is blocked by the one prerequisite that failed",
+        max_failures=1,
+    ),
+    _fault(
+        "anchoring-errors-without-name",
+        "anchoring",
+        "TWIN-CORE-040",
+        "only the anchoring routes' error bodies lack name: anchoring is not conformant",
+    ),
+    _fault(
+        "tokens-recorded",
+        "core",
+        None,
+        "sets every token it issues as a cookie too, and records each in "
+        "$TWIN_ISSUED_SECRETS_FILE (for the secrets test)",
+        run_profile="full",
+        expect=CONFORMANT,
+    ),
+    # -- targets the harness must not judge, or must judge in bounded time --------------------
+    _fault(
+        "not-found-everywhere",
+        "core",
+        None,
+        "answers 404 (an HTML page) to everything, as a wrong port or base path does",
+        expect=COULD_NOT_RUN,
+    ),
+    _fault(
+        "resolution-hangs",
+        "identity",
+        "TWIN-IDENTITY-014",
+        "never answers the resolution of a DID of its own method",
+    ),
+)
+"""Variants about the harness itself: deviations it must handle, traps it must not fall in."""
+
+FAULTS: dict[str, Fault] = {fault.name: fault for fault in (*CATALOG, *DEVIATIONS)}
 
 
 def fault_named(name: str) -> Fault:
-    """The catalog entry called ``name`` (KeyError naming the known ones otherwise)."""
+    """The catalog entry called ``name`` (KeyError naming the known ones otherwise).
+
+    ``a+b`` is both faults at once: their rules in that order (the first that matches a
+    request handles it) and both patches.
+    """
+    if "+" in name:
+        parts = [fault_named(part) for part in name.split("+")]
+        patches = [part.patch for part in parts if part.patch is not None]
+
+        def both() -> None:
+            for patch in patches:
+                patch()
+
+        return Fault(
+            name=name,
+            profile=parts[-1].profile,
+            description="; ".join(part.description for part in parts),
+            requirement=parts[-1].requirement,
+            rules=tuple(rule for part in parts for rule in part.rules),
+            patch=both if patches else None,
+        )
     try:
         return FAULTS[name]
     except KeyError:

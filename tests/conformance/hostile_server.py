@@ -12,16 +12,25 @@ import threading
 import time
 from types import TracebackType
 
-BEHAVIOURS = ("garbage", "hang", "drop", "huge", "drip", "redirect")
+BEHAVIOURS = ("garbage", "hang", "drop", "huge", "drip", "redirect", "fixed")
 
 
 class HostileServer:
     """Serve one behaviour on 127.0.0.1, an ephemeral port, until stopped."""
 
-    def __init__(self, behaviour: str) -> None:
+    def __init__(
+        self,
+        behaviour: str,
+        *,
+        answer: bytes = b"",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         if behaviour not in BEHAVIOURS:
             raise ValueError(f"unknown behaviour {behaviour!r}")
         self.behaviour = behaviour
+        # "fixed": a 200 with this body and these headers (a compressed body, say), as sent.
+        self.answer = answer
+        self.headers = {"content-type": "application/json", **(headers or {})}
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", 0))
@@ -87,6 +96,13 @@ class HostileServer:
                     if self._stop.wait(0.5):
                         break
                     connection.sendall(b" ")
+            elif self.behaviour == "fixed":
+                head = "".join(f"{name}: {value}\r\n" for name, value in self.headers.items())
+                connection.sendall(
+                    f"HTTP/1.1 200 OK\r\n{head}content-length: {len(self.answer)}\r\n\r\n".encode()
+                    + self.answer
+                )
+                time.sleep(0.1)
             elif self.behaviour == "redirect":
                 connection.sendall(
                     b"HTTP/1.1 302 Found\r\nlocation: http://203.0.113.1/elsewhere\r\n"

@@ -11,31 +11,54 @@ from jsonschema import Draft202012Validator
 
 from tests.conformance.test_report_rendering import (
     HOSTILE,
+    REGISTRY,
+    Record,
     assert_loads_nothing,
     make_report,
     parse_page,
 )
 from tests.support import SCHEMAS_DIR, read_json, schema_validator
 from twin_conformance._aggregate import AggregateError, aggregate, render_matrix_html
+from twin_conformance._results import Selection, build_report
 
 CORE_040 = "TWIN-CORE-040"
 
 
 def reference_report() -> dict[str, Any]:
     """The reference node: every claimed profile conformant, every tested requirement passed."""
-    report = make_report(verdict="conformant")
-    report["target"]["info"] = {
-        "name": "TWIN Reference Node",
-        "version": "0.1.0",
-        "specVersion": "0.1.0",
-        "profiles": ["core", "identity", "anchoring"],
-    }
-    for entry in report["profiles"][:3]:
-        entry.update(claimed=True, verdict="conformant")
-    for requirement in report["requirements"]:
-        if requirement["status"] in ("failed", "not-claimed", "not-tested"):
-            requirement["status"] = "passed"
-    return report
+    records = [
+        Record(f"test_{index}.py::test_{requirement.id}", f"test_{requirement.id}",
+               requirement.profile, [requirement.id], outcome="passed")
+        for index, requirement in enumerate(REGISTRY.values())
+        if requirement.profile != "consensus" and requirement.unobservable is None
+    ]  # fmt: skip
+    sample = make_report()
+    return build_report(
+        records=records,
+        registry=REGISTRY,
+        claimed={"core", "identity", "anchoring"},
+        requested={"core", "identity", "anchoring"},
+        fail_on="must",
+        selection=Selection(),
+        stopped=None,
+        baseline=None,
+        deviations=[],
+        suite_version="0.1.0",
+        spec_version="0.1.0",
+        vectors=sample["vectors"],
+        target={
+            "url": "http://127.0.0.1:8",
+            "embedded": True,
+            "name": "TWIN Reference Node 0.1.0",
+            "info": {
+                "name": "TWIN Reference Node",
+                "version": "0.1.0",
+                "specVersion": "0.1.0",
+                "profiles": ["core", "identity", "anchoring"],
+            },
+        },
+        run={**sample["run"], "baseline": None},
+    )
 
 
 def vendor_report() -> dict[str, Any]:
@@ -47,6 +70,7 @@ def anonymous_report() -> dict[str, Any]:
     """A target that gave no /info, tested by another spec version, reporting fewer rows."""
     report = make_report(specVersion="0.2.0")
     report["target"]["info"] = None
+    report["target"]["name"] = None
     report["requirements"] = [
         entry for entry in report["requirements"] if entry["id"] != "TWIN-CONSENSUS-001"
     ]
@@ -84,7 +108,9 @@ def test_implementations_are_named_by_info_or_by_source(matrix: dict[str, Any]) 
     assert (reference["product"], reference["productVersion"]) == ("TWIN Reference Node", "0.1.0")
     assert reference["verdict"] == "conformant"
     assert vendor["verdict"] == "not-conformant"
-    assert vendor["summary"]["failed"] == 1
+    assert vendor["summary"]["failed"] == 2
+    assert [item["certification"] for item in matrix["implementations"]] == ["unsigned"] * 3
+    assert vendor["flags"] == ["unsigned", "baselined"]
     assert (anonymous["product"], anonymous["source"]) == (None, ANONYMOUS)
     assert anonymous["specVersion"] == "0.2.0"
 
@@ -96,6 +122,7 @@ def test_each_requirement_has_a_status_per_implementation(matrix: dict[str, Any]
         VENDOR: "failed",
         ANONYMOUS: "failed",
     }
+    assert rows["TWIN-CORE-002"]["statuses"][VENDOR] == "unobservable"
     assert rows[CORE_040]["counts"]["passed"] == 1
     assert rows[CORE_040]["counts"]["failed"] == 2
     assert rows[CORE_040]["level"] == "MUST"
@@ -108,6 +135,7 @@ def test_each_requirement_has_a_status_per_implementation(matrix: dict[str, Any]
     assert rows["TWIN-ANCHORING-001"]["statuses"][VENDOR] == "not-claimed"
     # Ordered by profile, then ID.
     assert [row["id"] for row in matrix["requirements"]] == [
+        "TWIN-CORE-002",
         CORE_040,
         "TWIN-CORE-050",
         "TWIN-CORE-060",
@@ -132,6 +160,7 @@ def test_each_profile_has_a_verdict_per_implementation(matrix: dict[str, Any]) -
     assert profiles["core"]["counts"] == {
         "conformant": 1,
         "not-conformant": 2,
+        "incomplete": 0,
         "not-claimed": 0,
         "not-requested": 0,
         "not-reported": 0,
@@ -141,12 +170,15 @@ def test_each_profile_has_a_verdict_per_implementation(matrix: dict[str, Any]) -
 def test_the_summary_counts_and_the_warnings(matrix: dict[str, Any]) -> None:
     assert matrix["summary"] == {
         "implementations": 3,
+        "certified": 0,
+        "certifiedConformant": 0,
         "conformant": 1,
         "notConformant": 2,
-        "requirements": 6,
-        "requirementsPassedByAll": 2,  # TWIN-CORE-050 and TWIN-IDENTITY-001
-        "requirementsFailedBySome": 1,
+        "requirements": 7,
+        "requirementsPassedByAll": 1,  # TWIN-IDENTITY-001
+        "requirementsFailedBySome": 2,  # TWIN-CORE-040 and TWIN-CORE-050
     }
+    assert any("is not certified: unsigned" in line for line in matrix["warnings"])
     assert matrix["specVersions"] == ["0.1.0", "0.2.0"]
     assert any("different spec versions (0.1.0, 0.2.0)" in line for line in matrix["warnings"])
     assert any(
@@ -193,7 +225,7 @@ def _broken(path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
     ("report", "where"),
     [
         (_broken(("verdict",), "maybe"), "$.verdict"),
-        (_broken(("reportVersion",), "2"), "$.reportVersion"),
+        (_broken(("reportVersion",), "1"), "$.reportVersion"),
         (_broken(("profiles", 1, "verdict"), "failed"), "$.profiles[1].verdict"),
         (
             _broken(("tests", 0, "evidence", 0, "response", "status"), "400"),
@@ -261,10 +293,12 @@ def test_the_matrix_page_shows_every_implementation_and_status(matrix: dict[str,
     }
     assert counts == {
         "implementations": "3",
+        "certified": "0",
+        "certifiedConformant": "0",
         "conformant": "1",
         "notConformant": "2",
-        "requirementsPassedByAll": "2",
-        "requirementsFailedBySome": "1",
+        "requirementsPassedByAll": "1",
+        "requirementsFailedBySome": "2",
     }
     warnings = root.by_id("warnings").words()
     assert "different spec versions" in warnings
@@ -272,6 +306,7 @@ def test_the_matrix_page_shows_every_implementation_and_status(matrix: dict[str,
 
 def test_the_matrix_page_escapes_hostile_names() -> None:
     report = vendor_report()
+    report["target"]["name"] = None
     report["target"]["info"]["name"] = HOSTILE
     report["target"]["info"]["version"] = "\u202e1.0\x00"
     page = render_matrix_html(aggregate([("evil.json", report), ("ok.json", vendor_report())]))

@@ -223,6 +223,7 @@ def test_the_unmodified_reference_node_is_conformant(runs: RunBook, profile: str
     assert run.report["verdict"] == "conformant", run.describe()
 
 
+@pytest.mark.suite("SUITE-060")
 @pytest.mark.parametrize(
     "fault",
     [pytest.param(fault, id=fault.name) for fault in CATALOG],

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import time
+import zlib
 
+import brotli
 import pytest
 
 from tests.conformance.hostile_server import HostileServer
 from twin_conformance import ConformanceFailure, Exchange, TwinClient
 
 TIMEOUT = 1.0
+
+
+class Recorded(list[Exchange]):
+    """An observer that keeps every exchange."""
+
+    def before(self, method: str, url: str) -> None:
+        """Let every request through."""
+
+    def after(self, exchange: Exchange) -> None:
+        """Keep the exchange."""
+        self.append(exchange)
 
 
 @pytest.mark.parametrize(
@@ -25,13 +40,13 @@ TIMEOUT = 1.0
 def test_a_hostile_answer_becomes_a_bounded_failure_with_evidence(
     behaviour: str, named: str
 ) -> None:
-    recorded: list[Exchange] = []
+    recorded = Recorded()
     with HostileServer(behaviour) as server:
         client = TwinClient(
             server.url,
             timeout=TIMEOUT,
             max_response_bytes=1024 * 1024,
-            recorder=recorded.append,
+            observer=recorded,
         )
         started = time.monotonic()
         with pytest.raises(ConformanceFailure) as caught:
@@ -75,5 +90,57 @@ def test_evidence_hides_the_token_and_cuts_long_bodies() -> None:
     )
     evidence = exchange.evidence()
     assert "secret" not in str(evidence)
-    assert evidence["request"]["body"].endswith("[cut 5904 bytes]")
+    assert evidence["request"]["body"].endswith("[cut 5904 characters]")
     assert evidence["response"]["body"].startswith("base64:")
+
+
+def _encoded_server(body: bytes, coding: str) -> HostileServer:
+    """A server answering ``body`` as it is with the Content-Encoding ``coding``."""
+    return HostileServer("fixed", answer=body, headers={"content-encoding": coding})
+
+
+@pytest.mark.suite("SUITE-020")
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "gzip, br"])
+def test_compressed_answers_are_decoded_exactly_as_sent(coding: str) -> None:
+    document = {"name": "Vendor Node", "note": "ünïcode ✓", "profiles": ["core"] * 50}
+    plain = json.dumps(document).encode()
+    body = plain
+    for step in [part.strip() for part in coding.split(",")]:
+        body = gzip.compress(body) if step == "gzip" else brotli.compress(body)
+        if step == "deflate":
+            body = zlib.compress(plain)
+    recorded = Recorded()
+    with _encoded_server(body, coding) as server:
+        client = TwinClient(server.url, timeout=TIMEOUT, observer=recorded)
+        exchange = client.get("/info", validate=False)
+        client.close()
+    assert exchange.json() == document
+    assert exchange.raw_size == len(body)
+    sent = recorded[0].request_headers
+    assert sent["accept-encoding"] == "gzip, deflate, br"
+    assert "host" in sent, "the evidence records the headers actually sent"
+    assert exchange.evidence()["response"]["body"] == plain.decode()
+
+
+@pytest.mark.suite("SUITE-020")
+@pytest.mark.parametrize(
+    ("body", "coding", "named"),
+    [
+        (gzip.compress(b"0" * 20_000_000), "gzip", "decodes to more than"),
+        (brotli.compress(b"0" * 20_000_000), "br", "decodes to more than"),
+        (gzip.compress(b'{"a": 1}')[:-6], "gzip", "truncated"),
+        (b'{"a": 1}', "zstd", "did not accept"),
+        (b"not gzip at all", "gzip", "not valid gzip"),
+    ],
+    ids=["gzip-bomb", "brotli-bomb", "truncated", "unasked-coding", "not-gzip"],
+)
+def test_a_body_that_does_not_decode_is_a_contract_failure(
+    body: bytes, coding: str, named: str
+) -> None:
+    with _encoded_server(body, coding) as server:
+        client = TwinClient(server.url, timeout=TIMEOUT, max_response_bytes=8 * 1024 * 1024)
+        with pytest.raises(ConformanceFailure) as caught:
+            client.get("/info")
+        client.close()
+    assert caught.value.requirement == "TWIN-CORE-056"
+    assert named in caught.value.message

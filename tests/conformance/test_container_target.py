@@ -2,7 +2,8 @@
 
 Where no Docker engine answers (a new machine), the container run skips and says so, and a
 target file naming an image is a one-line "could not run" (exit 2). ../shared/FACTS.md shows
-how to start an engine here; the image is then built from this checkout (no pull).
+how to start an engine here; the image is then the reference node's own
+(docker/reference-node.Dockerfile), built from this checkout (no pull).
 """
 
 from __future__ import annotations
@@ -15,29 +16,28 @@ from pathlib import Path
 import pytest
 
 from tests.conformance.container_image import (
-    build_reference_image,
     docker_binary,
     docker_engine_answers,
-    image_exists,
+    reference_node_image,
 )
 from tests.support import REPO_ROOT
 
-IMAGE = "twin-reference:conformance-test"
+IMAGE = "twin-reference-node:not-built"
 PORT = 18080
 PASSWORD = "container-secret"
 
 
-def _target_file(folder: Path) -> Path:
+def _target_file(folder: Path, image: str = IMAGE) -> Path:
     path = folder / "target.yaml"
     path.write_text(
         "\n".join(
             [
-                f"image: {IMAGE}",
+                f"image: {image}",
                 "container:",
                 f"  port: {PORT}",
                 "  network: host",
                 f'  command: ["--port", "{PORT}"]',
-                f"  env: {{TWIN_NODE_PASSWORD: {PASSWORD}}}",
+                f"  env: {{TWIN_NODE_PASSWORD: {PASSWORD}, TWIN_NODE_PORT: '{PORT}'}}",
                 f"auth: {{email: admin@twin.example, password: {PASSWORD}}}",
                 "",
             ]
@@ -69,12 +69,11 @@ def test_an_image_target_without_a_docker_engine_is_exit_2(tmp_path: Path) -> No
 def test_an_image_target_is_started_checked_and_removed(tmp_path: Path) -> None:
     if not docker_engine_answers():
         pytest.skip("no Docker engine answers (../shared/FACTS.md shows how to start one)")
-    if not image_exists(IMAGE):
-        build_reference_image(IMAGE)
+    image = reference_node_image()
     out = tmp_path / "out"
     result = _run(
         "--target-file",
-        str(_target_file(tmp_path)),
+        str(_target_file(tmp_path, image)),
         "--fuzz-examples",
         "0",
         "--out",
@@ -87,7 +86,7 @@ def test_an_image_target_is_started_checked_and_removed(tmp_path: Path) -> None:
     assert report["target"]["url"] == f"http://127.0.0.1:{PORT}"
     assert "consensus" in report["target"]["info"]["profiles"]
     running = subprocess.run(
-        [docker_binary(), "ps", "--quiet", "--filter", f"ancestor={IMAGE}"],
+        [docker_binary(), "ps", "--quiet", "--filter", f"ancestor={image}"],
         capture_output=True,
         text=True,
         timeout=30,

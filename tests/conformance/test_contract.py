@@ -86,3 +86,38 @@ def test_literal_paths_win_over_templates(contract: OpenApiContract) -> None:
 
 def test_paths_outside_the_document_are_not_judged(contract: OpenApiContract) -> None:
     contract.check(_exchange("GET", "/no-such-route", 404, {"name": "NotFound", "message": "x"}))
+
+
+@pytest.mark.requirement("TWIN-CORE-056")
+def test_a_201_without_its_location_header_fails_the_contract(contract: OpenApiContract) -> None:
+    created = Exchange("POST", "http://127.0.0.1:1/immutable-proof", {}, None, 201, {}, b"")
+    failure = _failure(contract, created)
+    assert failure.requirement == "TWIN-CORE-056"
+    assert "Location" in failure.message
+    created.headers["location"] = "immutable-proof:" + "0" * 64
+    contract.check(created)
+
+
+@pytest.mark.requirement("TWIN-CORE-052")
+def test_a_405_without_allow_fails_and_with_it_passes(contract: OpenApiContract) -> None:
+    body = {"name": "MethodNotAllowedError", "message": "PUT is not allowed on /info"}
+    answer = _exchange("PUT", "/info", 405, body)
+    failure = _failure(contract, answer)
+    assert failure.requirement == "TWIN-CORE-052"
+    assert "Allow" in failure.message
+    answer.headers["allow"] = "GET"
+    contract.check(answer)
+    no_name = _exchange("PUT", "/info", 405, {"message": "nope"})
+    no_name.headers["allow"] = "GET"
+    assert _failure(contract, no_name).requirement == "TWIN-CORE-040"
+
+
+def test_the_contract_uses_openapi_core_to_find_operations(contract: OpenApiContract) -> None:
+    verify = contract.find("GET", "http://127.0.0.1:1/identity/verifiable-credential/verify")
+    assert verify is not None
+    assert verify.operation_id == "identityVerifiableCredentialVerify"
+    resolve = contract.find("GET", "http://127.0.0.1:1/identity/did:twin:0x00")
+    assert resolve is not None
+    assert resolve.operation_id == "identityResolve"
+    assert contract.find("PUT", "http://127.0.0.1:1/info") is None
+    assert contract.find("GET", "http://127.0.0.1:1/no-such-route") is None

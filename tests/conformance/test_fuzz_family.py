@@ -105,7 +105,7 @@ def run_fuzz_check(url: str, out: Path) -> subprocess.CompletedProcess[str]:
         "-c", str(checks / "pytest.ini"), "--rootdir", str(checks),
         "-p", "no:cacheprovider", "--import-mode=importlib", "-q",
         "--twin-target", url, "--twin-report-dir", str(out),
-        "--twin-seed", "1", "--twin-fuzz-examples", "5",
+        "--twin-seed", "1", "--twin-fuzz-examples", "5", "--twin-token", "fuzz-test-token",
     ]  # fmt: skip
     return subprocess.run(
         command,

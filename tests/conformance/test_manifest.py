@@ -16,8 +16,6 @@ import pytest
 from tests.support import REPO_ROOT
 from twin_conformance._manifest import (
     ManifestError,
-    TrustedKey,
-    TrustedKeys,
     VerifiedManifest,
     build_manifest,
     load_trusted_publishers,
@@ -28,6 +26,7 @@ from twin_conformance._manifest import (
     verify_manifest,
     write_manifest,
 )
+from twin_conformance._trust import TrustedKey, TrustedKeys
 from twin_spec import SPEC_VERSION, Ed25519SigningKey, multibase_decode, multibase_encode
 from twin_vectors import build_vectors, generate_vectors, vector_files
 

@@ -78,7 +78,7 @@ def test_a_matrix_page_renders_and_loads_nothing(tmp_path: Path) -> None:
     page.write_text(render_matrix_html(matrix), encoding="utf-8")
     done = _check(page)
     assert done.returncode == 0, done.stderr
-    assert "2 implementations, 12 requirement cells" in done.stdout
+    assert "2 implementations, 14 requirement cells" in done.stdout
 
 
 @needs_chromium

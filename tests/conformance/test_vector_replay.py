@@ -243,6 +243,126 @@ def test_a_wrong_commit_order_names_the_linearizer_rule() -> None:
     assert replay_vector(vector, _answering(200, answer)).passed
 
 
+@pytest.mark.requirement("TWIN-CONSENSUS-108")
+def test_a_gc_vector_sends_its_depth_and_a_wrong_commit_names_the_gc_rule() -> None:
+    vector = BY_ID["consensus/commit-rule/gc-depth-1-leaves-out-a-block-no-commit-took"]
+    expected = vector["expected"]
+    decisions = [
+        {key: value for key, value in item.items() if key != "decision"}
+        | {"kind": item["decision"]}
+        for item in expected["decisions"]
+    ]
+    commits = [{"leader": c["leader"], "blocks": list(c["blocks"])} for c in expected["commits"]]
+    answer = {
+        "verdicts": [{"digest": None, "result": "valid"}] * len(vector["input"]["blocks"]),
+        "decisions": decisions,
+        "commits": commits,
+    }
+    sent: list[dict[str, Any]] = []
+
+    def send(
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = False,
+    ) -> HttpResponse:
+        sent.append(json.loads(body or b"null"))
+        content = json.dumps(answer).encode()
+        return HttpResponse(200, {"content-type": "application/json"}, content)
+
+    assert replay_vector(vector, send).passed
+    assert sent[0]["gcDepth"] == 1
+    # A node that ignored the depth would bring the late D1 into D3's commit.
+    commits[-1]["blocks"].insert(0, {"round": 1, "author": 3, "digest": "0" * 64})
+    outcome = replay_vector(vector, send)
+    assert (outcome.passed, outcome.requirement) == (False, "TWIN-CONSENSUS-108")
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-114", "TWIN-CONSENSUS-116", "TWIN-CONSENSUS-117")
+def test_a_wrong_leader_schedule_names_the_rule_that_makes_it() -> None:
+    vector = BY_ID["consensus/commit-rule/schedule-every-3-commits-swaps-a-crashed-leader"]
+    expected = vector["expected"]
+    sent: list[dict[str, Any]] = []
+
+    def answer_with(change: Any) -> Send:
+        answer: dict[str, Any] = {
+            "verdicts": [{"digest": None, "result": "valid"}] * len(vector["input"]["blocks"]),
+            "decisions": [
+                {key: value for key, value in item.items() if key != "decision"}
+                | {"kind": item["decision"]}
+                for item in expected["decisions"]
+            ],
+            "commits": [
+                {"leader": c["leader"], "blocks": c["blocks"]} for c in expected["commits"]
+            ],
+            "leaderSchedules": copy.deepcopy(expected["leaderSchedules"]),
+        }
+        change(answer)
+
+        def send(
+            method: str,
+            path: str,
+            *,
+            body: bytes | None = None,
+            headers: Mapping[str, str] | None = None,
+            auth: bool = False,
+        ) -> HttpResponse:
+            sent.append(json.loads(body or b"null"))
+            content = json.dumps(answer).encode()
+            return HttpResponse(200, {"content-type": "application/json"}, content)
+
+        return send
+
+    assert replay_vector(vector, answer_with(lambda answer: None)).passed
+    assert sent[0]["leaderSchedule"] == {"badNodesStakeThreshold": 33, "commitsPerSchedule": 3}
+
+    def wrong_scores(answer: dict[str, Any]) -> None:
+        answer["leaderSchedules"][0]["scores"] = [3, 2, 2, 0]
+
+    def wrong_good(answer: dict[str, Any]) -> None:
+        answer["leaderSchedules"][0]["goodNodes"] = [1]
+
+    def round_robin_leader(answer: dict[str, Any]) -> None:
+        answer["decisions"][6] = {"round": 7, "leader": 3, "kind": "skip", "direct": True}
+
+    def no_tables(answer: dict[str, Any]) -> None:
+        answer["leaderSchedules"] = []
+
+    for change, requirement in [
+        (wrong_scores, "TWIN-CONSENSUS-114"),
+        (wrong_good, "TWIN-CONSENSUS-116"),
+        (round_robin_leader, "TWIN-CONSENSUS-117"),
+        (no_tables, "TWIN-CONSENSUS-115"),
+    ]:
+        outcome = replay_vector(vector, answer_with(change))
+        assert (outcome.passed, outcome.requirement) == (False, requirement), change.__name__
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-027")
+def test_the_fault_must_be_reported_with_its_code() -> None:
+    vector = BY_ID["consensus/commit-rule/two-certified-leader-blocks-are-a-fault"]
+    verdicts = [{"digest": None, "result": "valid"}] * len(vector["input"]["blocks"])
+
+    def answer(fault: object) -> dict[str, Any]:
+        return {"verdicts": verdicts, "decisions": [], "commits": [], "fault": fault}
+
+    wrong = replay_vector(vector, _answering(200, answer({"code": "malformed", "message": "m"})))
+    assert (wrong.passed, wrong.requirement) == (False, "TWIN-CONSENSUS-027")
+    assert "malformed" in wrong.message
+    missing = replay_vector(vector, _answering(200, answer(None)))
+    assert (missing.passed, missing.requirement) == (False, "TWIN-CONSENSUS-027")
+    right = {"code": "twoCertifiedBlocks", "message": "two certified blocks"}
+    assert replay_vector(vector, _answering(200, answer(right))).passed
+    # A fault where the vector has none fails too.
+    clean = BY_ID["consensus/commit-rule/four-too-few-certificates"]
+    blocks = len(clean["input"]["blocks"])
+    spurious = {**answer(right), "verdicts": [{"digest": None, "result": "valid"}] * blocks}
+    outcome = replay_vector(clean, _answering(200, spurious))
+    assert (outcome.passed, outcome.requirement) == (False, "TWIN-CONSENSUS-027")
+
+
 def test_a_wrong_error_shape_names_the_error_format() -> None:
     vector = BY_ID["core/http/login-malformed-json"]
     outcome = replay_vector(vector, _answering(400, {"error": "bad json"}))

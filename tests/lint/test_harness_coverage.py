@@ -77,40 +77,22 @@ def _live_vector_requirements() -> set[str]:
     }
 
 
-# Requirements no exchange with a target can observe, each with the reason. Their vectors are
-# offline (a vendor replays them against its own code) or their test runs the reference node.
-NOT_OBSERVABLE_ON_A_TARGET = {
-    "TWIN-CORE-002": "about canonicalizing in-memory values; JSON text always parses to "
-    "doubles (RFC 8785 3.2.2.3), so no request carries an unrepresentable value "
-    "(offline vectors core/jcs)",
-    "TWIN-CORE-015": "a node signs with keys and timestamps the harness does not choose, so "
-    "determinism cannot be observed (offline vectors core/ed25519)",
-    "TWIN-CORE-055": "durability needs killing the node; the harness does not kill a vendor's "
-    "node (tests/reference/test_durability.py does it to the reference node)",
-    "TWIN-IDENTITY-005": "a MAY: a resolver may or may not add the X25519 method "
-    "(the did-key-resolve vectors accept both)",
-    "TWIN-IDENTITY-052": "a node decodes only status lists its own ledger wrote "
-    "(offline vectors identity/status-list)",
-    "TWIN-ANCHORING-031": "how a receipt verifier reports failures; a node verifies no "
-    "foreign receipt (offline vectors anchoring/receipt)",
-    "TWIN-ANCHORING-032": "how a receipt verifier reports failures; a node verifies no "
-    "foreign receipt (offline vectors anchoring/receipt)",
-    "TWIN-CONSENSUS-109": "a SHOULD on proposal timing between validators",
-    "TWIN-CONSENSUS-111": "the genesis file a node is started with, not an API exchange "
-    "(offline vectors consensus/genesis; tests/reference/test_cluster.py)",
-    "TWIN-ANCHORING-061": "harness check pending (issue 13 item 8)",
-    "TWIN-CONSENSUS-131": "harness check pending (issue 13 item 8)",
-    "TWIN-CONSENSUS-132": "harness check pending (issue 13 item 8)",
-    "TWIN-CONSENSUS-133": "harness check pending (issue 13 item 8)",
-    "TWIN-CORE-061": "harness check pending (issue 13 item 8)",
-    "TWIN-CORE-062": "harness check pending (issue 13 item 8)",
-    "TWIN-CORE-063": "harness check pending (issue 13 item 8)",
-    "TWIN-CORE-064": "harness check pending (issue 13 item 8)",
-    "TWIN-CORE-065": "harness check pending (issue 13 item 8)",
-    "TWIN-CORE-066": "harness check pending (issue 13 item 8)",
-    "TWIN-CORE-067": "harness check pending (issue 13 item 8)",
-    "TWIN-CORE-068": "harness check pending (issue 13 item 8)",
-}
+def _unobservable() -> dict[str, str]:
+    """Requirements no exchange with a target can observe, with the registry's reason.
+
+    Their vectors are offline (a vendor replays them against its own code) or their test runs
+    the reference node; a report shows them as unobservable (spec/prose/suite.md, SUITE-006).
+    """
+    found: dict[str, str] = {}
+    for path in sorted((REPO_ROOT / "spec" / "requirements").glob("*.yaml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for entry in document["requirements"]:
+            if "unobservable" in entry:
+                found[str(entry["id"])] = str(entry["unobservable"])
+    return found
+
+
+NOT_OBSERVABLE_ON_A_TARGET = _unobservable()
 
 
 def test_every_requirement_has_a_harness_check() -> None:

@@ -200,7 +200,6 @@ _REMOVE = object()
         ("ledger-receipt.schema.json", 0, "/epoch", 0),
         ("ledger-receipt.schema.json", 0, "/inclusionProof/hashAlgorithm", "sha-512"),
         ("ledger-receipt.schema.json", 0, "/checkpoint/signatures/0/signer", -1),
-        ("immutable-proof.schema.json", 0, "/immutableReceipt", _REMOVE),
         ("immutable-proof.schema.json", 0, "/id", "immutable-proof:" + "0" * 64),
         ("immutable-proof.schema.json", 0, "/proofObjectHash", "sha256:abc"),
         ("immutable-proof.schema.json", 0, "/proof/proofPurpose", "authentication"),

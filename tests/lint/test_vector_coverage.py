@@ -28,10 +28,6 @@ WITHOUT_AN_HONEST_VECTOR = {
     "TWIN-IDENTITY-063": (
         "a 403 needs a DID the caller does not control, which only a second user's writes create"
     ),
-    "TWIN-CONSENSUS-108": (
-        "the garbage-collection round is not in the spec core, and POST /consensus/evaluate does "
-        "not apply it, so no vector's expected answer can be computed or replayed"
-    ),
     "TWIN-CONSENSUS-109": (
         "when a validator proposes and whom it sends blocks to is timing behaviour of a running "
         "cluster (a SHOULD), not an answer to a request"

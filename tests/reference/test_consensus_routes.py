@@ -17,10 +17,12 @@ from tests.reference.test_core_routes import assert_error
 from tests.spec.dag_notation import parse_dag, signing_key
 from twin_spec import (
     BlockRef,
+    CommitSequencer,
     Committee,
     Dag,
     Ed25519SigningKey,
     LeaderDecisionKind,
+    LeaderScheduleParameters,
     LedgerError,
     base64url_decode,
     block_digest,
@@ -34,6 +36,7 @@ from twin_spec import (
     verify_certified_checkpoint,
     verify_receipt,
 )
+from twin_vectors.commit_rule_cases import CASES, SCHEDULE_CASES
 
 FOUR_VALIDATORS = """
 committee: 4
@@ -231,6 +234,88 @@ def test_evaluate_marks_a_tampered_block_invalid_with_its_code(client: httpx.Cli
     later = evaluate(client, notation.committee, [*blocks[:5], tampered, *blocks[6:]])
     assert later["verdicts"][5]["result"] == "invalid"
     assert any(verdict["result"] == "invalid" for verdict in later["verdicts"][6:])
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-027", "TWIN-CONSENSUS-102")
+def test_evaluate_reports_two_certified_blocks_with_their_code(client: httpx.Client) -> None:
+    (case,) = [item for item in CASES if item.name == "two-certified-leader-blocks-are-a-fault"]
+    notation = parse_dag(case.text)
+    result = evaluate(client, notation.committee, list(notation.blocks.values()))
+    assert (result["decisions"], result["commits"]) == ([], [])
+    assert result["fault"]["code"] == "twoCertifiedBlocks"
+    assert result["fault"]["requirement"] == "TWIN-CONSENSUS-027"
+    assert "round 1" in result["fault"]["message"]
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-102", "TWIN-CONSENSUS-108")
+def test_evaluate_leaves_out_blocks_below_the_gc_round_of_the_depth_given(
+    client: httpx.Client,
+) -> None:
+    (case,) = [
+        item for item in CASES if item.name == "gc-depth-1-leaves-out-a-block-no-commit-took"
+    ]
+    notation = parse_dag(case.text)
+    blocks = list(notation.blocks.values())
+    body = {"committee": notation.committee.to_json(), "blocks": blocks}
+    shallow = client.post("/consensus/evaluate", json={**body, "gcDepth": 1}).json()
+    default = client.post("/consensus/evaluate", json=body).json()
+    assert shallow["decisions"] == default["decisions"]
+
+    def names(answer: dict[str, Any]) -> list[str]:
+        last = answer["commits"][-1]["blocks"]
+        return [notation.name_of(BlockRef.from_json(ref)) for ref in last]
+
+    assert names(shallow) == ["A2", "B2", "D2", "D3"]
+    assert names(default) == ["D1", "A2", "B2", "D2", "D3"]
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-102", "TWIN-CONSENSUS-115", "TWIN-CONSENSUS-117")
+def test_evaluate_changes_the_leader_schedule_with_the_parameters_given(
+    client: httpx.Client,
+) -> None:
+    (case, *_) = SCHEDULE_CASES
+    notation = parse_dag(case.text)
+    body = {"committee": notation.committee.to_json(), "blocks": list(notation.blocks.values())}
+    every_three = {"commitsPerSchedule": 3, "badNodesStakeThreshold": 33}
+    scheduled = client.post("/consensus/evaluate", json={**body, "leaderSchedule": every_three})
+    assert scheduled.status_code == 200, scheduled.text
+    answer = scheduled.json()
+    parameters = LeaderScheduleParameters(3)
+    output = CommitSequencer(notation.committee, schedule=parameters).advance(notation.dag)
+    assert answer["leaderSchedules"] == [table.to_json() for table in output.schedules]
+    assert [d["leader"] for d in answer["decisions"]][6] == 0  # round 7: A, not D
+    plain = client.post("/consensus/evaluate", json=body).json()
+    assert plain["leaderSchedules"] == []
+    assert [d["kind"] for d in plain["decisions"]][6] == "skip"
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-103")
+@pytest.mark.parametrize(
+    ("schedule", "field"),
+    [
+        ({"commitsPerSchedule": 0}, "body.leaderSchedule.commitsPerSchedule"),
+        ({"badNodesStakeThreshold": 50}, "body.leaderSchedule.badNodesStakeThreshold"),
+        ({"commitsPerSchedule": "3"}, "body.leaderSchedule.commitsPerSchedule"),
+        ({"windows": 3}, "body.leaderSchedule.windows"),
+        ([3], "body.leaderSchedule"),
+    ],
+)
+def test_evaluate_refuses_bad_leader_schedule_parameters(
+    client: httpx.Client, schedule: object, field: str
+) -> None:
+    committee = parse_dag("committee: 4").committee.to_json()
+    body = {"committee": committee, "blocks": [], "leaderSchedule": schedule}
+    assert_error(client.post("/consensus/evaluate", json=body), 400, "ValidationError", field)
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-103")
+@pytest.mark.parametrize("depth", [0, -3, 2.5, "50", True, None, 2**53])
+def test_evaluate_refuses_a_bad_gc_depth(client: httpx.Client, depth: object) -> None:
+    committee = parse_dag("committee: 4").committee.to_json()
+    body = {"committee": committee, "blocks": [], "gcDepth": depth}
+    assert_error(
+        client.post("/consensus/evaluate", json=body), 400, "ValidationError", "body.gcDepth"
+    )
 
 
 @pytest.mark.requirement("TWIN-CONSENSUS-102")

@@ -17,10 +17,12 @@ from twin_spec import (
     LeaderDecision,
     LeaderDecisionKind,
     LedgerError,
+    TwoCertifiedBlocksError,
     check_block,
     decide_leader_slot,
     genesis_blocks,
     genesis_refs,
+    is_blame,
     is_certificate,
     is_vote,
     leader_of,
@@ -156,6 +158,24 @@ def test_direct_skip_when_a_quorum_ignores_the_leader() -> None:
     assert four.kinds() == [(1, SKIP)]
 
 
+@pytest.mark.requirement("TWIN-CONSENSUS-023")
+def test_only_a_voter_naming_no_block_of_the_leader_at_any_round_is_a_blame() -> None:
+    four = Builder(committee())
+    for author in (0, 2, 3):
+        four.block(author, 1, [author, *(a for a in (0, 2, 3) if a != author)])
+    own_old = four.block(1, 2, [0, 2, 3])  # B's round-2 block names B0: B led round 1 without one
+    ignoring = [four.block(a, 2, [a, *(b for b in (0, 2, 3) if b != a)]) for a in (0, 2)]
+    other_old = four.block(3, 2, [3, 0, 2, four.at[(0, 1)]])  # D2 names B0, an older B block
+    assert four.dag.ancestors(own_old)[0] == four.at[(0, 1)]
+    assert not is_blame(four.dag, own_old, 1)
+    assert not is_blame(four.dag, other_old, 1)
+    assert all(is_blame(four.dag, voter, 1) for voter in ignoring)
+    assert not is_blame(four.dag, ignoring[0], 0)  # A2 names A1
+    four.block(0, 3, [0, 1, 2])
+    # Two blames (A2, C2) of the three needed: neither skipped nor committed.
+    assert decide_leader_slot(four.dag, four.members, 1).kind is UNDECIDED
+
+
 def _split_votes() -> Builder:
     """Round 2: validators 0 and 1 vote for leader 1's block, 2 and 3 do not."""
     four = Builder(committee())
@@ -275,9 +295,15 @@ def test_two_certified_blocks_in_one_slot_are_reported_as_a_fault() -> None:
     for voters in (voters_a, voters_b):
         for index, own in enumerate(voters):
             four.block(own.author, 3, [own, *(v for j, v in enumerate(voters) if j != index)])
-    with pytest.raises(LedgerError, match="2 certified blocks") as caught:
+    with pytest.raises(TwoCertifiedBlocksError, match="2 certified blocks") as caught:
         decide_leader_slot(four.dag, four.members, 1)
     assert caught.value.requirement == "TWIN-CONSENSUS-027"
+    assert (caught.value.code, caught.value.round, caught.value.leader) == (
+        "twoCertifiedBlocks",
+        1,
+        1,
+    )
+    assert isinstance(caught.value, LedgerError)
 
 
 @pytest.mark.requirement("TWIN-CONSENSUS-029")

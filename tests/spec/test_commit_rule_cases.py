@@ -20,7 +20,9 @@ from typing import Any
 import pytest
 
 from twin_spec import (
+    GC_DEPTH,
     BlockRef,
+    CommitSequencer,
     LeaderDecision,
     LeaderDecisionKind,
     LedgerError,
@@ -71,6 +73,7 @@ def _check(
     commits: str,
     linear: Mapping[str, str],
     last_decided: int = 0,
+    gc_depth: int = GC_DEPTH,
 ) -> list[LeaderDecision]:
     assert _all_decisions(notation) == dict(decisions)
     if "fault" in decisions.values():
@@ -92,17 +95,28 @@ def _check(
     assert try_commit(notation.dag, notation.committee, last_decided) == [
         d for d in output if d.round > last_decided
     ]
+    # The sequencer makes the same decisions and one commit per committed leader.
+    sequencer = CommitSequencer(notation.committee, gc_depth=gc_depth)
+    sequenced = sequencer.advance(notation.dag)
+    assert list(sequenced.decisions) == output
+    assert [commit.leader for commit in sequenced.commits] == committed
     done: set[BlockRef] = set()
-    for leader in committed:
-        assert leader is not None
-        blocks = linearize(notation.dag, leader, done)
-        assert blocks[-1] == leader
+    for index, commit in enumerate(sequenced.commits, start=1):
+        blocks = list(commit.blocks)
+        assert commit.index == index
+        assert blocks[-1] == commit.leader
         assert blocks == sorted(blocks)
         assert not done & set(blocks)
-        name = notation.name_of(leader)
+        name = notation.name_of(commit.leader)
         if name in linear:
             assert " ".join(notation.name_of(ref) for ref in blocks) == linear[name]
         done |= set(blocks)
+    if gc_depth == GC_DEPTH and notation.dag.highest_round < GC_DEPTH:
+        # Without garbage collection at work, a commit is the whole uncommitted history.
+        done = set()
+        for commit in sequenced.commits:
+            assert list(commit.blocks) == linearize(notation.dag, commit.leader, done)
+            done |= set(commit.blocks)
     return output
 
 
@@ -113,6 +127,7 @@ def _params() -> list[Any]:
             item.decisions,
             item.commits,
             item.linear,
+            item.gc_depth or GC_DEPTH,
             id=item.name,
             marks=REQ(*item.requirements),
         )
@@ -127,11 +142,15 @@ def _late_params() -> list[Any]:
     ]
 
 
-@pytest.mark.parametrize(("text", "decisions", "commits", "linear"), _params())
+@pytest.mark.parametrize(("text", "decisions", "commits", "linear", "gc_depth"), _params())
 def test_commit_rule_case(
-    text: str, decisions: Mapping[int, str], commits: str, linear: Mapping[str, str]
+    text: str,
+    decisions: Mapping[int, str],
+    commits: str,
+    linear: Mapping[str, str],
+    gc_depth: int,
 ) -> None:
-    _check(parse_dag(text), decisions, commits, linear)
+    _check(parse_dag(text), decisions, commits, linear, gc_depth=gc_depth)
 
 
 # Each stage adds blocks (the first builds the DAG); after it, the decisions and the leaders
@@ -142,10 +161,15 @@ def test_commit_rule_late_blocks(stages: list[tuple[str, dict[int, str], str]]) 
     (first, decisions, commits), *rest = stages
     notation = parse_dag(first)
     output = _check(notation, decisions, commits, {})
+    stepwise = CommitSequencer(notation.committee)
+    made = list(stepwise.advance(notation.dag).commits)
     for text, decisions, commits in rest:
         last_decided = output[-1].round if output else 0
         notation.extend(text)
         output = _check(notation, decisions, commits, {}, last_decided)
+        made += stepwise.advance(notation.dag).commits
+    # A sequencer fed stage by stage makes the commits of one fed the whole DAG at once.
+    assert made == list(CommitSequencer(notation.committee).advance(notation.dag).commits)
 
 
 def test_notation_names_blocks_and_puts_the_own_block_first() -> None:

@@ -16,11 +16,13 @@ from tests.support import REPO_ROOT
 from twin_spec import (
     BLOCK_REJECTION_REQUIREMENTS,
     EQUIVOCATION_EVIDENCE_TYPE,
+    GC_DEPTH,
     BlockRejectedError,
     BlockRejection,
     Committee,
     Dag,
     Ed25519SigningKey,
+    LeaderScheduleParameters,
     LedgerError,
     Validator,
     block_digest,
@@ -107,10 +109,14 @@ def test_commit_rule_vectors_replay(path: Path) -> None:
     committee = _committee(vector)
     inputs = vector["input"]
     assert inputs["tryCommitAfter"][-1] == len(inputs["blocks"])
-    assert (
-        run_commit_case(committee, inputs["blocks"], inputs["tryCommitAfter"])
-        == (vector["expected"])
+    gc_depth = inputs.get("gcDepth", GC_DEPTH)
+    schedule = None
+    if "leaderSchedule" in inputs:
+        schedule = LeaderScheduleParameters.from_json(inputs["leaderSchedule"])
+    replayed = run_commit_case(
+        committee, inputs["blocks"], inputs["tryCommitAfter"], gc_depth, schedule
     )
+    assert replayed == vector["expected"]
 
 
 @pytest.mark.requirement(

@@ -12,17 +12,21 @@ import base64
 import hashlib
 import json
 import random
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
+import pytest
 
 from twin_conformance._client import Exchange, TwinClient, fail, require
 from twin_conformance._contract import OpenApiContract
+from twin_conformance._failures import status_cause
 from twin_conformance._paths import spec_dir
-from twin_conformance.plugin import TwinState
+from twin_conformance._run import TwinState
+from twin_conformance._target import token_from_cookies
 from twin_spec import (
     Committee,
     DidError,
@@ -31,7 +35,6 @@ from twin_spec import (
     Ed25519SigningKey,
     JwtError,
     KeyFormatError,
-    LedgerError,
     ProofVerificationError,
     ReceiptFailure,
     ReceiptVerificationError,
@@ -51,6 +54,17 @@ DID_RESOLUTION = "application/did-resolution"
 HEX = "0123456789abcdef"
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+# A value for each path parameter of the document, for requests that need any well-formed path.
+PLACEHOLDERS = {
+    "identity": "did:twin:0x" + "0" * 64,
+    "verificationMethodId": "conformance-method",
+    "serviceId": "conformance-service",
+    "revocationIndex": "5",
+    "id": "immutable-proof:" + "0" * 64,
+    "digest": "0" * 64,
+    "sequence": "1",
+}
 
 # The requirement each receipt part enforces, for failures the spec core names no requirement.
 RECEIPT_PART_REQUIREMENTS = {
@@ -73,6 +87,55 @@ def harness_key(run: TwinState, label: str) -> Ed25519SigningKey:
     return Ed25519SigningKey(
         hashlib.sha256(f"twin-conformance:{run.seed}:{label}".encode()).digest()
     )
+
+
+def node_did_method(run: TwinState) -> str | None:
+    """The DID method the node mints: that of its own DID (``nodeIdentity`` in ``/info``)."""
+    node = run.info.get("nodeIdentity") if run.info else None
+    if not isinstance(node, str):
+        return None
+    try:
+        return parse_did(node).method
+    except DidError:
+        return None
+
+
+def require_did_twin_node(run: TwinState) -> None:
+    """Skip as not applicable unless the node mints did:twin (its syntax rules are did:twin's)."""
+    method = node_did_method(run)
+    if method is not None and method != "twin":
+        pytest.skip(
+            f"not applicable: the node mints did:{method}, so the did:twin syntax rules do not "
+            "apply to its DIDs"
+        )
+
+
+def fresh_login(client: TwinClient, run: TwinState) -> str:
+    """A new session token from the run's credentials, from the body or else the cookie.
+
+    The login answer is not judged here (``test_core.py`` judges it once); this is how a
+    check that needs a second session gets one, as a real client would.
+    """
+    target = run.target
+    if target is None or not (target.email and target.password):
+        pytest.skip("the run has a token but no login credentials to get a second session")
+    exchange = client.post(
+        "/authentication/login",
+        json_body={"email": target.email, "password": target.password},
+        validate=False,
+    )
+    require_status(exchange, 200, "TWIN-CORE-051", "logging in with the run's credentials")
+    try:
+        body = json.loads(exchange.body)
+    except (UnicodeDecodeError, ValueError):
+        body = None
+    token = body.get("token") if isinstance(body, dict) else None
+    if isinstance(token, str) and token:
+        return token
+    cookie = token_from_cookies(exchange.set_cookies)
+    require(cookie is not None, "TWIN-CORE-056", "login answered no token, in body or cookie")
+    assert cookie is not None
+    return cookie[1]
 
 
 def now_seconds() -> int:
@@ -119,6 +182,7 @@ def require_status(
         exchange.status in allowed,
         requirement,
         f"{what}: {exchange.where} answered {exchange.status}, not {wanted}",
+        status_cause(requirement, wanted, exchange.status),
     )
 
 
@@ -285,25 +349,6 @@ def spec_failure_requirement(error: TwinSpecError, default: str) -> str:
     return error.requirement or default
 
 
-def trusted_committee(client: TwinClient, run: TwinState) -> Committee:
-    """The committee receipts are checked against: the target file's, else the target's own."""
-    target = run.target
-    if target is not None and target.committee_file is not None:
-        try:
-            return Committee.from_json(json.loads(target.committee_file.read_text("utf-8")))
-        except (OSError, ValueError) as exc:
-            raise RuntimeError(f"the target file's committee cannot be read: {exc}") from None
-    exchange = client.get("/consensus/committee")
-    require_status(exchange, 200, "TWIN-CONSENSUS-001", "the committee")
-    try:
-        return Committee.from_json(exchange.json("TWIN-CONSENSUS-001"))
-    except LedgerError as exc:
-        fail(
-            spec_failure_requirement(exc, "TWIN-CONSENSUS-001"),
-            f"GET /consensus/committee is not a valid committee: {exc.message}",
-        )
-
-
 def check_receipt(
     receipt: object,
     committee: Committee,
@@ -339,3 +384,86 @@ def revocation_endpoint(document: Mapping[str, object], did: str) -> object:
         ):
             return service.get("serviceEndpoint")
     return None
+
+
+PROOF_ID = re.compile(r"immutable-proof:([0-9a-f]{64})\Z")
+PROOF_BOUND_SECONDS = 30.0
+"""How long after its 201 an immutable proof may lack its proof and receipt (ANCHORING-050)."""
+
+
+@dataclass
+class Anchored:
+    """A document the harness anchored, where the target put it, and the proof it answers."""
+
+    document: dict[str, Any]
+    location: str
+    proof: dict[str, Any]
+
+
+def anchor(client: TwinClient, run: TwinState, document: dict[str, Any]) -> Anchored:
+    """``POST /immutable-proof`` then ``GET`` the proof it names, once it is signed."""
+    created = client.post("/immutable-proof", json_body={"document": document}, auth=True)
+    require_status(created, 201, "TWIN-ANCHORING-050", "anchoring a document")
+    location = created.headers.get("location", "")
+    require(
+        PROOF_ID.match(location) is not None,
+        "TWIN-ANCHORING-050",
+        f"POST /immutable-proof answered Location {location!r}, not immutable-proof:<64 hex>",
+    )
+    fetched = signed_proof(client, run, location)
+    return Anchored(document, location, body_object(fetched, "TWIN-ANCHORING-050", "the proof"))
+
+
+def signed_proof(client: TwinClient, run: TwinState, location: str) -> Exchange:
+    """GET the proof until it carries its proof and receipt, for up to 30 s after the 201.
+
+    TWIN-ANCHORING-050 lets a node sign in the background (the TWIN node 0.0.2 does): a GET
+    before then may lack both. The harness waits as a client would and notes it once.
+    """
+    started = time.monotonic()
+    pause = 0.1
+    while True:
+        fetched = client.get(f"/immutable-proof/{location}", auth=True, validate=False)
+        require_status(fetched, 200, "TWIN-ANCHORING-050", "getting a proof after its 201")
+        body = body_object(fetched, "TWIN-ANCHORING-050", "the proof")
+        waited = time.monotonic() - started
+        if "proof" in body and "immutableReceipt" in body:
+            break
+        require(
+            waited < PROOF_BOUND_SECONDS,
+            "TWIN-ANCHORING-050",
+            f"GET /immutable-proof/{location} still answers no "
+            f"{' and no '.join(m for m in ('proof', 'immutableReceipt') if m not in body)} "
+            f"{waited:.0f} s after the 201",
+        )
+        time.sleep(pause)
+        pause = min(pause * 2, 2.0)
+    if waited > 0.05:
+        run.deviation(
+            "immutable-proof-signed-in-background",
+            "immutable proofs are signed after the 201 (the first GET had no proof); the "
+            f"harness waited up to {PROOF_BOUND_SECONDS:.0f} s, this time {waited:.1f} s",
+            "TWIN-ANCHORING-050",
+        )
+    if client.validator is not None:
+        client.validator(fetched, False)
+    return fetched
+
+
+def anchored_documents(rng: random.Random) -> list[dict[str, Any]]:
+    """Two documents: an invoice with an id and characters JSON escapes, and one without id."""
+    return [
+        {
+            "@context": "https://schema.org",
+            "type": "Invoice",
+            "id": f"urn:example:invoice:INV-{rng.randrange(10**6):06d}",
+            "identifier": f"INV-{rng.randrange(10**6):06d}",
+            "customer": 'Zoë "the exporter" \\ Ltd ✓',
+            "totalPaymentDue": {
+                "@type": "PriceSpecification",
+                "price": rng.randrange(1, 10**7),
+                "priceCurrency": rng.choice(["USD", "KES", "GHS", "GBP", "AED"]),
+            },
+        },
+        {"measurements": [rng.randrange(-(10**9), 10**9) for _ in range(5)], "ratio": 0.5},
+    ]

@@ -14,15 +14,17 @@ import random
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from twin_conformance._client import TwinClient, fail, require
+from twin_conformance._run import TwinState
 from twin_conformance.checks._support import (
     BASE58,
     HEX,
+    PROOF_ID,
+    Anchored,
     TargetResolver,
     body_object,
     caller_identity,
@@ -30,11 +32,8 @@ from twin_conformance.checks._support import (
     harness_key,
     mutate_string,
     require_status,
-    seeded_random,
     spec_failure_requirement,
-    trusted_committee,
 )
-from twin_conformance.plugin import TwinState
 from twin_spec import (
     Committee,
     DidError,
@@ -50,7 +49,6 @@ from twin_spec import (
 
 pytestmark = pytest.mark.twin_profile("anchoring")
 
-PROOF_ID = re.compile(r"immutable-proof:([0-9a-f]{64})\Z")
 STORAGE_ID = re.compile(r"verifiable:twin:[0-9a-f]{64}\Z")
 RECEIPT_REQUIREMENTS = (
     "TWIN-ANCHORING-010",
@@ -65,62 +63,6 @@ RECEIPT_REQUIREMENTS = (
     "TWIN-ANCHORING-029",
     "TWIN-ANCHORING-030",
 )
-
-
-@pytest.fixture(scope="module")
-def committee(client: TwinClient, run: TwinState) -> Committee:
-    """The committee receipts must verify against."""
-    return trusted_committee(client, run)
-
-
-@dataclass
-class Anchored:
-    """A document the harness anchored, where the target put it, and the proof it answers."""
-
-    document: dict[str, Any]
-    location: str
-    proof: dict[str, Any]
-
-
-def anchor(client: TwinClient, document: dict[str, Any]) -> Anchored:
-    """``POST /immutable-proof`` then ``GET`` the proof it names."""
-    created = client.post("/immutable-proof", json_body={"document": document}, auth=True)
-    require_status(created, 201, "TWIN-ANCHORING-050", "anchoring a document")
-    location = created.headers.get("location", "")
-    require(
-        PROOF_ID.match(location) is not None,
-        "TWIN-ANCHORING-050",
-        f"POST /immutable-proof answered Location {location!r}, not immutable-proof:<64 hex>",
-    )
-    fetched = client.get(f"/immutable-proof/{location}", auth=True)
-    require_status(fetched, 200, "TWIN-ANCHORING-050", "getting a proof right after its 201")
-    return Anchored(document, location, body_object(fetched, "TWIN-ANCHORING-050", "the proof"))
-
-
-def anchored_documents(rng: random.Random) -> list[dict[str, Any]]:
-    """Two documents: an invoice with an id and characters JSON escapes, and one without id."""
-    return [
-        {
-            "@context": "https://schema.org",
-            "type": "Invoice",
-            "id": f"urn:example:invoice:INV-{rng.randrange(10**6):06d}",
-            "identifier": f"INV-{rng.randrange(10**6):06d}",
-            "customer": 'Zoë "the exporter" \\ Ltd ✓',
-            "totalPaymentDue": {
-                "@type": "PriceSpecification",
-                "price": rng.randrange(1, 10**7),
-                "priceCurrency": rng.choice(["USD", "KES", "GHS", "GBP", "AED"]),
-            },
-        },
-        {"measurements": [rng.randrange(-(10**9), 10**9) for _ in range(5)], "ratio": 0.5},
-    ]
-
-
-@pytest.fixture(scope="module")
-def anchored(client: TwinClient, run: TwinState) -> list[Anchored]:
-    """The harness's documents anchored on the target."""
-    rng = seeded_random(run, "anchoring:documents")
-    return [anchor(client, document) for document in anchored_documents(rng)]
 
 
 @pytest.mark.twin_requirement("TWIN-ANCHORING-050")
@@ -290,6 +232,7 @@ def test_the_verify_route_confirms_an_anchored_proof(
         )
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CORE-052", "TWIN-CORE-054")
 @pytest.mark.parametrize("suffix", ["", "/verify"])
 @pytest.mark.parametrize(

@@ -17,7 +17,10 @@ from typing import Any
 import pytest
 
 from twin_conformance._client import TwinClient, fail, require
+from twin_conformance._failures import prerequisite
+from twin_conformance._run import TwinState
 from twin_conformance.checks._support import (
+    Anchored,
     body_object,
     caller_identity,
     check_receipt,
@@ -27,9 +30,7 @@ from twin_conformance.checks._support import (
     require_status,
     seeded_random,
     spec_failure_requirement,
-    trusted_committee,
 )
-from twin_conformance.plugin import TwinState
 from twin_spec import (
     BlockRef,
     BlockRejectedError,
@@ -64,12 +65,6 @@ EVALUATE_BODY_LIMIT = 16 * 1024 * 1024
 EVALUATE_BLOCK_LIMIT = 20000
 
 
-@pytest.fixture(scope="module")
-def committee(client: TwinClient, run: TwinState) -> Committee:
-    """The committee the ledger's blocks and checkpoints must verify against."""
-    return trusted_committee(client, run)
-
-
 def read_pages(client: TwinClient, path: str, member: str) -> list[dict[str, Any]]:
     """Every item of a paged consensus list, from 1, up to ``MAX_PAGES`` pages."""
     items: list[dict[str, Any]] = []
@@ -92,12 +87,14 @@ def read_pages(client: TwinClient, path: str, member: str) -> list[dict[str, Any
 
 
 @pytest.fixture(scope="module")
+@prerequisite("the node serves its commits", read_only=True)
 def commits(client: TwinClient) -> list[dict[str, Any]]:
     """The node's commits from index 1."""
     return read_pages(client, "/consensus/commits", "commits")
 
 
 @pytest.fixture(scope="module")
+@prerequisite("the node serves its checkpoints", read_only=True)
 def checkpoints(client: TwinClient, commits: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The node's certified checkpoints from sequence 1 (read after the commits)."""
     return read_pages(client, "/consensus/checkpoints", "checkpoints")
@@ -122,21 +119,16 @@ def sample(commits: list[dict[str, Any]], rng: random.Random) -> list[int]:
 
 
 @pytest.mark.twin_requirement("TWIN-CONSENSUS-001")
-def test_the_committee_is_valid(client: TwinClient) -> None:
-    exchange = client.get("/consensus/committee")
-    require_status(exchange, 200, "TWIN-CONSENSUS-001", "the committee")
-    try:
-        Committee.from_json(exchange.json("TWIN-CONSENSUS-001"))
-    except LedgerError as exc:
-        fail(
-            spec_failure_requirement(exc, "TWIN-CONSENSUS-001"),
-            f"GET /consensus/committee: {exc.message}",
-        )
+@pytest.mark.twin_read_only
+def test_the_committee_is_valid(served_committee: Committee) -> None:
+    # The prerequisite fetched and parsed it; a committee that breaks the rules fails there.
+    require(served_committee.size >= 1, "TWIN-CONSENSUS-001", "the committee is empty")
 
 
 # --- commits and checkpoints ---------------------------------------------------------------------
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CONSENSUS-010", "TWIN-CONSENSUS-011", "TWIN-CONSENSUS-020")
 def test_commits_chain_from_index_1(commits: list[dict[str, Any]], committee: Committee) -> None:
     require(commits, "TWIN-CONSENSUS-011", "the node serves no commit at index 1")
@@ -159,6 +151,7 @@ def test_commits_chain_from_index_1(commits: list[dict[str, Any]], committee: Co
         previous = commit
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CONSENSUS-029")
 def test_commits_bring_each_block_once_in_linear_order(commits: list[dict[str, Any]]) -> None:
     seen: set[BlockRef] = set()
@@ -186,6 +179,7 @@ def test_commits_bring_each_block_once_in_linear_order(commits: list[dict[str, A
         seen.update(blocks)
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CONSENSUS-107", "TWIN-CONSENSUS-030")
 def test_served_equivocation_evidence_verifies(client: TwinClient, committee: Committee) -> None:
     evidence = read_pages(client, "/consensus/equivocations", "equivocations")
@@ -202,6 +196,7 @@ def test_served_equivocation_evidence_verifies(client: TwinClient, committee: Co
 GC_DEPTH = 50
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CONSENSUS-108")
 def test_commits_leave_out_blocks_below_the_garbage_collection_round(
     commits: list[dict[str, Any]],
@@ -219,6 +214,7 @@ def test_commits_leave_out_blocks_below_the_garbage_collection_round(
         gc_round = max(0, leader.round - GC_DEPTH)
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement(
     "TWIN-ANCHORING-021",
     "TWIN-ANCHORING-023",
@@ -276,6 +272,7 @@ def test_every_commit_has_a_certified_checkpoint(
         )
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement(
     "TWIN-ANCHORING-022",
     "TWIN-ANCHORING-020",
@@ -344,6 +341,7 @@ def test_committed_blocks_are_valid_and_match_their_checkpoints(
             )
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CONSENSUS-007", "TWIN-CONSENSUS-100")
 def test_genesis_and_rounds_are_served_as_stored(
     client: TwinClient, commits: list[dict[str, Any]], committee: Committee
@@ -383,17 +381,13 @@ def test_genesis_and_rounds_are_served_as_stored(
 
 @pytest.mark.twin_requirement("TWIN-CONSENSUS-100", "TWIN-ANCHORING-022")
 def test_a_receipt_checkpoint_is_the_one_served_at_its_sequence(
-    client: TwinClient, committee: Committee, run: TwinState, rng: random.Random
+    client: TwinClient, committee: Committee, run: TwinState, request: pytest.FixtureRequest
 ) -> None:
     if "anchoring" not in run.claimed:
         pytest.skip("the target does not claim anchoring, which makes the receipts")
-    document = {"conformance": "consensus", "nonce": rng.getrandbits(64)}
-    created = client.post("/immutable-proof", json_body={"document": document}, auth=True)
-    require_status(created, 201, "TWIN-ANCHORING-050", "anchoring a document")
-    location = created.headers.get("location", "")
-    fetched = client.get(f"/immutable-proof/{location}", auth=True)
-    require_status(fetched, 200, "TWIN-ANCHORING-050", "getting the new proof")
-    receipt = body_object(fetched, "TWIN-ANCHORING-050", "the proof").get("immutableReceipt")
+    anchored: list[Anchored] = request.getfixturevalue("anchored")
+    location = anchored[0].location
+    receipt = anchored[0].proof.get("immutableReceipt")
     summary = check_receipt(receipt, committee, location)
     assert isinstance(receipt, dict)
     served = client.get(f"/consensus/checkpoints/{summary['sequence']}")
@@ -622,6 +616,7 @@ def spec_verdicts(evaluation: Evaluation) -> list[tuple[str, str | None]]:
     return verdicts
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement(
     "TWIN-CONSENSUS-102", "TWIN-CONSENSUS-002", "TWIN-CONSENSUS-009", "TWIN-CONSENSUS-016"
 )
@@ -680,6 +675,7 @@ def test_evaluate_gives_the_spec_verdicts_and_changes_nothing(
         require_status(stored, 404, "TWIN-CONSENSUS-102", "getting an evaluated block")
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CONSENSUS-103", "TWIN-CORE-054")
 @pytest.mark.parametrize(
     ("case", "status", "field"),

@@ -13,11 +13,13 @@ import pytest
 
 from twin_conformance._client import TwinClient, fail, require
 from twin_conformance._contract import load_contract
-from twin_conformance.plugin import TwinState
+from twin_conformance._failures import status_cause
+from twin_conformance._run import TwinState
+from twin_conformance.checks._support import PLACEHOLDERS, fresh_login
+from twin_spec import DidError, parse_did
 
 pytestmark = pytest.mark.twin_profile("core")
 
-DID_PATTERN = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]+$")
 OVERSIZED_BODY_BYTES = 17 * 1024 * 1024
 # A JWT of the right shape signed by a key no node knows: a node must not accept it.
 FOREIGN_TOKEN = (
@@ -25,15 +27,15 @@ FOREIGN_TOKEN = (
     "eyJzdWIiOiJkaWQ6dHdpbjoweDAwIiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjQxMDAwMDAwMDB9."
     "c2lnbmF0dXJlLWJ5LWEta2V5LW5vLW5vZGUta25vd3Mtc2lnbmF0dXJlLWJ5LWEta2V5LW5vLW5vZGUta25vd3M"
 )
-PLACEHOLDERS = {
-    "identity": "did:twin:0x" + "0" * 64,
-    "verificationMethodId": "conformance-method",
-    "serviceId": "conformance-service",
-    "revocationIndex": "5",
-    "id": "immutable-proof:" + "0" * 64,
-    "digest": "0" * 64,
-    "sequence": "1",
-}
+
+
+def _is_did(value: str) -> bool:
+    """Whether ``value`` is a DID by the spec core's syntax rules (TWIN-IDENTITY-001)."""
+    try:
+        parse_did(value)
+    except DidError:
+        return False
+    return True
 
 
 def _secured_writes() -> list[Any]:
@@ -62,12 +64,14 @@ def _secured_writes() -> list[Any]:
     return params
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CORE-056")
 def test_health_answers(twin: TwinClient) -> None:
     exchange = twin.get("/health")
     require(exchange.status == 200, "TWIN-CORE-056", f"GET /health answered {exchange.status}")
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CORE-050")
 def test_info_names_the_node_spec_version_and_profiles(
     twin: TwinClient, twin_state: TwinState
@@ -92,7 +96,7 @@ def test_info_names_the_node_spec_version_and_profiles(
     if {"identity", "anchoring"} & set(profiles):
         node = info.get("nodeIdentity")
         require(
-            isinstance(node, str) and DID_PATTERN.match(node),
+            isinstance(node, str) and _is_did(node),
             None,
             f"a node claiming identity or anchoring must give nodeIdentity as a DID, not {node!r}",
         )
@@ -100,6 +104,7 @@ def test_info_names_the_node_spec_version_and_profiles(
         twin.validator(exchange, False)
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CORE-056")
 def test_spec_serves_an_openapi_31_document(twin: TwinClient) -> None:
     exchange = twin.get("/spec")
@@ -112,6 +117,7 @@ def test_spec_serves_an_openapi_31_document(twin: TwinClient) -> None:
     )
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CORE-051", "TWIN-CORE-040")
 def test_login_with_a_wrong_password_is_401(twin: TwinClient) -> None:
     exchange = twin.post(
@@ -126,6 +132,7 @@ def test_login_with_a_wrong_password_is_401(twin: TwinClient) -> None:
     )
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CORE-052", "TWIN-CORE-054")
 @pytest.mark.parametrize(
     "body",
@@ -150,6 +157,7 @@ def test_malformed_login_body_is_400(twin: TwinClient, body: bytes) -> None:
     )
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CORE-003")
 def test_duplicate_member_names_are_refused(twin: TwinClient) -> None:
     exchange = twin.post(
@@ -165,6 +173,7 @@ def test_duplicate_member_names_are_refused(twin: TwinClient) -> None:
     )
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CORE-053")
 def test_a_body_that_is_not_json_is_415(twin: TwinClient) -> None:
     exchange = twin.post(
@@ -180,6 +189,7 @@ def test_a_body_that_is_not_json_is_415(twin: TwinClient) -> None:
     )
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CORE-053")
 def test_an_oversized_body_is_413(twin: TwinClient) -> None:
     padding = b" " * OVERSIZED_BODY_BYTES
@@ -196,6 +206,7 @@ def test_an_oversized_body_is_413(twin: TwinClient) -> None:
     )
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CORE-052", "TWIN-CORE-040")
 def test_an_unknown_route_is_404(twin: TwinClient) -> None:
     exchange = twin.get("/conformance-no-such-route/0", expect_rejection=True)
@@ -203,6 +214,7 @@ def test_an_unknown_route_is_404(twin: TwinClient) -> None:
         exchange.status == 404,
         "TWIN-CORE-052",
         f"an unknown route answered {exchange.status}, not 404",
+        status_cause("TWIN-CORE-052", 404, exchange.status),
     )
     body = exchange.json("TWIN-CORE-040")
     require(
@@ -212,6 +224,7 @@ def test_an_unknown_route_is_404(twin: TwinClient) -> None:
     )
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CORE-052")
 def test_a_method_the_route_lacks_is_405(twin: TwinClient) -> None:
     exchange = twin.request("PUT", "/info", json_body={}, expect_rejection=True, validate=False)
@@ -219,6 +232,7 @@ def test_a_method_the_route_lacks_is_405(twin: TwinClient) -> None:
         exchange.status == 405,
         "TWIN-CORE-052",
         f"PUT /info answered {exchange.status}, not 405",
+        status_cause("TWIN-CORE-052", 405, exchange.status),
     )
     require(
         "get" in exchange.headers.get("allow", "").lower(),
@@ -251,17 +265,34 @@ def test_a_write_without_a_valid_token_is_401(
         )
 
 
-@pytest.mark.twin_requirement("TWIN-CORE-051")
-def test_a_logged_out_token_is_refused(twin: TwinClient, twin_state: TwinState) -> None:
+@pytest.mark.twin_requirement("TWIN-CORE-056")
+@pytest.mark.twin_read_only
+def test_login_answers_the_token_in_its_body(twin: TwinClient, twin_state: TwinState) -> None:
     target = twin_state.target
     if target is None or not (target.email and target.password):
-        pytest.skip("the run has a token but no login credentials to get a second token")
-    login = twin.post(
-        "/authentication/login", json_body={"email": target.email, "password": target.password}
+        pytest.skip("the run has a token but no login credentials to log in with")
+    exchange = twin.post(
+        "/authentication/login",
+        json_body={"email": target.email, "password": target.password},
+        validate=False,
     )
-    require(login.status == 200, None, f"login answered {login.status}")
-    token = login.json().get("token")
-    require(isinstance(token, str) and token, None, "login answered no token")
+    require(exchange.status == 200, "TWIN-CORE-051", f"login answered {exchange.status}")
+    body = exchange.json("TWIN-CORE-056")
+    token = body.get("token") if isinstance(body, dict) else None
+    cookie = " (the token came only in a cookie)" if exchange.set_cookies else ""
+    require(
+        isinstance(token, str) and token,
+        "TWIN-CORE-056",
+        f"POST /authentication/login answered 200 with no token in its body{cookie}",
+    )
+    if twin.validator is not None:
+        twin.validator(exchange, False)
+
+
+@pytest.mark.twin_requirement("TWIN-CORE-051")
+@pytest.mark.twin_read_only
+def test_a_logged_out_token_is_refused(twin: TwinClient, twin_state: TwinState) -> None:
+    token = fresh_login(twin, twin_state)
     refresh = twin.get("/authentication/refresh", auth=token)
     require(refresh.status == 200, None, f"refresh with a fresh token answered {refresh.status}")
     logout = twin.get("/authentication/logout", params={"token": token})

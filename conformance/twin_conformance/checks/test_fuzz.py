@@ -10,20 +10,30 @@ failing request again. The allowances a conforming node needs are in ``fuzz.toml
 
 from __future__ import annotations
 
+import base64
 from collections import Counter
 
 import pytest
 
-from twin_conformance._client import ConformanceFailure
+from twin_conformance._client import ConformanceFailure, Exchange
+from twin_conformance._contract import (
+    CONTRACT,
+    ContractViolation,
+    error_body_signature,
+    load_contract,
+)
+from twin_conformance._failures import Blocked, status_cause
 from twin_conformance._fuzz import (
+    ERROR_SHAPE,
     MAX_EVIDENCE,
     REQUIREMENTS,
+    Finding,
     Fuzzer,
     FuzzResult,
     FuzzSettings,
     spec_operations,
 )
-from twin_conformance.plugin import TwinState
+from twin_conformance._run import TwinState
 
 pytestmark = pytest.mark.twin_requirement(*REQUIREMENTS)
 
@@ -60,27 +70,86 @@ def fuzzer(twin_state: TwinState, request: pytest.FixtureRequest) -> Fuzzer:
     return created
 
 
-def _report(result: FuzzResult, what: str, twin_state: TwinState) -> None:
-    """Fail the check with the most serious finding; keep every finding's exchange as evidence."""
+def _already_reported(finding: Finding, fuzzer: Fuzzer, twin_state: TwinState) -> str | None:
+    """The non-fuzzing check that already failed this finding's requirement (SUITE-012).
+
+    The same requirement on the same operation, or a malformed error body anywhere (every
+    error body has the one shape, TWIN-CORE-040), is one root cause, reported once.
+    """
+    requirement = finding.requirement or ""
+    operation = fuzzer.operation_id_of(finding.operation) or finding.operation
+    cause = _cause(finding)
+    if cause is not None and cause in twin_state.causes:
+        return twin_state.causes[cause]
+    first = twin_state.failed_requirements.get((requirement, operation))
+    if first is None and requirement == ERROR_SHAPE:
+        first = next(
+            (
+                check
+                for (req, _), check in twin_state.failed_requirements.items()
+                if req == requirement
+            ),
+            None,
+        )
+    return first
+
+
+def _cause(finding: Finding) -> str | None:
+    """The root cause a finding shows, as the other checks key it (a status, a contract rule)."""
+    exchange = finding.evidence[0] if finding.evidence else None
+    response = exchange.get("response") if exchange else None
+    if exchange is None or not isinstance(response, dict):
+        return None
+    status = int(response.get("status") or 0)
+    if finding.check in ("unsupported_method", "allow_header_conformance"):
+        return status_cause("TWIN-CORE-052", 405, status)
+    if finding.requirement in (ERROR_SHAPE, CONTRACT):
+        text = str(response.get("body") or "")
+        body = base64.b64decode(text[7:]) if text.startswith("base64:") else text.encode()
+        again = Exchange(
+            str(exchange["request"]["method"]),
+            str(exchange["request"]["url"]),
+            {},
+            None,
+            status,
+            dict(response.get("headers") or {}),
+            body,
+        )
+        try:
+            load_contract().check(again)
+        except ContractViolation as violation:
+            return violation.signature
+        if finding.requirement == ERROR_SHAPE and status >= 400:
+            return error_body_signature(status, body)
+    return None
+
+
+def _report(result: FuzzResult, what: str, fuzzer: Fuzzer, twin_state: TwinState) -> None:
+    """Fail the check with the most serious new finding; keep each finding's exchange."""
     if result.not_applicable:
         pytest.skip(f"{what}: {result.not_applicable}")
     findings = result.ordered()
+    earlier = [_already_reported(finding, fuzzer, twin_state) for finding in findings]
+    if findings and all(earlier):
+        by = str(earlier[0])
+        raise Blocked(by, f"{what}: fuzzing found only what {by} already reported")
+    findings = [finding for finding, seen in zip(findings, earlier, strict=True) if not seen]
     for exchange in [exchange for finding in findings for exchange in finding.evidence]:
         if len(twin_state.evidence) >= MAX_EVIDENCE:
             break
         twin_state.evidence.append(exchange)
     if findings:
-        first = findings[0]
-        message = first.summary()
+        worst = findings[0]
+        message = worst.summary()
         others = Counter(finding.check for finding in findings[1:])
         if others:
             listed = ", ".join(
                 f"{check} x{count}" if count > 1 else check for check, count in others.items()
             )
             message += f"; {others.total()} more failure(s): {listed}"
-        if first.curl:
-            message += "\nreproduce the request:\n" + first.curl
-        raise ConformanceFailure(first.requirement, message)
+        if worst.curl:
+            message += "\nreproduce the request:\n" + worst.curl
+        raise ConformanceFailure(worst.requirement, message)
     if result.timed_out:
         raise ConformanceFailure(
             None, f"{what}: fuzzing did not finish within {result.seconds:.0f} s"
@@ -101,11 +170,22 @@ def _report(result: FuzzResult, what: str, twin_state: TwinState) -> None:
     ],
 )
 def test_operation(operation_id: str, fuzzer: Fuzzer, twin_state: TwinState) -> None:
+    _require_usable(operation_id, twin_state)
     result = fuzzer.operation(operation_id)
-    _report(result, fuzzer.operations[operation_id].label, twin_state)
+    _report(result, fuzzer.operations[operation_id].label, fuzzer, twin_state)
+
+
+def _require_usable(operation_id: str, twin_state: TwinState) -> None:
+    """Block fuzzing of an operation the node does not serve or that stopped answering."""
+    if operation_id in twin_state.absent:
+        raise Blocked(twin_state.absent[operation_id], f"the node does not serve {operation_id}")
+    breaker = twin_state.breakers.get(operation_id)
+    if breaker is not None and breaker.open:
+        raise Blocked(breaker.first_check, f"{operation_id} stopped answering")
 
 
 @pytest.mark.twin_profile("core")
 def test_stateful_links(fuzzer: Fuzzer, twin_state: TwinState) -> None:
-    result = fuzzer.stateful()
-    _report(result, "the stateful phase", twin_state)
+    stuck = {op for op, breaker in twin_state.breakers.items() if breaker.open}
+    result = fuzzer.stateful(frozenset({*twin_state.absent, *stuck}))
+    _report(result, "the stateful phase", fuzzer, twin_state)

@@ -1,7 +1,8 @@
 """Identity profile checks: DIDs, did:key, JWKs, proofs, credentials, revocation, control.
 
 Everything the target answers is judged by ``twin_spec``: keys are resolved through the target
-(did:twin) or from the DID itself (did:key), proofs and credentials are verified offline, and
+(whatever method the node mints) or from the DID itself (did:key), proofs and credentials are
+verified offline, and
 the node's own verify routes must give the spec's verdict and reason. The negative checks end
 by resolving the DID again: a refused write must leave it exactly as it was (TWIN-CORE-051,
 TWIN-CORE-054).
@@ -22,6 +23,8 @@ from typing import Any
 import pytest
 
 from twin_conformance._client import TwinClient, fail, require
+from twin_conformance._failures import prerequisite
+from twin_conformance._run import TwinState
 from twin_conformance.checks._support import (
     BASE58,
     BASE64URL,
@@ -36,8 +39,10 @@ from twin_conformance.checks._support import (
     error_code,
     harness_key,
     mutate_string,
+    node_did_method,
     now_seconds,
     proof_verdict,
+    require_did_twin_node,
     require_status,
     require_unchanged,
     resolution_snapshot,
@@ -46,7 +51,6 @@ from twin_conformance.checks._support import (
     seeded_random,
     spec_failure_requirement,
 )
-from twin_conformance.plugin import TwinState
 from twin_spec import (
     DATA_INTEGRITY_PROOF_TYPE,
     VC_CONTEXT,
@@ -69,6 +73,7 @@ from twin_spec import (
     jwk_from_public_key,
     jwk_thumbprint,
     new_status_list,
+    parse_did,
     parse_did_twin,
     public_key_from_jwk,
     public_key_from_verification_method,
@@ -105,7 +110,7 @@ ISSUED_AT = 1_767_225_600  # 2026-01-01T00:00:00Z, the issuance time of the harn
 
 @dataclass
 class Identity:
-    """A did:twin the harness created on the target, with what the target answered."""
+    """A DID the harness created on the target (of the node's method), with its answer."""
 
     did: str
     created: dict[str, Any]
@@ -140,9 +145,17 @@ def add_method(client: TwinClient, identity: Identity, relationship: str, fragme
 
 
 @pytest.fixture(scope="module")
-def subject(client: TwinClient) -> Identity:
-    """A DID with an assertion method, an authentication method and a service."""
-    identity = create_identity(client)
+@prerequisite("the node creates an identity")
+def created(client: TwinClient) -> Identity:
+    """A new DID as ``POST /identity`` answers it (the first write of the identity checks)."""
+    return create_identity(client)
+
+
+@pytest.fixture(scope="module")
+@prerequisite("the new identity gets methods and a service")
+def subject(client: TwinClient, created: Identity) -> Identity:
+    """The new DID with an assertion method, an authentication method and a service."""
+    identity = Identity(created.did, created.created)
     add_method(client, identity, "assertionMethod", ASSERTION)
     add_method(client, identity, "authentication", AUTHENTICATION)
     exchange = client.post(
@@ -159,7 +172,8 @@ def subject(client: TwinClient) -> Identity:
 
 
 @pytest.fixture(scope="module")
-def issuer(client: TwinClient) -> Identity:
+@prerequisite("a second identity with an assertion method issues credentials")
+def issuer(client: TwinClient, created: Identity) -> Identity:
     """A DID that issues credentials (its status list is changed by the revocation check)."""
     identity = create_identity(client)
     add_method(client, identity, "assertionMethod", ISSUING)
@@ -197,6 +211,7 @@ def signed_document(rng: random.Random, issuer_did: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+@prerequisite("the node signs a document with the subject's assertion method")
 def node_proof(
     client: TwinClient, subject: Identity, run: TwinState
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -221,13 +236,28 @@ def resolve(client: TwinClient, did: str, requirement: str | None = None) -> dic
 # --- did:twin creation and resolution ----------------------------------------------------------
 
 
-@pytest.mark.twin_requirement("TWIN-IDENTITY-030", "TWIN-IDENTITY-050")
-def test_a_new_identity_is_a_did_twin_with_an_empty_status_list(client: TwinClient) -> None:
-    identity = create_identity(client)
+@pytest.mark.twin_requirement("TWIN-IDENTITY-030")
+def test_a_new_identity_is_a_well_formed_did_twin(created: Identity, run: TwinState) -> None:
+    require_did_twin_node(run)
     try:
-        parse_did_twin(identity.did)
+        parse_did_twin(created.did)
     except DidError as exc:
-        fail("TWIN-IDENTITY-030", f"POST /identity made {identity.did!r}: {exc.message}")
+        fail("TWIN-IDENTITY-030", f"POST /identity made {created.did!r}: {exc.message}")
+
+
+@pytest.mark.twin_requirement("TWIN-IDENTITY-001", "TWIN-IDENTITY-050")
+def test_a_new_identity_has_an_empty_status_list(created: Identity, run: TwinState) -> None:
+    try:
+        parsed = parse_did(created.did)
+    except DidError as exc:
+        fail("TWIN-IDENTITY-001", f"POST /identity made {created.did!r}: {exc.message}")
+    method = node_did_method(run)
+    require(
+        method is None or parsed.method == method,
+        "TWIN-IDENTITY-001",
+        f"POST /identity made a did:{parsed.method}, but the node's own DID is a did:{method}",
+    )
+    identity = created
     services = identity.created.get("service")
     require(
         isinstance(services, list) and len(services) == 1,
@@ -256,7 +286,7 @@ def test_a_new_identity_is_a_did_twin_with_an_empty_status_list(client: TwinClie
 
 
 @pytest.mark.twin_requirement("TWIN-IDENTITY-014")
-def test_a_did_twin_resolves_to_a_valid_document(
+def test_a_new_identity_resolves_to_a_valid_document(
     client: TwinClient, subject: Identity, run: TwinState
 ) -> None:
     exchange = client.get(subject.url(), validate=False)
@@ -287,11 +317,11 @@ def test_a_did_twin_resolves_to_a_valid_document(
 
 
 @pytest.mark.twin_requirement("TWIN-IDENTITY-060")
-@pytest.mark.parametrize("method", ["did-twin", "did-key"])
+@pytest.mark.parametrize("method", ["node-method", "did-key"])
 def test_the_did_resolution_result_holds_the_document(
     client: TwinClient, subject: Identity, harness: Ed25519SigningKey, method: str
 ) -> None:
-    did = subject.did if method == "did-twin" else did_key_of(harness)[0]
+    did = subject.did if method == "node-method" else did_key_of(harness)[0]
     document = resolve(client, did)
     exchange = client.get(f"/identity/{did}", headers={"accept": DID_RESOLUTION})
     require_status(exchange, 200, "TWIN-IDENTITY-060", "resolving with Accept did-resolution")
@@ -321,7 +351,7 @@ def test_the_did_resolution_result_holds_the_document(
         require(
             isinstance(document_metadata.get(member), str) and document_metadata[member],
             "TWIN-IDENTITY-060",
-            f"the document metadata of a did:twin has no {member}",
+            f"the document metadata of the node's {subject.did[:40]} has no {member}",
         )
 
 
@@ -330,62 +360,94 @@ def _random_did_twin(rng: random.Random) -> str:
     return "did:twin:0x" + "".join(rng.choice(HEX) for _ in range(64))
 
 
+def unknown_did(rng: random.Random, run: TwinState) -> str:
+    """A well-formed DID of the node's method that no node has created.
+
+    For did:twin, 64 seeded hex digits; for another method, the node's own DID with one
+    character of its method-specific id changed to another of the same kind.
+    """
+    method = node_did_method(run)
+    node = run.info.get("nodeIdentity") if run.info else None
+    if method in (None, "twin") or not isinstance(node, str):
+        return _random_did_twin(rng)
+    prefix = f"did:{method}:"
+    alphabet = HEX if all(c in HEX + ":x" for c in node[len(prefix) :].lower()) else BASE58
+    return mutate_string(node, rng, alphabet, start=len(prefix))
+
+
+DidMaker = Callable[[random.Random, TwinState], str]
+TWIN_ONLY = "twin-only"
+
+
 RESOLUTION_ERRORS = [
     pytest.param(
-        lambda rng: _random_did_twin(rng).upper().replace("DID:TWIN:0X", "did:twin:0x"),
+        lambda rng, run: _random_did_twin(rng).upper().replace("DID:TWIN:0X", "did:twin:0x"),
         400,
         "invalidDid",
+        TWIN_ONLY,
         id="uppercase-hex",
         marks=pytest.mark.twin_requirement("TWIN-IDENTITY-030"),
     ),
     pytest.param(
-        lambda rng: _random_did_twin(rng)[:-1],
+        lambda rng, run: _random_did_twin(rng)[:-1],
         400,
         "invalidDid",
+        TWIN_ONLY,
         id="63-hex-digits",
         marks=pytest.mark.twin_requirement("TWIN-IDENTITY-030"),
     ),
     pytest.param(
-        lambda rng: _random_did_twin(rng).replace(":0x", ":"),
+        lambda rng, run: _random_did_twin(rng).replace(":0x", ":"),
         400,
         "invalidDid",
+        TWIN_ONLY,
         id="no-0x",
         marks=pytest.mark.twin_requirement("TWIN-IDENTITY-030"),
     ),
     pytest.param(
-        lambda rng: "conformance-not-a-did",
+        lambda rng, run: "conformance-not-a-did",
         400,
         "invalidDid",
+        "",
         id="not-a-did",
         marks=pytest.mark.twin_requirement("TWIN-IDENTITY-001"),
     ),
     pytest.param(
-        lambda rng: _random_did_twin(rng).replace("did:twin", "did:TWIN"),
+        lambda rng, run: (
+            lambda did: did[:4] + did[4:].split(":", 1)[0].upper() + ":" + did[4:].split(":", 1)[1]
+        )(unknown_did(rng, run)),
         400,
         "invalidDid",
+        "",
         id="uppercase-method",
         marks=pytest.mark.twin_requirement("TWIN-IDENTITY-001"),
     ),
-    pytest.param(lambda rng: _random_did_twin(rng), 404, "notFound", id="unknown-did-twin"),
+    pytest.param(unknown_did, 404, "notFound", "", id="unknown-did"),
     pytest.param(
-        lambda rng: f"did:example:conformance{rng.randrange(10**6)}",
+        lambda rng, run: f"did:example:conformance{rng.randrange(10**6)}",
         501,
         "methodNotSupported",
+        "",
         id="other-method",
     ),
 ]
 
 
 @pytest.mark.twin_requirement("TWIN-IDENTITY-061", "TWIN-CORE-054")
-@pytest.mark.parametrize(("make", "status", "code"), RESOLUTION_ERRORS)
+@pytest.mark.parametrize(("make", "status", "code", "scope"), RESOLUTION_ERRORS)
+@pytest.mark.twin_read_only
 def test_resolution_errors_map_to_statuses(
     client: TwinClient,
+    run: TwinState,
     rng: random.Random,
-    make: Callable[[random.Random], str],
+    make: DidMaker,
     status: int,
     code: str,
+    scope: str,
 ) -> None:
-    did = make(rng)
+    if scope == TWIN_ONLY:
+        require_did_twin_node(run)
+    did = make(rng, run)
     exchange = client.get(f"/identity/{did}", expect_rejection=True)
     require(
         exchange.status == status,
@@ -401,15 +463,20 @@ def test_resolution_errors_map_to_statuses(
 
 
 @pytest.mark.twin_requirement("TWIN-IDENTITY-060", "TWIN-CORE-054")
-@pytest.mark.parametrize(("make", "status", "code"), RESOLUTION_ERRORS)
+@pytest.mark.parametrize(("make", "status", "code", "scope"), RESOLUTION_ERRORS)
+@pytest.mark.twin_read_only
 def test_resolution_results_carry_the_error_code(
     client: TwinClient,
+    run: TwinState,
     rng: random.Random,
-    make: Callable[[random.Random], str],
+    make: DidMaker,
     status: int,
     code: str,
+    scope: str,
 ) -> None:
-    did = make(rng)
+    if scope == TWIN_ONLY:
+        require_did_twin_node(run)
+    did = make(rng, run)
     exchange = client.get(
         f"/identity/{did}", headers={"accept": DID_RESOLUTION}, expect_rejection=True
     )
@@ -473,7 +540,7 @@ def test_writes_to_a_did_of_another_method_are_400_method_not_supported(
     require(
         exchange.status == 400 and error_code(exchange) == "methodNotSupported",
         "TWIN-IDENTITY-031",
-        f"{method} on {did} (not a did:twin) answered {exchange.status} with code "
+        f"{method} on {did} (not of the node's method) answered {exchange.status} with code "
         f"{error_code(exchange)!r}, not 400 methodNotSupported (path.identity)",
     )
 
@@ -481,6 +548,7 @@ def test_writes_to_a_did_of_another_method_are_400_method_not_supported(
 # --- did:key --------------------------------------------------------------------------------------
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-IDENTITY-002", "TWIN-IDENTITY-004")
 def test_a_did_key_resolves_to_its_one_ed25519_method(
     client: TwinClient, harness: Ed25519SigningKey
@@ -569,6 +637,7 @@ BAD_DID_KEYS = [
 ]
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-IDENTITY-003", "TWIN-CORE-054")
 @pytest.mark.parametrize("did", BAD_DID_KEYS)
 @pytest.mark.parametrize("accept", ["json", "did-resolution"])
@@ -1162,6 +1231,7 @@ class Issued:
 
 
 @pytest.fixture(scope="module")
+@prerequisite("the node issues a credential")
 def issued(
     client: TwinClient, issuer: Identity, run: TwinState, harness: Ed25519SigningKey
 ) -> Issued:
@@ -1487,6 +1557,7 @@ JWT_CASES = [
 ]
 
 
+@pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-IDENTITY-065", "TWIN-CORE-054")
 @pytest.mark.parametrize("case", JWT_CASES)
 def test_the_credential_verify_route_applies_the_jwt_rules(
@@ -1591,7 +1662,8 @@ def test_deactivation_is_permanent(client: TwinClient, rng: random.Random) -> No
 
 
 @pytest.fixture(scope="module")
-def victim(client: TwinClient) -> Identity:
+@prerequisite("an identity for the negative checks")
+def victim(client: TwinClient, created: Identity) -> Identity:
     """A DID the negative checks try to change; it must stay as it is."""
     identity = create_identity(client)
     add_method(client, identity, "assertionMethod", ASSERTION)
@@ -1786,14 +1858,16 @@ def test_a_malformed_write_is_refused_and_changes_nothing(
 @pytest.mark.parametrize(
     ("make", "status"),
     [
-        pytest.param(lambda rng: "did:twin:0xABC", 400, id="malformed-did"),
-        pytest.param(_random_did_twin, 404, id="unknown-did"),
+        pytest.param(lambda rng, run: "did:twin:0xABC", 400, id="malformed-did"),
+        pytest.param(unknown_did, 404, id="unknown-did"),
     ],
 )
 def test_a_write_to_a_bad_or_unknown_did_is_refused(
-    client: TwinClient, rng: random.Random, make: Callable[[random.Random], str], status: int
+    client: TwinClient, run: TwinState, rng: random.Random, make: DidMaker, status: int
 ) -> None:
-    did = make(rng)
+    if status == 400:
+        require_did_twin_node(run)
+    did = make(rng, run)
     exchange = client.post(
         f"/identity/{did}/service",
         json_body={"serviceId": "svc", "type": "LinkedDomains", "endpoint": "https://x.example/"},

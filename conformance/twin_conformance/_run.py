@@ -1,0 +1,180 @@
+"""What one conformance run shares, and how it watches every exchange with the target.
+
+:class:`TwinState` holds the run's options, the target, the checks' records and what the run
+has learnt (secrets, operations the target does not serve, operations that stopped
+answering, contract violations already reported). :class:`RunObserver` sits around every
+request of the run's client: it keeps the exchange as evidence, learns the tokens and cookies
+the target issues, opens an operation's circuit breaker after two timeouts, and refuses
+requests to operations already known to be absent or stuck, so one root cause gives one
+failure (SUITE-010, SUITE-022).
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from twin_conformance._client import Exchange, TwinClient
+from twin_conformance._container import ContainerNode
+from twin_conformance._contract import ContractViolation, OpenApiContract
+from twin_conformance._failures import Blocked, ConformanceFailure
+from twin_conformance._results import Selection, Stop, TestRecord
+from twin_conformance._secrets import Redactor
+from twin_conformance._target import EmbeddedNode, Target
+
+MAX_EVIDENCE = 50
+TIMEOUTS_BEFORE_BREAKING = 2
+AUTH_PATHS = ("/authentication/login", "/authentication/refresh")
+
+
+@dataclass
+class Breaker:
+    """An operation's timeouts, and the check that saw the first one."""
+
+    timeouts: int = 0
+    first_check: str = ""
+
+    @property
+    def open(self) -> bool:
+        """Whether the operation has stopped answering (SUITE-022)."""
+        return self.timeouts >= TIMEOUTS_BEFORE_BREAKING
+
+
+@dataclass
+class TwinState:
+    """Everything one run shares: options, the target, the records of every check."""
+
+    config: pytest.Config
+    requested: set[str]
+    seed: int
+    fail_on: str
+    request_timeout: float
+    run_deadline: float
+    started: datetime
+    selection: Selection = field(default_factory=Selection)
+    target: Target | None = None
+    embedded: EmbeddedNode | None = None
+    container: ContainerNode | None = None
+    info: dict[str, Any] | None = None
+    claimed: set[str] = field(default_factory=set)
+    client: TwinClient | None = None
+    contract: OpenApiContract | None = None
+    could_not_run: str | None = None
+    stopped: Stop | None = None
+    records: dict[str, TestRecord] = field(default_factory=dict)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    vectors: dict[str, Any] | None = None
+    twin_items: int = 0
+    current: str = ""
+    """The ID of the check that is running (blamed for what its exchanges show)."""
+    redactor: Redactor = field(default_factory=Redactor)
+    deviations: list[dict[str, Any]] = field(default_factory=list)
+    absent: dict[str, str] = field(default_factory=dict)
+    """Operations the target does not serve → the check that found it."""
+    breakers: dict[str, Breaker] = field(default_factory=dict)
+    causes: dict[str, str] = field(default_factory=dict)
+    """Root causes already failed (a contract violation, a wrong status) → the check that
+    failed for it; a later check showing the same cause is blocked by it (SUITE-010)."""
+    failed_requirements: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(requirement, operation) a non-fuzz check failed → that check, for the fuzzer."""
+    last_exchange: list[Exchange] = field(default_factory=list)
+    """The check's last exchange with the target (raw, for deriving a root cause)."""
+    baseline: set[str] | None = None
+    known_ids: set[str] = field(default_factory=set)
+
+    def record(self, exchange: Exchange) -> None:
+        """Keep an exchange as evidence of the check that is running."""
+        if len(self.evidence) < MAX_EVIDENCE:
+            self.evidence.append(self.redactor.value(exchange.evidence(self.redactor.text)))
+
+    def deviation(self, key: str, message: str, requirement: str | None = None) -> None:
+        """Note, once, a deviation the harness worked around (SUITE-011)."""
+        if any(entry["id"] == key for entry in self.deviations):
+            return
+        self.deviations.append(
+            {
+                "id": key,
+                "check": self.current or None,
+                "requirement": requirement,
+                "message": message,
+            }
+        )
+
+    def operation_of(self, method: str, url: str) -> str:
+        """The operationId a request goes to, or ``METHOD /path`` outside the document."""
+        if self.contract is not None:
+            operation = self.contract.find(method, url)
+            if operation is not None:
+                return operation.operation_id
+        return f"{method} {urllib.parse.urlsplit(url).path}"
+
+
+class RunObserver:
+    """The run's eyes on every exchange: evidence, secrets, absent and stuck operations."""
+
+    def __init__(self, run: TwinState) -> None:
+        self.run = run
+
+    def before(self, method: str, url: str) -> None:
+        """Refuse a request to an operation the run already knows it cannot use."""
+        run = self.run
+        operation = run.operation_of(method, url)
+        if operation in run.absent and run.absent[operation] != run.current:
+            raise Blocked(run.absent[operation], f"the target does not serve {operation}")
+        breaker = run.breakers.get(operation)
+        if breaker is not None and breaker.open:
+            # SUITE-022: an operation that timed out twice fails fast from then on.
+            raise ConformanceFailure(
+                None,
+                f"operation {operation} stopped answering: it timed out "
+                f"{breaker.timeouts} times, first in {breaker.first_check}",
+            )
+        if time.monotonic() > run.run_deadline + run.request_timeout:
+            raise ConformanceFailure(None, "the whole-run time limit was reached")
+
+    def after(self, exchange: Exchange) -> None:
+        """Learn secrets, count timeouts, and keep the exchange as evidence."""
+        run = self.run
+        path = urllib.parse.urlsplit(exchange.url).path
+        if exchange.set_cookies:
+            run.redactor.learn_from_cookies(exchange.set_cookies)
+        if path.endswith(AUTH_PATHS) and exchange.body:
+            run.redactor.learn_from_body(exchange.body)
+        authorization = exchange.request_headers.get("authorization", "")
+        if authorization.lower().startswith("bearer "):
+            run.redactor.add(authorization[7:].strip())
+        if exchange.timed_out:
+            operation = run.operation_of(exchange.method, exchange.url)
+            breaker = run.breakers.setdefault(operation, Breaker(first_check=run.current))
+            breaker.timeouts += 1
+        encoding = exchange.headers.get("content-encoding", "").strip().lower()
+        if encoding and encoding != "identity" and exchange.decoding_error is None:
+            run.deviation(
+                f"content-encoding:{encoding}",
+                f"the target compresses responses ({encoding}); the harness decodes them",
+            )
+        run.record(exchange)
+        run.last_exchange[:] = [exchange]
+
+
+def contract_validator(run: TwinState, contract: OpenApiContract) -> Any:  # noqa: ANN401
+    """The client's validator: each contract violation fails once, repeats are blocked."""
+
+    def validate(exchange: Exchange, _expect_rejection: bool) -> None:
+        try:
+            contract.check(exchange)
+        except ContractViolation as violation:
+            first = run.causes.get(violation.signature)
+            if first is not None and first != run.current:
+                raise Blocked(
+                    first, f"the same contract violation ({violation.message[:160]})"
+                ) from None
+            run.causes[violation.signature] = run.current
+            raise
+
+    return validate

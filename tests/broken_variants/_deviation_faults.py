@@ -1,0 +1,192 @@
+"""Variants that deviate in ways the harness must handle as a real client would, and traps.
+
+Some deviations are allowed by the spec (compressed answers, a proof signed in the background,
+DIDs of another method), so a variant with them must be judged conformant. Others are one
+divergence that must show as one failure (a token only in a cookie, a route not served), or a
+target the harness must refuse to judge (404 everywhere) or must judge in bounded time (one
+operation that never answers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import os
+import time
+
+import brotli
+
+from tests.broken_variants._asgi import (
+    Context,
+    Handler,
+    HttpRequest,
+    HttpResponse,
+    json_response,
+    rule,
+    with_json,
+)
+
+ANY_METHOD = "GET POST PUT DELETE PATCH"
+BACKGROUND_SIGNING_SECONDS = 2.0
+"""How long the background-signing variant answers a new proof without proof and receipt."""
+
+
+def _compressed(coding: str) -> Handler:
+    """A handler that compresses every answer with ``coding`` when the client accepts it."""
+
+    async def handler(request: HttpRequest, context: Context) -> HttpResponse:
+        response = await context.forward(request)
+        accepted = request.headers.get("accept-encoding", "")
+        if coding not in accepted or not response.body:
+            return response
+        body = gzip.compress(response.body) if coding == "gzip" else brotli.compress(response.body)
+        headers = [(k, v) for k, v in response.headers if k not in ("content-length",)]
+        headers += [("content-encoding", coding), ("vary", "accept-encoding")]
+        return HttpResponse(response.status, headers, body)
+
+    handler.__doc__ = f"Compress every answer with {coding} when the request accepts it."
+    return handler
+
+
+async def proof_signed_in_background(request: HttpRequest, context: Context) -> HttpResponse:
+    """Answer a proof without proof and receipt for a while after its 201 (TWIN node 0.0.2)."""
+    response = await context.forward(request)
+    created = context.memory.setdefault("created", {})
+    if request.method == "POST" and response.status == 201:
+        location = dict(response.headers).get("location", "")
+        created[location] = time.monotonic()
+        return response
+    proof_id = request.path.removeprefix("/immutable-proof/")
+    started = created.get(proof_id)
+    body = response.json()
+    if (
+        request.method == "GET"
+        and started is not None
+        and time.monotonic() - started < BACKGROUND_SIGNING_SECONDS
+        and response.status == 200
+        and isinstance(body, dict)
+    ):
+        body.pop("proof", None)
+        body.pop("immutableReceipt", None)
+        return with_json(response, body)
+    return response
+
+
+async def login_token_in_cookie_only(request: HttpRequest, context: Context) -> HttpResponse:
+    """Answer login with the token in an access_token cookie only, as the TWIN node 0.0.2."""
+    response = await context.forward(request)
+    body = response.json()
+    if response.status != 200 or not isinstance(body, dict) or "token" not in body:
+        return response
+    token = body.pop("token")
+    answer = with_json(response, body)
+    answer.headers.append(("set-cookie", f"access_token={token}; HttpOnly; Path=/"))
+    return answer
+
+
+async def resolution_hangs(request: HttpRequest, context: Context) -> HttpResponse:
+    """Never answer the resolution of a DID of the node's own method (did:key still works)."""
+    if request.path.startswith("/identity/did:key:"):
+        return await context.forward(request)
+    await asyncio.sleep(3600)
+    return await context.forward(request)
+
+
+async def not_found_everywhere(request: HttpRequest, context: Context) -> HttpResponse:
+    """Answer 404 with an HTML page to everything, as a wrong port or base path does."""
+    return HttpResponse(
+        404, [("content-type", "text/html")], b"<html><body>Not Found</body></html>"
+    )
+
+
+async def anchoring_errors_without_name(request: HttpRequest, context: Context) -> HttpResponse:
+    """Answer the anchoring routes' error bodies without ``name`` (the other routes are fine)."""
+    response = await context.forward(request)
+    body = response.json()
+    if response.status >= 400 and isinstance(body, dict) and "name" in body:
+        del body["name"]
+        return with_json(response, body)
+    return response
+
+
+async def route_not_served(request: HttpRequest, context: Context) -> HttpResponse:
+    """Serve no DELETE /verifiable/{id}: 404 as for an unknown route; Allow no longer lists it."""
+    if request.method == "DELETE":
+        return json_response({"name": "NotFoundError", "message": f"no route {request.path}"}, 404)
+    response = await context.forward(request)
+    if response.status == 405:
+        response.headers = [
+            (name, ", ".join(m for m in value.split(", ") if m != "DELETE"))
+            if name == "allow"
+            else (name, value)
+            for name, value in response.headers
+        ]
+    return response
+
+
+async def identity_create_drops_id(request: HttpRequest, context: Context) -> HttpResponse:
+    """Answer a created identity's document without its id (every identity check needs it)."""
+    response = await context.forward(request)
+    body = response.json()
+    if response.status == 200 and isinstance(body, dict):
+        body.pop("id", None)
+        return with_json(response, body)
+    return response
+
+
+def _issued(value: str) -> None:
+    """Append a secret the node issued to $TWIN_ISSUED_SECRETS_FILE (the secrets test reads it)."""
+    path = os.environ.get("TWIN_ISSUED_SECRETS_FILE")
+    if path and value:
+        with open(path, "a", encoding="utf-8") as issued:
+            issued.write(value + "\n")
+
+
+async def tokens_recorded(request: HttpRequest, context: Context) -> HttpResponse:
+    """Set each token it answers as a cookie as well, and record both as issued secrets."""
+    response = await context.forward(request)
+    body = response.json()
+    token = body.get("token") if isinstance(body, dict) else None
+    if response.status == 200 and isinstance(token, str):
+        _issued(token)
+        response.headers.append(("set-cookie", f"access_token={token}; HttpOnly; Path=/"))
+    for name, value in response.headers:
+        if name == "set-cookie":
+            _issued(value.split("=", 1)[1].split(";", 1)[0])
+    return response
+
+
+def patch_did_method_entity_storage() -> None:
+    """Make the node mint and resolve did:entity-storage DIDs, as the TWIN node 0.0.2 does."""
+    from twin_reference import _identity
+    from twin_spec import _did_twin
+
+    method = "entity-storage"
+    _did_twin.DID_TWIN_METHOD = method
+    _did_twin._PREFIX = f"did:{method}:0x"
+    setattr(_identity, "DID_TWIN_METHOD", method)  # noqa: B010 - the imported name, rebound
+
+
+RULES = {
+    "gzip-responses": (rule(ANY_METHOD, ".*", _compressed("gzip")),),
+    "brotli-responses": (rule(ANY_METHOD, ".*", _compressed("br")),),
+    "proof-signed-in-background": (
+        rule("POST", "/immutable-proof", proof_signed_in_background),
+        rule("GET", "/immutable-proof/[^/]+", proof_signed_in_background),
+    ),
+    "login-token-in-cookie-only": (
+        rule("POST", "/authentication/login", login_token_in_cookie_only),
+    ),
+    "resolution-hangs": (rule("GET", "/identity/did:[^/]+", resolution_hangs),),
+    "not-found-everywhere": (rule(ANY_METHOD, ".*", not_found_everywhere),),
+    "anchoring-errors-without-name": (
+        rule(ANY_METHOD, "/(immutable-proof|verifiable)(/.*)?", anchoring_errors_without_name),
+    ),
+    "route-not-served": (rule(ANY_METHOD, "/verifiable/[^/]+", route_not_served),),
+    "identity-create-drops-id": (rule("POST", "/identity", identity_create_drops_id),),
+    "tokens-recorded": (
+        rule("POST", "/authentication/login", tokens_recorded),
+        rule("GET", "/authentication/refresh", tokens_recorded),
+    ),
+}
+PATCHES = {"did-method-entity-storage": patch_did_method_entity_storage}
