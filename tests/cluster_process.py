@@ -37,6 +37,8 @@ class Cluster:
     committee: Committee
     leader_timeout: float = 0.3
     nodes: dict[int, RunningNode] = field(default_factory=dict)
+    serve_args: tuple[str, ...] = ()
+    """More ``twin-node serve`` options for every validator (``--commit-timeout 3``...)."""
 
     @property
     def size(self) -> int:
@@ -76,6 +78,7 @@ class Cluster:
                     str(index),
                     "--leader-timeout",
                     str(self.leader_timeout),
+                    *self.serve_args,
                     port=None,
                 )
                 self.nodes[index] = node

@@ -69,13 +69,14 @@ def start_node(
     password: str | None = ADMIN_PASSWORD,
     env: dict[str, str] | None = None,
     port: int | None = 0,
+    prefix: list[str] | None = None,
 ) -> RunningNode:
     """Start ``twin-node serve`` on 127.0.0.1 and wait until /health reports it ready.
 
     ``port=None`` passes neither --host nor --port (a validator started with --genesis listens
-    at its genesis URL).
+    at its genesis URL); ``prefix`` runs the command through another (``prlimit ...``).
     """
-    node = launch_node(data_dir, *args, password=password, env=env, port=port)
+    node = launch_node(data_dir, *args, password=password, env=env, port=port, prefix=prefix)
     try:
         wait_ready(node)
     except BaseException:
@@ -90,6 +91,7 @@ def launch_node(
     password: str | None = ADMIN_PASSWORD,
     env: dict[str, str] | None = None,
     port: int | None = 0,
+    prefix: list[str] | None = None,
 ) -> RunningNode:
     """Start ``twin-node serve`` and wait only until it listens (not until it is ready)."""
     environment = {**os.environ, **(env or {})}
@@ -101,6 +103,7 @@ def launch_node(
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [
+                *(prefix or []),
                 sys.executable,
                 "-m",
                 "twin_reference",

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from twin_spec import (
+    MAX_TRANSACTION_DEPTH,
     Committee,
     DidError,
     InclusionProof,
@@ -22,6 +23,7 @@ from twin_spec import (
     MessageKind,
     ProofVerificationError,
     ReceiptVerificationError,
+    TransactionLimitError,
     TwinSpecError,
     Validator,
     canonicalize,
@@ -319,9 +321,11 @@ def merkle_vectors() -> list[Vector]:
 
 
 def transaction_oracle(input_: Mapping[str, Any]) -> dict[str, Any]:
-    """A ledger transaction's digest, or its refusal."""
+    """A ledger transaction's digest, or its refusal: the limit it breaks, else its shape."""
     try:
         check_transaction(input_["transaction"])
+    except TransactionLimitError as exc:
+        return {"result": "invalid", "error": exc.code}
     except LedgerError:
         return {"result": "invalid", "error": "invalidTransaction"}
     return {"result": "valid", "digest": transaction_digest(input_["transaction"]).hex()}
@@ -343,8 +347,17 @@ def _sized_transaction(size: int) -> dict[str, Any]:
     return transaction(0, data="x" * (size - len(canonicalize(empty))))
 
 
+def _nested_transaction(depth: int) -> dict[str, Any]:
+    """A transaction nesting exactly ``depth`` levels (it is level 1, its payload level 2)."""
+    data: dict[str, Any] = {}
+    for _ in range(depth - 3):
+        data = {"a": data}
+    return transaction(0, data=data)
+
+
 def _transaction_cases() -> list[Case]:
     shape = ["TWIN-ANCHORING-020"]
+    limits = ["TWIN-ANCHORING-060"]
     base = transaction(1, id="immutable-proof:" + "ab" * 32)
     table: list[tuple[str, str, list[str], object]] = [
         ("minimal", "the five required members", shape, base),
@@ -357,14 +370,26 @@ def _transaction_cases() -> list[Case]:
         (
             "exactly-65536-bytes",
             "65536 bytes of JCS, the most a transaction may have",
-            [*shape, "TWIN-CONSENSUS-004"],
+            [*shape, *limits, "TWIN-CONSENSUS-004"],
             _sized_transaction(65536),
         ),
         (
             "65537-bytes",
             "one byte over the limit",
-            [*shape, "TWIN-CONSENSUS-004"],
+            [*shape, *limits, "TWIN-CONSENSUS-004"],
             _sized_transaction(65537),
+        ),
+        (
+            f"nested-{MAX_TRANSACTION_DEPTH}-levels",
+            f"{MAX_TRANSACTION_DEPTH} levels of nesting, the most a transaction may have",
+            limits,
+            _nested_transaction(MAX_TRANSACTION_DEPTH),
+        ),
+        (
+            f"nested-{MAX_TRANSACTION_DEPTH + 1}-levels",
+            "one level of nesting over the limit",
+            limits,
+            _nested_transaction(MAX_TRANSACTION_DEPTH + 1),
         ),
         ("missing-sender", "no sender", shape, {k: v for k, v in base.items() if k != "sender"}),
         ("missing-payload", "no payload", shape, {k: v for k, v in base.items() if k != "payload"}),

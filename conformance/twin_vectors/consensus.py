@@ -48,6 +48,7 @@ from twin_vectors._format import (
 )
 from twin_vectors.commit_rule_cases import CASES, LATE_CASES, SCHEDULE_CASES
 from twin_vectors.dag_notation import make_committee, parse_dag, signing_key
+from twin_vectors.transaction_limits import transaction_limit_cases
 
 PROFILE = "consensus"
 BLOCK_VALIDITY = "block-validity"
@@ -656,7 +657,7 @@ def _valid_cases() -> list[BlockCase]:
 def block_validity_vectors() -> list[Vector]:
     """Every block-validity vector, its expectation computed by the spec core."""
     vectors: dict[str, Vector] = {}
-    for case in [*_invalid_cases(), *_valid_cases()]:
+    for case in [*_invalid_cases(), *_valid_cases(), *transaction_limit_cases()]:
         expected, requirement = run_block_case(case.committee, case.dag, case.block)
         if expected.get("error") != (case.error.value if case.error else None):
             raise AssertionError(f"{case.name}: the spec core says {expected}")

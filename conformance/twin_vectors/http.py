@@ -78,6 +78,7 @@ def _core_cases() -> list[Case]:
     login = "/authentication/login"
     malformed = ["TWIN-CORE-052", "TWIN-CORE-054", "TWIN-CORE-040"]
     ijson = [*malformed, "TWIN-CORE-003"]
+    parse_limits = ["TWIN-CORE-060", "TWIN-CORE-054", "TWIN-CORE-040"]
     limits = ["TWIN-CORE-053", "TWIN-CORE-054", "TWIN-CORE-040"]
     auth = ["TWIN-CORE-051", "TWIN-CORE-052", "TWIN-CORE-040"]
     good_login = '{"email": "nobody@twin.example", "password": "not a password"}'
@@ -155,6 +156,27 @@ def _core_cases() -> list[Case]:
                 "bodyHex": b'{"email": "\xff", "password": "x"}'.hex(),
             },
             _error(400, field="body"),
+        ),
+        (
+            "login-integer-of-4400-digits",
+            "the password is an integer literal of 4400 digits, more than a double holds",
+            parse_limits,
+            _post(login, '{"email": "a@b.example", "password": ' + "1" * 4400 + "}"),
+            _error(400, field="body", code="numberOutOfRange"),
+        ),
+        (
+            "login-nested-300-levels",
+            "the password nests 300 arrays, beyond the 256 levels a node parses",
+            parse_limits,
+            _post(login, '{"email": "a@b.example", "password": ' + "[" * 300 + "]" * 300 + "}"),
+            _error(400, field="body", code="nestingTooDeep"),
+        ),
+        (
+            "login-lone-surrogate",
+            "the email holds a lone surrogate escape, a string with no UTF-8 form",
+            parse_limits,
+            _post(login, '{"email": "a\\ud800@b.example", "password": "x"}'),
+            _error(400, field="body", code="invalidString"),
         ),
         (
             "login-array-body",

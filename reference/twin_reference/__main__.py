@@ -2,4 +2,6 @@
 
 from twin_reference._cli import main
 
-main()
+# Guarded: the evaluate worker process (spawned, _offload.py) imports this module too.
+if __name__ == "__main__":
+    main()

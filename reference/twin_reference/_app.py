@@ -13,14 +13,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from twin_reference._errors import ApiError
+from twin_reference._errors import ApiError, WritePending
 from twin_reference._http import handle_api_error, handle_http_exception, handle_unexpected
-from twin_reference._node import Node, NodeSettings
+from twin_reference._node import Node
 from twin_reference._routes_anchoring import ROUTES as ANCHORING_ROUTES
 from twin_reference._routes_consensus import ROUTES as CONSENSUS_ROUTES
 from twin_reference._routes_core import ROUTES as CORE_ROUTES
 from twin_reference._routes_identity import ROUTES as IDENTITY_ROUTES
-from twin_reference._setup import anchor_node_identity, open_node
+from twin_reference._setup import anchor_node_identity
+from twin_reference._writes import handle_write_pending
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -46,17 +47,17 @@ def _dispatch(by_method: dict[str, Endpoint]) -> Endpoint:
     return endpoint
 
 
-def create_app(settings: NodeSettings, opened: Node | None = None) -> Starlette:
-    """Build the node's ASGI application; the data directory is opened at start-up.
+def create_app(node: Node) -> Starlette:
+    """Build the ASGI application of an opened node (``_setup.open_node``).
 
-    ``opened`` is the node of ``settings`` when the caller has opened it already (``serve``
-    does, to report an unusable data directory before listening), so it is not opened twice.
+    Its lifespan starts the node's ledger engine and the commit of the node's own DID, and
+    stops them and closes the store at shutdown.
     """
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        node = opened if opened is not None else open_node(settings)
         app.state.node = node
+        node.evaluator.start()
         await node.ledger.start()
         # In the background: with a committee of several, committing the node's DID needs
         # peers that may not be listening yet; /health reports the node not ready until then.
@@ -67,7 +68,10 @@ def create_app(settings: NodeSettings, opened: Node | None = None) -> Starlette:
             identity.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await identity
+            await node.writes.stop()
             await node.ledger.stop()
+            await node.evaluator.stop()
+            node.logins.close()
             node.store.close()
 
     return Starlette(
@@ -77,6 +81,7 @@ def create_app(settings: NodeSettings, opened: Node | None = None) -> Starlette:
             [*CONSENSUS_ROUTES, *CORE_ROUTES, *IDENTITY_ROUTES, *ANCHORING_ROUTES]
         ),
         exception_handlers={
+            WritePending: handle_write_pending,
             ApiError: handle_api_error,
             HTTPException: handle_http_exception,
             Exception: handle_unexpected,

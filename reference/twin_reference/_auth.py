@@ -32,23 +32,39 @@ def check_password(password: str, stored: str) -> bool:
 
 
 class TokenIssuer:
-    """Issue and check the node's bearer tokens; logout revokes a token until it expires."""
+    """Issue and check the node's bearer tokens; logout ends the session a token belongs to.
+
+    A login starts a session (``sid``); a token refreshed from it carries the same session, so
+    logging out with any of them revokes them all (TWIN-CORE-065).
+    """
 
     def __init__(self, store: Store, key: Ed25519SigningKey, lifetime_seconds: int) -> None:
         self._store = store
         self._key = key
         self.lifetime_seconds = lifetime_seconds
 
-    def issue(self, identity: str) -> tuple[str, int]:
-        """Return a token for ``identity`` and its expiry in milliseconds since the epoch."""
+    def issue(self, identity: str, session: str | None = None) -> tuple[str, int]:
+        """Return a token for ``identity`` and its expiry in milliseconds since the epoch.
+
+        ``session`` is the session of the token being refreshed; None starts a new one.
+        """
         now = int(time.time())
         expiry = now + self.lifetime_seconds
-        payload = {"sub": identity, "iat": now, "exp": expiry, "jti": secrets.token_hex(16)}
+        payload = {
+            "sub": identity,
+            "iat": now,
+            "exp": expiry,
+            "jti": secrets.token_hex(16),
+            "sid": session or secrets.token_hex(16),
+        }
         token = encode_jwt({"alg": "EdDSA", "typ": "JWT"}, payload, self._key)
         return token, expiry * 1000
 
     def check(self, token: str) -> tuple[str, str, int]:
-        """Return (identity, jti, exp) of a valid token, or raise UnauthorizedError."""
+        """Return (identity, session, exp) of a valid token, or raise UnauthorizedError.
+
+        A token issued before sessions existed is its own session (its ``jti``).
+        """
         # TWIN-CORE-051 "A node MUST refuse a write without a valid bearer token: missing,
         # malformed, badly signed, expired or revoked tokens are 401."
         try:
@@ -60,16 +76,24 @@ class TokenIssuer:
         subject, jti, expiry = payload.get("sub"), payload.get("jti"), payload.get("exp")
         if not isinstance(subject, str) or not isinstance(jti, str) or not isinstance(expiry, int):
             raise UnauthorizedError("the bearer token lacks sub, jti or exp")
-        if self._store.one("SELECT 1 FROM revoked_tokens WHERE jti = ?", jti) is not None:
-            raise UnauthorizedError("the bearer token was revoked by a logout")
-        return subject, jti, expiry
+        session = payload.get("sid", jti)
+        if not isinstance(session, str):
+            raise UnauthorizedError("the bearer token's sid is not a string")
+        # TWIN-CORE-065 "A logout MUST end the session of the token given: that token and
+        # every token refreshed from the same login MUST be refused afterwards."
+        if self._store.one("SELECT 1 FROM revoked_tokens WHERE jti = ?", session) is not None:
+            raise UnauthorizedError("the bearer token's session was ended by a logout")
+        return subject, session, expiry
 
-    def revoke(self, jti: str, expiry: int) -> None:
-        """Refuse this token from now on (and forget expired revocations)."""
+    def revoke(self, session: str) -> None:
+        """End a session: refuse its tokens from now on (and forget expired revocations).
+
+        Every token of the session was issued before now, so none outlives one lifetime more.
+        """
         now = int(time.time())
         with self._store.write() as connection:
             connection.execute("DELETE FROM revoked_tokens WHERE expires_at < ?", (now,))
             connection.execute(
                 "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)",
-                (jti, expiry),
+                (session, now + self.lifetime_seconds),
             )

@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import logging
-import socket
 import sys
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import click
-import uvicorn
 
 from twin_reference._app import create_app
 from twin_reference._genesis import (
     GENESIS_FILE,
+    Genesis,
     GenesisError,
     create_genesis,
     read_genesis,
     validator_dir,
 )
+from twin_reference._logging import configure_logging
 from twin_reference._node import NodeSettings
+from twin_reference._server import (
+    ConnectionLimits,
+    connection_cap,
+    listen,
+    raise_open_files_limit,
+)
+from twin_reference._server import serve as serve_app
 from twin_reference._setup import SetupError, open_node
 from twin_spec import Committee, TwinSpecError, parse_json, verify_receipt
+
+LOG = logging.getLogger("twin_reference")
 
 
 @click.group()
@@ -79,11 +88,52 @@ def main() -> None:
     " without it.",
 )
 @click.option(
+    "--commit-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0.5, 3600.0),
+    help="Seconds a write waits for its certified checkpoint; past it the answer is 202 with"
+    " Location /consensus/transactions/{digest}, where the outcome is looked up (the"
+    " transaction may still be committed).",
+)
+@click.option(
     "--max-body-bytes",
     default=1024 * 1024,
     show_default=True,
     type=click.IntRange(1024),
-    help="Largest request body accepted; larger bodies get 413 (peer blocks: at least 2 MiB).",
+    help="Largest ordinary request body; larger bodies get 413 (see Limits above).",
+)
+@click.option(
+    "--max-body-values",
+    default=65_536,
+    show_default=True,
+    type=click.IntRange(256),
+    help="Most JSON values an ordinary request body may hold, counted before it is parsed;"
+    " more get 413 (parsing any body within both limits takes under about 40 ms).",
+)
+@click.option(
+    "--body-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(1.0, 3600.0),
+    help="Seconds a request body may take to arrive; slower bodies get 408.",
+)
+@click.option(
+    "--max-connections",
+    default=1024,
+    show_default=True,
+    type=click.IntRange(16),
+    help="Most connections held at once (and never more than the open-files limit allows,"
+    " which is raised to its hard limit at start); at the cap a new connection takes the place"
+    " of the one idle longest, and is refused with 503 only when none is idle.",
+)
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(1.0, 3600.0),
+    help="Seconds a connection may take to send a request's head, from its opening or its last"
+    " answer; it is then closed.",
 )
 @click.option(
     "--token-lifetime",
@@ -105,7 +155,12 @@ def serve(
     genesis_file: Path | None,
     validator_index: int | None,
     leader_timeout: float,
+    commit_timeout: float,
     max_body_bytes: int,
+    max_body_values: int,
+    body_timeout: float,
+    max_connections: int,
+    header_timeout: float,
     token_lifetime: int,
     log_level: str,
 ) -> None:
@@ -121,10 +176,23 @@ def serve(
     the genesis committee: it exchanges blocks and checkpoint signatures with the other
     validators at their genesis URLs, and GET /health reports "warning" until the committee
     has committed the node's own DID.
-    """
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+
+    \b
+    Limits (every body-level fault is a 4xx; no request holds the event loop long):
+    - an ordinary request body: --max-body-bytes and --max-body-values, counted before
+      parsing, and --body-timeout to arrive; a body over 64 KiB is parsed when no other is;
+    - POST /authentication/login: 8 KiB and 1024 values; a checkpoint signature: 8 KiB;
+    - POST /consensus/blocks (peers): 2 MiB and 262,144 values; own blocks stay under half;
+    - POST /consensus/evaluate (public): 16 MiB, 1,048,576 values and 20,000 blocks, parsed
+      and evaluated in a separate worker process of lower priority, one body at a time and
+      two waiting (more get 503 with Retry-After);
+    - every transaction a write makes: 65536 bytes of JCS and 64 levels of nesting;
+    - connections: --max-connections, --header-timeout, and 5 s idle between requests.
+    """  # noqa: D301 - click keeps a paragraph after \b as written
+    configure_logging(log_level)
+    # Start-up is one pass: the genesis file (read once), the data directory and its node,
+    # the listening socket, then the server.
+    genesis: Genesis | None = None
     if genesis_file is not None:
         if validator_index is None:
             raise click.UsageError("--genesis needs --validator-index")
@@ -147,35 +215,38 @@ def serve(
     settings = NodeSettings(
         data_dir=data_dir,
         max_body_bytes=max_body_bytes,
+        max_body_values=max_body_values,
+        body_timeout_seconds=body_timeout,
         token_lifetime_seconds=token_lifetime,
-        genesis=genesis_file,
         validator_index=validator_index or 0,
         leader_timeout_seconds=leader_timeout,
+        commit_timeout_seconds=commit_timeout,
     )
     # Open the data directory before serving, so that one that cannot be used (another
     # committee's, a missing key) is a one-line error rather than a start-up traceback.
     try:
-        node = open_node(settings)
+        node = open_node(settings, genesis)
     except SetupError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted connections inherit this: without it, a response split over two writes waits
-    # for the client's delayed ACK (about 40 ms per request).
-    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        listener.bind((host, port))
+        listener = listen(host, port)
     except OSError as exc:
+        node.store.close()
         raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    bound_port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings, node), log_level=log_level, access_log=False, lifespan="on"
+    # TWIN-CORE-062: the open-files limit as high as allowed, and the connections held below it.
+    open_files = raise_open_files_limit()
+    limits = ConnectionLimits(
+        max_connections=max_connections,
+        header_timeout_seconds=header_timeout,
+        body_timeout_seconds=body_timeout,
     )
-    server = uvicorn.Server(config)
+    cap = connection_cap(limits, open_files, len(genesis.peers) if genesis else 0)
+    if cap < max_connections:
+        LOG.warning("holding at most %d connections: %d open files are allowed", cap, open_files)
     literal = f"[{host}]" if ":" in host else host
-    print(f"twin-node listening on http://{literal}:{bound_port}", flush=True)
-    server.run(sockets=[listener])
+    print(f"twin-node listening on http://{literal}:{listener.getsockname()[1]}", flush=True)
+    serve_app(create_app(node), listener, limits, cap, log_level)
 
 
 @main.command("genesis")

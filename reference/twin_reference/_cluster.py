@@ -15,6 +15,7 @@ from types import FrameType
 import click
 import httpx
 
+from twin_reference._files import PRIVATE_FILE, open_private_log, write_file
 from twin_reference._genesis import (
     GENESIS_FILE,
     GenesisError,
@@ -41,11 +42,7 @@ def _password(data_dir: Path, created: bool) -> str | None:
     path = data_dir / PASSWORD_FILE
     if created:
         password = os.environ.get("TWIN_NODE_PASSWORD") or secrets.token_urlsafe(18)
-        old_umask = os.umask(0o077)
-        try:
-            path.write_text(password + "\n")
-        finally:
-            os.umask(old_umask)
+        write_file(path, password + "\n", PRIVATE_FILE)
         return password
     if path.exists():
         return path.read_text().strip()
@@ -83,7 +80,8 @@ def run_cluster(
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         for index in range(validators):
-            log = (data_dir / f"validator-{index}.log").open("ab")
+            # Owner-only, whatever the umask: a log may name identities and peers.
+            log = os.fdopen(open_private_log(data_dir / f"validator-{index}.log"), "ab")
             with log:
                 processes.append(
                     subprocess.Popen(  # noqa: S603 - our own interpreter and module

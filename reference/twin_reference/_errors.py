@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import ClassVar, Self
 
-from twin_spec import JSONValue
+from twin_spec import TRANSACTION_TOO_LARGE, JSONValue, TransactionLimitError
 
 
 class ApiError(Exception):
@@ -17,6 +18,12 @@ class ApiError(Exception):
         super().__init__(message)
         self.message = message
         self.properties = properties
+        self.headers: dict[str, str] = {}
+
+    def with_headers(self, headers: Mapping[str, str]) -> Self:
+        """Add response headers (such as Retry-After) to the error's answer."""
+        self.headers.update(headers)
+        return self
 
     def body(self) -> dict[str, JSONValue]:
         """Return the TWIN error body: name, message, and properties when there are any."""
@@ -73,6 +80,13 @@ class NotAcceptableError(ApiError):
     name = "NotAcceptableError"
 
 
+class RequestTimeoutError(ApiError):
+    """The request (its body) did not arrive within the node's bound."""
+
+    status = 408
+    name = "RequestTimeoutError"
+
+
 class ConflictError(ApiError):
     """The request conflicts with the current state (a duplicate id, a stale version)."""
 
@@ -101,6 +115,13 @@ class UnsupportedMediaTypeError(ApiError):
     name = "UnsupportedMediaTypeError"
 
 
+class TooManyRequestsError(ApiError):
+    """The client has made too many failed attempts; Retry-After says when to try again."""
+
+    status = 429
+    name = "TooManyRequestsError"
+
+
 class NotImplementedApiError(ApiError):
     """The node does not implement this (for example a DID method it cannot resolve)."""
 
@@ -113,3 +134,30 @@ class ServiceUnavailableError(ApiError):
 
     status = 503
     name = "ServiceUnavailableError"
+
+
+def transaction_refused(error: TransactionLimitError, field: str) -> ApiError:
+    """The answer to a write whose transaction breaks a transaction limit (TWIN-ANCHORING-061).
+
+    413 for the size, 400 for the others; ``properties.code`` names the limit and
+    ``properties.limit`` gives its bound where it has one.
+    """
+    properties: dict[str, JSONValue] = {"field": field, "code": error.code}
+    if error.maximum is not None:
+        properties["limit"] = error.maximum
+    if error.code == TRANSACTION_TOO_LARGE:
+        return PayloadTooLargeError(error.message, **properties)
+    return ValidationError(error.message, **properties)
+
+
+class WritePending(Exception):
+    """A write whose transaction the node holds but has not committed in time (TWIN-CORE-067).
+
+    It is answered 202 with the transaction's digest and where to look its outcome up, never
+    as a failure: the transaction may still be committed.
+    """
+
+    def __init__(self, digest: bytes, message: str) -> None:
+        super().__init__(message)
+        self.digest = digest
+        self.message = message

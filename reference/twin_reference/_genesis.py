@@ -20,6 +20,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from twin_reference._files import PUBLIC_FILE, private_directory, write_file
 from twin_reference._store import Store
 from twin_reference._vault import Vault
 from twin_spec import Committee, JSONValue, LedgerError, Validator, parse_json
@@ -125,11 +126,11 @@ def create_genesis(out_dir: Path, validators: int, host: str, base_port: int | N
     )
     if max(ports) > 65535:
         raise GenesisError(f"ports {ports[0]}..{ports[-1]} go beyond 65535")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(out_dir)
     members = []
     for index in range(validators):
         data_dir = validator_dir(out_dir, index)
-        data_dir.mkdir(mode=0o700)
+        private_directory(data_dir)
         store = Store(data_dir / "node.sqlite")
         try:
             with store.write() as connection:
@@ -142,5 +143,5 @@ def create_genesis(out_dir: Path, validators: int, host: str, base_port: int | N
         Committee(0, tuple(members)),
         {index: f"http://{literal}:{port}" for index, port in enumerate(ports)},
     )
-    genesis_path.write_text(json.dumps(genesis.to_json(), indent=2) + "\n")
+    write_file(genesis_path, json.dumps(genesis.to_json(), indent=2) + "\n", PUBLIC_FILE)
     return genesis

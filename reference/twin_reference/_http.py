@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from starlette.exceptions import HTTPException
@@ -16,13 +18,37 @@ from twin_reference._errors import (
     MethodNotAllowedError,
     NotFoundError,
     PayloadTooLargeError,
+    RequestTimeoutError,
     UnsupportedMediaTypeError,
     ValidationError,
 )
-from twin_spec import JSONValue, TwinSpecError, parse_json
+from twin_spec import (
+    CanonicalizationError,
+    JSONValue,
+    TwinSpecError,
+    json_value_count,
+    parse_json,
+)
 
 LOG = logging.getLogger("twin_reference")
 T = TypeVar("T")
+BODY_TIMEOUT_SECONDS = 30.0
+"""How long a request body may take to arrive, unless a route says otherwise."""
+INLINE_PARSE_BYTES = 64 * 1024
+"""Bodies up to this size are parsed at once; larger ones one at a time (read_json_sized)."""
+_LARGE_PARSE = asyncio.Lock()
+
+
+def json_bytes(value: object) -> bytes:
+    """Compact UTF-8 JSON of ``value``.
+
+    A string with no UTF-8 form (a lone surrogate quoted from bad input) is written escaped,
+    so that such input gets its 4xx, never a failure to answer.
+    """
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode()
 
 
 def json_response(
@@ -33,13 +59,14 @@ def json_response(
     media_type: str = "application/json",
 ) -> Response:
     """Serialize ``value`` as compact UTF-8 JSON."""
-    body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(body, status_code=status, headers=dict(headers or {}), media_type=media_type)
+    return Response(
+        json_bytes(value), status_code=status, headers=dict(headers or {}), media_type=media_type
+    )
 
 
 def error_response(error: ApiError) -> Response:
-    """Render an ApiError as a TWIN error body with its status."""
-    return json_response(error.body(), error.status)
+    """Render an ApiError as a TWIN error body with its status (and headers, if any)."""
+    return json_response(error.body(), error.status, headers=error.headers)
 
 
 async def handle_api_error(request: Request, exc: Exception) -> Response:
@@ -75,34 +102,57 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
-async def read_json(request: Request, limit: int, *, optional: bool = False) -> JSONValue:
-    """Read a JSON body of at most ``limit`` bytes, strictly (I-JSON, no duplicate names)."""
-    value, _size = await read_json_sized(request, limit, optional=optional)
-    return value
+@dataclass(frozen=True)
+class BodyLimit:
+    """What one route's request body may hold: bytes, JSON values, and time to arrive.
+
+    The value bound (:func:`twin_spec.json_value_count`) is checked before parsing, so the
+    parse of any body within a route's limits takes a bounded time and memory (about 0.5 us and
+    100 bytes a value on the development machine).
+    """
+
+    bytes: int
+    values: int
+    seconds: float = BODY_TIMEOUT_SECONDS
 
 
-async def read_json_sized(
-    request: Request, limit: int, *, optional: bool = False
-) -> tuple[JSONValue, int]:
-    """Read a JSON body like :func:`read_json`; return it with its size in bytes."""
+async def read_body(request: Request, limit: BodyLimit, *, optional: bool = False) -> bytes:
+    """Read a request body of JSON within ``limit`` (bytes and time), without parsing it."""
     # TWIN-CORE-053 "A node MUST answer 413 to a body over its limit and 415 to a body that is
     # not application/json, without changing state."
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and (
+        len(declared) > 18 or (declared.isdigit() and int(declared) > limit.bytes)
+    ):
         raise PayloadTooLargeError(
-            f"the body is {declared} bytes, over the limit of {limit} bytes", limit=limit
+            f"the body is {declared[:20]} bytes, over the limit of {limit.bytes} bytes",
+            limit=limit.bytes,
+            code="bodyTooLarge",
         )
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLargeError(f"the body is over the limit of {limit} bytes", limit=limit)
-        chunks.append(chunk)
+    try:
+        # TWIN-CORE-062 "A node MUST bound the time a client takes to send its request
+        # headers and its body, answering 408 or closing the connection past it ...".
+        async with asyncio.timeout(limit.seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit.bytes:
+                    raise PayloadTooLargeError(
+                        f"the body is over the limit of {limit.bytes} bytes",
+                        limit=limit.bytes,
+                        code="bodyTooLarge",
+                    )
+                chunks.append(chunk)
+    except TimeoutError:
+        # The rest of the body may still come: the connection cannot carry another request.
+        raise RequestTimeoutError(
+            f"the body did not arrive within {limit.seconds:g} s", field="body"
+        ).with_headers({"connection": "close"}) from None
     raw = b"".join(chunks)
     if not raw:
         if optional:
-            return {}, 0
+            return raw
         raise ValidationError("the request needs a JSON body", field="body")
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json" and not (
@@ -112,10 +162,57 @@ async def read_json_sized(
             f"the body must be application/json, not {media_type or 'unlabelled'}",
             field="header.content-type",
         )
+    return raw
+
+
+def parse_body(raw: bytes, limit: BodyLimit) -> JSONValue:
+    """Parse a body strictly (I-JSON), once its JSON values are counted within ``limit``."""
+    # TWIN-CORE-061 "A node MUST refuse, before parsing it, a request body over the
+    # operation's byte limit or holding more JSON values than its value limit, with 413,
+    # properties.code (bodyTooLarge, tooManyValues) and properties.limit ...".
+    values = json_value_count(raw, limit.values)
+    if values > limit.values:
+        raise PayloadTooLargeError(
+            f"the body holds {values} JSON values, over the limit of {limit.values}",
+            limit=limit.values,
+            code="tooManyValues",
+        )
     try:
-        return parse_json(raw), len(raw)
+        return parse_json(raw)
+    except CanonicalizationError as exc:
+        # TWIN-CORE-060 "A node MUST answer a JSON body that breaks a limit of strict parsing
+        # ... with 400 and properties.code naming the limit ..., never with a 5xx."
+        code: dict[str, JSONValue] = {} if exc.limit is None else {"code": exc.limit.value}
+        raise ValidationError(
+            f"the body is not valid JSON: {exc.message}", field="body", **code
+        ) from None
     except TwinSpecError as exc:
         raise ValidationError(f"the body is not valid JSON: {exc.message}", field="body") from None
+
+
+async def read_json(request: Request, limit: BodyLimit, *, optional: bool = False) -> JSONValue:
+    """Read and parse a JSON body within ``limit``, strictly (I-JSON, no duplicate names)."""
+    value, _size = await read_json_sized(request, limit, optional=optional)
+    return value
+
+
+async def read_json_sized(
+    request: Request, limit: BodyLimit, *, optional: bool = False
+) -> tuple[JSONValue, int]:
+    """Read a JSON body like :func:`read_json`; return it with its size in bytes.
+
+    A body over :data:`INLINE_PARSE_BYTES` is parsed only when no other such body is being
+    parsed, after the loop has run whatever else was ready: the loop never spends more than
+    one large parse between two turns.
+    """
+    raw = await read_body(request, limit, optional=optional)
+    if not raw:
+        return {}, 0
+    if len(raw) <= INLINE_PARSE_BYTES:
+        return parse_body(raw, limit), len(raw)
+    async with _LARGE_PARSE:
+        await asyncio.sleep(0)
+        return parse_body(raw, limit), len(raw)
 
 
 def body_object(value: JSONValue, *, allowed: set[str], required: set[str]) -> dict[str, Any]:

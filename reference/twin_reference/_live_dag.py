@@ -13,6 +13,7 @@ so the class depends on the spec core's interface only, not on its private layou
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
@@ -49,6 +50,8 @@ class LiveDag(Dag):
         self._first: dict[tuple[int, int], BlockRef] = {}
         self._highest = 0
         self._gc_round = 0
+        self._quorum_round = 0
+        self._quorum_since: dict[int, float] = {0: 0.0}
         for block in genesis_blocks(committee):
             self._store(block_ref(block), dict(block), ())
 
@@ -137,6 +140,17 @@ class LiveDag(Dag):
         """Return the references of the blocks at ``round_``, ordered by (author, digest)."""
         return list(self._by_round.get(round_, ()))
 
+    # -- rounds reached ------------------------------------------------------------------------
+
+    @property
+    def quorum_round(self) -> int:
+        """The highest round at which the DAG holds blocks of a quorum."""
+        return self._quorum_round
+
+    def quorum_reached_at(self, round_: int, default: float) -> float:
+        """When (time.monotonic) the DAG first held a quorum at ``round_``, else ``default``."""
+        return self._quorum_since.get(round_, default)
+
     # -- garbage collection -------------------------------------------------------------------
 
     @property
@@ -155,6 +169,8 @@ class LiveDag(Dag):
                 del self._parents[ref]
                 self._first.pop((ref.round, ref.author), None)
                 forgotten.append(ref)
+        for round_ in [r for r in self._quorum_since if 0 < r <= gc_round]:
+            del self._quorum_since[round_]
         self._gc_round = gc_round
         return forgotten
 
@@ -174,6 +190,13 @@ class LiveDag(Dag):
         refs.append(ref)
         refs.sort()
         self._highest = max(self._highest, ref.round)
+        if ref.round > self._quorum_round and self._live_committee.is_quorum(
+            other.author for other in refs
+        ):
+            now = time.monotonic()
+            for reached in range(self._quorum_round + 1, ref.round + 1):
+                self._quorum_since.setdefault(reached, now)
+            self._quorum_round = ref.round
 
 
 class CommittedView(AbstractSet[BlockRef]):

@@ -16,12 +16,23 @@ from twin_reference._errors import (
     GoneError,
     NotFoundError,
     ValidationError,
+    transaction_refused,
 )
-from twin_reference._ledger import LedgerEngine, Outcome
+from twin_reference._http import BodyLimit
+from twin_reference._ledger import LedgerEngine
+from twin_reference._login import LoginGuard
+from twin_reference._offload import ProcessWorker
 from twin_reference._store import Store
-from twin_reference._transactions import new_transaction
+from twin_reference._transactions import Outcome, new_transaction
 from twin_reference._vault import Vault
-from twin_spec import Committee, JSONValue
+from twin_reference._writes import BACKGROUND_SECONDS, CURRENT_WRITE, IdempotencyKeys
+from twin_spec import (
+    Committee,
+    JSONValue,
+    TransactionLimitError,
+    check_transaction_limits,
+    transaction_digest,
+)
 
 _FAILURES: dict[str, type[ApiError]] = {
     "ConflictError": ConflictError,
@@ -38,14 +49,24 @@ class NodeSettings:
 
     data_dir: Path
     max_body_bytes: int = 1024 * 1024
+    max_body_values: int = 65_536
+    """JSON values an ordinary body may hold (twin_spec.json_value_count), checked unparsed."""
+    body_timeout_seconds: float = 30.0
     token_lifetime_seconds: int = 3600
     commit_timeout_seconds: float = 30.0
     node_name: str = "TWIN reference node"
-    genesis: Path | None = None
-    """A genesis file (committee and peers); None for a committee of one created here."""
     validator_index: int = 0
     """This node's validator in the genesis committee."""
     leader_timeout_seconds: float = 1.0
+
+    @property
+    def body_limit(self) -> BodyLimit:
+        """The limit of an ordinary request body (every route but a few, see routes)."""
+        return BodyLimit(self.max_body_bytes, self.max_body_values, self.body_timeout_seconds)
+
+    def small_body_limit(self, size: int, values: int) -> BodyLimit:
+        """A tighter limit, for a route whose body is small by nature (login, signatures)."""
+        return BodyLimit(size, values, self.body_timeout_seconds)
 
 
 @dataclass
@@ -59,11 +80,29 @@ class Node:
     tokens: TokenIssuer
     committee: Committee
     node_did: str
+    evaluator: ProcessWorker
+    logins: LoginGuard
+    writes: IdempotencyKeys
 
     async def execute(self, kind: str, sender: str, payload: dict[str, JSONValue]) -> Outcome:
         """Submit a transaction, wait until it is committed, and raise if it failed to apply."""
         transaction = new_transaction(kind, sender, payload, now_ms())
-        outcome = await self.ledger.submit(transaction)
+        # TWIN-ANCHORING-061 "A node MUST check the transaction of every write ... against the
+        # limits of TWIN-ANCHORING-060 before it queues it": the same check as a peer's block
+        # gets, so nothing accepted here can fail in a block, at a peer or in storage.
+        try:
+            check_transaction_limits(transaction)
+        except TransactionLimitError as exc:
+            raise transaction_refused(exc, "body") from None
+        claim = CURRENT_WRITE.get()
+        if claim is None:
+            # TWIN-CORE-067: past the commit timeout this raises WritePending (202).
+            outcome = await self.ledger.submit(transaction)
+        else:
+            # A keyed write keeps its transaction before queueing it, and waits on past the
+            # commit timeout (its route answers 202 meanwhile), to keep the final answer.
+            claim.submitted(transaction_digest(transaction), transaction)
+            outcome = await self.ledger.submit(transaction, timeout=BACKGROUND_SECONDS)
         effects = outcome.effects
         if not effects.ok:
             error_class = _FAILURES.get(effects.error_name or "", ApiError)

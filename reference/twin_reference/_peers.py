@@ -52,6 +52,8 @@ class _Peer:
     failures: int = 0
     down_until: float = 0.0
     dropped: int = 0
+    answered: bool | None = None
+    """Whether the peer answered the last exchange with it (None before any)."""
 
 
 class PeerNetwork:
@@ -87,6 +89,10 @@ class PeerNetwork:
         """Whether the last message to the peer went through."""
         peer = self._peers.get(index)
         return peer is not None and peer.failures == 0
+
+    def unreachable(self) -> list[int]:
+        """The peers that did not answer the last exchange with them (sends and fetches)."""
+        return [index for index, peer in self._peers.items() if peer.answered is False]
 
     def start(self) -> None:
         """Start one sender task per peer."""
@@ -135,7 +141,9 @@ class PeerNetwork:
             response = await peer.fetcher.request("GET", path)
         except PeerError as exc:
             LOG.debug("fetch failed: %s", exc)
+            peer.answered = False
             return None
+        peer.answered = True
         if response.status != 200:
             return None
         try:
@@ -163,8 +171,10 @@ class PeerNetwork:
                     size += len(body)
                 if await self._post(peer, batch, settings.attempts):
                     peer.failures = 0
+                    peer.answered = True
                     continue
                 peer.failures += 1
+                peer.answered = False
                 backoff = min(settings.backoff_max_seconds, 0.05 * 2**peer.failures)
                 peer.down_until = time.monotonic() + backoff
 

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from twin_reference import _anchoring
 from twin_reference._http import json_response, member
 from twin_reference._routes_core import authenticate, node_of, request_body
+from twin_reference._write_routes import idempotent
 
 
 def _id(request: Request) -> str:
@@ -17,6 +18,7 @@ def _id(request: Request) -> str:
     return value
 
 
+@idempotent
 async def create_immutable_proof(request: Request) -> Response:
     """POST /immutable-proof: 201 with the proof's id in Location, once it is committed."""
     caller = authenticate(request)
@@ -39,6 +41,7 @@ async def verify_immutable_proof(request: Request) -> Response:
     return json_response(_anchoring.verify_immutable_proof(node_of(request), _id(request)))
 
 
+@idempotent
 async def create_item(request: Request) -> Response:
     """POST /verifiable: 201 with the id in Location and the receipt in the body."""
     caller = authenticate(request)
@@ -54,6 +57,7 @@ async def get_item(request: Request) -> Response:
     return json_response(_anchoring.get_item(node_of(request), _id(request)))
 
 
+@idempotent
 async def update_item(request: Request) -> Response:
     """PUT /verifiable/{id}: new data, answered with the new receipt."""
     caller = authenticate(request)
@@ -62,6 +66,7 @@ async def update_item(request: Request) -> Response:
     return json_response(await _anchoring.update_item(node, caller, _id(request), body))
 
 
+@idempotent
 async def remove_item(request: Request) -> Response:
     """DELETE /verifiable/{id}."""
     caller = authenticate(request)

@@ -16,21 +16,35 @@ import json
 import re
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from twin_reference._certifying import SignatureRefusedError
 from twin_reference._errors import (
+    ApiError,
     NotFoundError,
     PayloadTooLargeError,
     ValidationError,
+    transaction_refused,
 )
-from twin_reference._http import body_object, json_response, read_json, read_json_sized
-from twin_reference._ledger import SignatureRefusedError, accept_block, rejection_code
+from twin_reference._http import (
+    BodyLimit,
+    body_object,
+    json_bytes,
+    json_response,
+    parse_body,
+    read_body,
+    read_json,
+    read_json_sized,
+)
+from twin_reference._receiving import accept_block, rejection_code
 from twin_reference._routes_core import authenticate, node_of
+from twin_reference._write_routes import idempotent
 from twin_spec import (
     GC_DEPTH,
+    MAX_BLOCK_TEXT_BYTES,
+    MAX_BLOCK_VALUES,
     MAX_SAFE_INTEGER,
     CommitSequencer,
     Committee,
@@ -39,6 +53,7 @@ from twin_spec import (
     LeaderDecision,
     LeaderScheduleParameters,
     LedgerError,
+    TransactionLimitError,
     TwinSpecError,
     TwoCertifiedBlocksError,
     block_digest,
@@ -50,8 +65,10 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 EVALUATE_MAX_BLOCKS = 20_000
 EVALUATE_MAX_BYTES = 16 * 1024 * 1024
-PEER_BODY_LIMIT = 2 * 1024 * 1024
-"""A peer's block may be up to 2 MiB, whatever the node's ordinary body limit."""
+EVALUATE_MAX_VALUES = 1_048_576
+"""JSON values an evaluate body may hold: 16 MiB of real blocks holds far fewer."""
+SIGNATURE_BODY_BYTES = 8 * 1024
+"""A checkpoint signature is a signer index and 64 signature bytes: far under 8 KiB."""
 _DIGEST = re.compile(r"[0-9a-f]{64}\Z")
 _INTEGER = re.compile(r"(0|[1-9][0-9]{0,15})\Z")
 
@@ -157,18 +174,22 @@ async def get_checkpoint(request: Request) -> Response:
 # -- writes -----------------------------------------------------------------------------------
 
 
+@idempotent
 async def submit_transaction(request: Request) -> Response:
     """POST /consensus/transactions: queue a transaction; 202 with its digest, not waiting."""
     caller = authenticate(request)
     node = node_of(request)
-    body = await read_json(request, node.settings.max_body_bytes)
+    body = await read_json(request, node.settings.body_limit)
     if not isinstance(body, dict):
         raise ValidationError("the body must be a transaction (a JSON object)", field="body")
     # TWIN-CONSENSUS-104 "POST /consensus/transactions MUST check the transaction's shape and
     # that its sender is the caller, answering 400 naming the field otherwise, and
     # MUST answer 202 with its digest once queued; the transaction is applied when committed."
+    # TWIN-ANCHORING-061: the transaction limits, with the code of the limit broken.
     try:
         check_transaction(body, "body")
+    except TransactionLimitError as exc:
+        raise transaction_refused(exc, "body") from None
     except LedgerError as exc:
         raise ValidationError(exc.message, field=_field(exc, "body", "body")) from None
     if body["sender"] != caller:
@@ -186,7 +207,13 @@ async def submit_block(request: Request) -> Response:
     (TWIN-CONSENSUS-110), and a peer validator holds no token of this node.
     """
     node = node_of(request)
-    block, size = await read_json_sized(request, max(PEER_BODY_LIMIT, node.settings.max_body_bytes))
+    # TWIN-CONSENSUS-133: a block of up to 2 MiB and 262144 JSON values is taken from a peer.
+    limit = BodyLimit(
+        max(MAX_BLOCK_TEXT_BYTES, node.settings.max_body_bytes),
+        MAX_BLOCK_VALUES,
+        node.settings.body_timeout_seconds,
+    )
+    block, size = await read_json_sized(request, limit)
     # TWIN-CONSENSUS-101 "A node MUST answer 400 with properties.code naming the broken rule to a
     # peer block that a receive rule refuses, leaving its DAG unchanged, and 202 to an accepted
     # block, which it adds to its DAG and stores."
@@ -204,7 +231,7 @@ async def submit_signature(request: Request) -> Response:
     text = str(request.path_params["sequence"])
     sequence = _integer(text, "path.sequence", None, 1, MAX_SAFE_INTEGER)
     node = node_of(request)
-    raw = await read_json(request, node.settings.max_body_bytes)
+    raw = await read_json(request, node.settings.small_body_limit(SIGNATURE_BODY_BYTES, 64))
     body = body_object(raw, allowed={"signer", "signature"}, required={"signer", "signature"})
     # TWIN-CONSENSUS-110 "POST /consensus/blocks and POST
     # /consensus/checkpoints/{sequence}/signatures MUST NOT require a bearer token: a committee
@@ -214,6 +241,19 @@ async def submit_signature(request: Request) -> Response:
     except SignatureRefusedError as exc:
         raise ValidationError(exc.message, field=exc.field, code=exc.code) from None
     return json_response({"sequence": sequence, "signer": body["signer"], "status": status}, 202)
+
+
+async def get_transaction(request: Request) -> Response:
+    """GET /consensus/transactions/{digest}: where a transaction is (TWIN-CONSENSUS-132)."""
+    digest = str(request.path_params["digest"])
+    if not _DIGEST.fullmatch(digest):
+        raise ValidationError(
+            "path.digest must be 64 lowercase hex characters", field="path.digest"
+        )
+    status = node_of(request).ledger.transaction_status(bytes.fromhex(digest))
+    if status is None:
+        raise NotFoundError(f"the node knows no transaction {digest}", notFoundId=digest)
+    return json_response(status)
 
 
 async def list_equivocations(request: Request) -> Response:
@@ -325,40 +365,57 @@ def _gc_depth(body: dict[str, Any]) -> int:
     return value
 
 
+def evaluate_body(raw: bytes, limit: BodyLimit) -> tuple[int, bytes]:
+    """Parse, check and evaluate an evaluate body; return the answer's status and JSON.
+
+    It runs in the worker process (``_offload.py``), so that neither parsing up to 16 MiB nor
+    the commit rule over up to 20000 blocks holds the node's event loop.
+    """
+    try:
+        body = body_object(
+            parse_body(raw, limit),
+            allowed={"committee", "blocks", "gcDepth", "leaderSchedule"},
+            required={"committee", "blocks"},
+        )
+        try:
+            committee = Committee.from_json(body["committee"])
+        except TwinSpecError as exc:
+            field = str(getattr(exc, "field", None) or "").removeprefix("committee").lstrip(".")
+            raise ValidationError(
+                f"body.committee is not a committee: {exc.message}",
+                field=f"body.committee.{field}" if field else "body.committee",
+            ) from None
+        blocks = body["blocks"]
+        if not isinstance(blocks, list):
+            raise ValidationError("body.blocks must be an array of blocks", field="body.blocks")
+        if len(blocks) > EVALUATE_MAX_BLOCKS:
+            raise PayloadTooLargeError(
+                f"body.blocks has {len(blocks)} blocks, over the limit of {EVALUATE_MAX_BLOCKS}",
+                limit=EVALUATE_MAX_BLOCKS,
+            )
+        gc_depth, schedule = _gc_depth(body), _schedule(body)
+        return 200, json_bytes(evaluate(committee, blocks, gc_depth, schedule))
+    except ApiError as exc:
+        return exc.status, json_bytes(exc.body())
+
+
 async def evaluate_route(request: Request) -> Response:
     """POST /consensus/evaluate: verdicts, decisions and commits for a given DAG (pure)."""
     # TWIN-CONSENSUS-103 "POST /consensus/evaluate MUST answer 413 to a body over 16 MiB or
     # with more than 20000 blocks, and 400 naming the field to a malformed committee, block list
     # or setting (gcDepth, leaderSchedule)."
-    raw = await read_json(
-        request, max(EVALUATE_MAX_BYTES, node_of(request).settings.max_body_bytes)
+    node = node_of(request)
+    limit = BodyLimit(
+        max(EVALUATE_MAX_BYTES, node.settings.max_body_bytes),
+        EVALUATE_MAX_VALUES,
+        node.settings.body_timeout_seconds,
     )
-    body = body_object(
-        raw,
-        allowed={"committee", "blocks", "gcDepth", "leaderSchedule"},
-        required={"committee", "blocks"},
-    )
-    try:
-        committee = Committee.from_json(body["committee"])
-    except TwinSpecError as exc:
-        field = str(getattr(exc, "field", None) or "").removeprefix("committee").lstrip(".")
-        raise ValidationError(
-            f"body.committee is not a committee: {exc.message}",
-            field=f"body.committee.{field}" if field else "body.committee",
-        ) from None
-    blocks = body["blocks"]
-    if not isinstance(blocks, list):
-        raise ValidationError("body.blocks must be an array of blocks", field="body.blocks")
-    if len(blocks) > EVALUATE_MAX_BLOCKS:
-        raise PayloadTooLargeError(
-            f"body.blocks has {len(blocks)} blocks, over the limit of {EVALUATE_MAX_BLOCKS}",
-            limit=EVALUATE_MAX_BLOCKS,
-        )
-    gc_depth, schedule = _gc_depth(body), _schedule(body)
-    result: dict[str, Any] = await run_in_threadpool(
-        evaluate, committee, blocks, gc_depth, schedule
-    )
-    return json_response(result)
+    # The body is read here and everything else done in the worker process; the number of
+    # bodies held at once is bounded by the worker's places (503 beyond).
+    async with node.evaluator.admitted():
+        raw = await read_body(request, limit)
+        status, answer = await node.evaluator.run(evaluate_body, raw, limit)
+    return Response(answer, status_code=status, media_type="application/json")
 
 
 ROUTES = [
@@ -371,5 +428,6 @@ ROUTES = [
     Route("/consensus/checkpoints/{sequence}/signatures", submit_signature, methods=["POST"]),
     Route("/consensus/equivocations", list_equivocations, methods=["GET"]),
     Route("/consensus/transactions", submit_transaction, methods=["POST"]),
+    Route("/consensus/transactions/{digest}", get_transaction, methods=["GET"]),
     Route("/consensus/evaluate", evaluate_route, methods=["POST"]),
 ]

@@ -8,7 +8,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from twin_reference._auth import check_password
 from twin_reference._errors import UnauthorizedError
 from twin_reference._http import body_object, json_response, member, read_json
 from twin_reference._node import Node
@@ -16,6 +15,12 @@ from twin_reference._openapi import served_openapi
 from twin_spec import SPEC_VERSION
 
 PROFILES = ["core", "identity", "anchoring", "consensus"]
+STALL_WARNING_SECONDS = 5.0
+"""Transactions that wait this long without a commit make the ledger's health a warning..."""
+STALL_ERROR_SECONDS = 30.0
+"""... and this long (or the commit timeout) an error."""
+LOGIN_BODY_BYTES = 8 * 1024
+"""An email and a password: 8 KiB is plenty, and keeps a public route's parse trivial."""
 VERSION = "0.1.0"
 
 
@@ -49,7 +54,7 @@ async def request_body(
     request: Request, *, allowed: set[str], required: set[str]
 ) -> dict[str, Any]:
     """Read the JSON body (within the node's limit) as an object of the allowed members."""
-    limit = node_of(request).settings.max_body_bytes
+    limit = node_of(request).settings.body_limit
     return body_object(await read_json(request, limit), allowed=allowed, required=required)
 
 
@@ -81,30 +86,74 @@ async def info(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
-    """Report the database and the ledger."""
+    """Report the database, the ledger and (in a committee of several) the peers."""
     node = node_of(request)
-    try:
-        node.store.one("SELECT 1")
-        database = {"name": "Database", "status": "ok"}
-    except Exception as exc:
-        database = {"name": "Database", "status": "error", "details": str(exc)}
-    ledger: dict[str, Any] = {"name": "Ledger", "status": "ok"}
-    if not node.ledger.running:
-        ledger = {"name": "Ledger", "status": "error", "details": "the validator is not running"}
-    elif node.ledger.fault is not None:
-        ledger = {"name": "Ledger", "status": "error", "details": node.ledger.fault}
-    elif not node.ready:
-        # TWIN-CONSENSUS-111: until the committee has committed the node's own DID, the node
-        # is up but not ready (its peers may not be listening yet).
-        ledger = {
-            "name": "Ledger",
-            "status": "warning",
-            "details": "waiting for the committee to commit the node's DID",
-        }
-    components: list[dict[str, Any]] = [database, ledger]
+    # TWIN-CORE-066 "GET /health MUST report warning or error, naming the component and the
+    # reason in details, when the ledger has not committed for a while although writes wait,
+    # when the node cannot reach a quorum of its committee, and when its storage fails."
+    components: list[dict[str, Any]] = [_database_health(node), _ledger_health(node)]
+    if node.committee.size > 1:
+        components.append(_peers_health(node))
     statuses = {component["status"] for component in components}
     worst = next(status for status in ("error", "warning", "ok") if status in statuses | {"ok"})
     return json_response({"status": worst, "components": components})
+
+
+def _component(name: str, status: str = "ok", details: str | None = None) -> dict[str, Any]:
+    component: dict[str, Any] = {"name": name, "status": status}
+    if details is not None:
+        component["details"] = details
+    return component
+
+
+def _database_health(node: Node) -> dict[str, Any]:
+    try:
+        node.store.one("SELECT 1")
+    except Exception as exc:
+        return _component("Database", "error", f"the database cannot be read: {exc}")
+    failure = node.ledger.storage_error
+    if failure is not None:
+        return _component("Database", "error", f"the database refuses writes: {failure}")
+    return _component("Database")
+
+
+def _ledger_health(node: Node) -> dict[str, Any]:
+    ledger = node.ledger
+    if not ledger.running:
+        return _component("Ledger", "error", "the validator is not running")
+    if ledger.fault is not None:
+        return _component("Ledger", "error", ledger.fault)
+    if ledger.loop_error is not None and ledger.storage_error is None:
+        return _component("Ledger", "error", f"the ledger loop fails: {ledger.loop_error}")
+    stalled = ledger.seconds_without_progress()
+    if stalled >= STALL_ERROR_SECONDS or stalled >= node.settings.commit_timeout_seconds:
+        return _component(
+            "Ledger",
+            "error",
+            f"no commit for {stalled:.0f} s while {ledger.waiting} transactions wait",
+        )
+    if stalled >= max(STALL_WARNING_SECONDS, 3 * node.settings.leader_timeout_seconds):
+        return _component(
+            "Ledger",
+            "warning",
+            f"no commit for {stalled:.0f} s while {ledger.waiting} transactions wait",
+        )
+    if not node.ready:
+        # TWIN-CONSENSUS-111: until the committee has committed the node's own DID, the node
+        # is up but not ready (its peers may not be listening yet).
+        return _component("Ledger", "warning", "waiting for the committee to commit the node's DID")
+    return _component("Ledger")
+
+
+def _peers_health(node: Node) -> dict[str, Any]:
+    unreachable = node.ledger.unreachable_peers()
+    if not node.ledger.quorum_reachable():
+        return _component(
+            "Peers",
+            "error",
+            f"a quorum of the committee is unreachable: validators {unreachable} do not answer",
+        )
+    return _component("Peers")
 
 
 async def spec(request: Request) -> Response:
@@ -115,15 +164,14 @@ async def spec(request: Request) -> Response:
 async def login(request: Request) -> Response:
     """Check email and password; answer a bearer token and set it as a cookie too."""
     node = node_of(request)
-    body = await request_body(
-        request, allowed={"email", "password"}, required={"email", "password"}
-    )
+    address = request.client.host if request.client is not None else "unknown"
+    await node.logins.check_address(address)
+    raw = await read_json(request, node.settings.small_body_limit(LOGIN_BODY_BYTES, 1024))
+    body = body_object(raw, allowed={"email", "password"}, required={"email", "password"})
     email = member(body, "email", str, "a string")
     password = member(body, "password", str, "a string")
-    row = node.store.one("SELECT identity, password_hash FROM users WHERE email = ?", email)
-    if row is None or not check_password(password, str(row[1])):
-        raise UnauthorizedError("the email or the password is wrong")
-    token, expiry = node.tokens.issue(str(row[0]))
+    identity = await node.logins.login(email, password, address)
+    token, expiry = node.tokens.issue(identity)
     response = json_response({"token": token, "expiry": expiry})
     response.set_cookie(
         "access_token",
@@ -142,22 +190,23 @@ async def refresh(request: Request) -> Response:
     token = request.query_params.get("token") or bearer_token(request)
     if token is None:
         raise UnauthorizedError("refresh needs a token (query token, bearer or cookie)")
-    identity, _jti, _exp = node.tokens.check(token)
-    fresh, expiry = node.tokens.issue(identity)
+    identity, session, _exp = node.tokens.check(token)
+    # The fresh token belongs to the same session: a logout with either ends both.
+    fresh, expiry = node.tokens.issue(identity, session)
     return json_response({"token": fresh, "expiry": expiry})
 
 
 async def logout(request: Request) -> Response:
-    """Revoke the token given in the query (or the cookie); answer 204 either way."""
+    """End the session of the token given in the query (or the cookie); 204 either way."""
     node = node_of(request)
     token = request.query_params.get("token") or request.cookies.get("access_token")
     if token:
         try:
-            _identity, jti, expiry = node.tokens.check(token)
+            _identity, session, _expiry = node.tokens.check(token)
         except UnauthorizedError:
             pass
         else:
-            node.tokens.revoke(jti, expiry)
+            node.tokens.revoke(session)
     response = Response(status_code=204)
     response.delete_cookie("access_token", path="/")
     return response

@@ -12,6 +12,7 @@ from twin_reference import _identity, _proofs
 from twin_reference._errors import ApiError, ValidationError
 from twin_reference._http import body_object, json_response, member, read_json
 from twin_reference._routes_core import authenticate, node_of, request_body
+from twin_reference._write_routes import idempotent
 from twin_spec import STATUS_LIST_BITS, JSONValue
 
 DID_RESOLUTION = "application/did-resolution"
@@ -38,11 +39,12 @@ def _path(request: Request, name: str) -> str:
     return value
 
 
+@idempotent
 async def create_identity(request: Request) -> Response:
     """POST /identity: a new did:twin controlled by the caller."""
     caller = authenticate(request)
     node = node_of(request)
-    body = await read_json(request, node.settings.max_body_bytes, optional=True)
+    body = await read_json(request, node.settings.body_limit, optional=True)
     body_object(body, allowed=set(), required=set())
     return json_response(await _identity.create_identity(node, caller))
 
@@ -88,6 +90,7 @@ async def resolve_identity(request: Request) -> Response:
     return json_response(result, media_type=DID_RESOLUTION)
 
 
+@idempotent
 async def deactivate_identity(request: Request) -> Response:
     """DELETE /identity/{identity}: deactivate for good."""
     caller = authenticate(request)
@@ -95,6 +98,7 @@ async def deactivate_identity(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@idempotent
 async def create_verification_method(request: Request) -> Response:
     """POST /identity/{identity}/verification-method: a new key in the vault, published."""
     caller = authenticate(request)
@@ -125,6 +129,7 @@ async def create_verification_method(request: Request) -> Response:
     return json_response(method)
 
 
+@idempotent
 async def remove_verification_method(request: Request) -> Response:
     """DELETE /identity/{identity}/verification-method/{verificationMethodId}."""
     caller = authenticate(request)
@@ -138,6 +143,7 @@ async def remove_verification_method(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@idempotent
 async def create_service(request: Request) -> Response:
     """POST /identity/{identity}/service."""
     caller = authenticate(request)
@@ -163,6 +169,7 @@ async def create_service(request: Request) -> Response:
     return json_response(service)
 
 
+@idempotent
 async def remove_service(request: Request) -> Response:
     """DELETE /identity/{identity}/service/{serviceId}."""
     caller = authenticate(request)
@@ -240,7 +247,9 @@ async def verify_credential(request: Request) -> Response:
 
 
 def _revocation_index(value: object, field: str) -> int:
-    if isinstance(value, str) and value.isdigit() and value.isascii():
+    # A path of thousands of digits is refused as out of range, not handed to int() (which
+    # refuses more than 4300 digits with an error no request may cause, TWIN-CORE-054).
+    if isinstance(value, str) and value.isdigit() and value.isascii() and len(value) <= 16:
         value = int(value)
     # JSON Schema counts 5.0 as an integer; so does the node.
     if isinstance(value, float) and value.is_integer():
@@ -252,11 +261,13 @@ def _revocation_index(value: object, field: str) -> int:
     return value
 
 
+@idempotent
 async def revoke(request: Request) -> Response:
     """GET /identity/{identity}/verifiable-credential/revoke/{revocationIndex}."""
     return await _set_revocation(request, revoked=True)
 
 
+@idempotent
 async def unrevoke(request: Request) -> Response:
     """GET /identity/{identity}/verifiable-credential/unrevoke/{revocationIndex}."""
     return await _set_revocation(request, revoked=False)

@@ -1,4 +1,9 @@
-"""Opening a node's data directory, creating it on first start.
+"""Start-up in one pass: data directory, store, genesis committee, node parts, ledger engine.
+
+``twin-node serve`` reads the genesis file (if any) once, then calls :func:`open_node`, which
+opens the data directory and its database, creates the node's own parts on first start, checks
+them against the genesis committee, and builds the ledger engine; the application
+(``_app.py``) only starts and stops what it is given.
 
 First start creates: the validator key and a committee of one (or, with a genesis file, takes
 the genesis committee and the validator key ``twin-node genesis`` put in the vault), written
@@ -19,14 +24,18 @@ import sys
 from pathlib import Path
 
 from twin_reference._auth import TokenIssuer, hash_password
-from twin_reference._errors import ApiError
-from twin_reference._genesis import VALIDATOR_KEY, Genesis, read_genesis
+from twin_reference._errors import ApiError, WritePending
+from twin_reference._files import PUBLIC_FILE, private_directory, write_file
+from twin_reference._genesis import VALIDATOR_KEY, Genesis
 from twin_reference._identity import jwk_method, new_did_document
 from twin_reference._ledger import ConsensusSettings, LedgerEngine
+from twin_reference._login import LoginGuard
 from twin_reference._node import Node, NodeSettings, now_ms
+from twin_reference._offload import ProcessWorker
 from twin_reference._store import Store
 from twin_reference._transactions import DID_CREATE, new_transaction
 from twin_reference._vault import Vault
+from twin_reference._writes import IdempotencyKeys
 from twin_spec import Committee, Validator, did_twin_from_bytes
 
 DATABASE_FILE = "node.sqlite"
@@ -40,12 +49,14 @@ class SetupError(RuntimeError):
     """The data directory cannot be used as asked (another committee, a missing key)."""
 
 
-def open_node(settings: NodeSettings) -> Node:
-    """Open (or create) the data directory and return the node, its ledger not yet started."""
+def open_node(settings: NodeSettings, genesis: Genesis | None = None) -> Node:
+    """Open (or create) the data directory and return the node, its ledger not yet started.
+
+    ``genesis`` is the committee the node is a validator of (read once by the caller); None
+    makes, on first start, a committee of this node alone.
+    """
     data_dir = settings.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    data_dir.chmod(0o700)
-    genesis = read_genesis(settings.genesis) if settings.genesis is not None else None
+    private_directory(data_dir)
     store = Store(data_dir / DATABASE_FILE)
     try:
         vault = Vault(store)
@@ -76,7 +87,12 @@ def open_node(settings: NodeSettings) -> Node:
         ),
     )
     tokens = TokenIssuer(store, token_key, settings.token_lifetime_seconds)
-    return Node(settings, store, vault, ledger, tokens, committee, node_did)
+    evaluator = ProcessWorker("evaluate")
+    logins = LoginGuard(store)
+    writes = IdempotencyKeys(store)
+    return Node(
+        settings, store, vault, ledger, tokens, committee, node_did, evaluator, logins, writes
+    )
 
 
 def _check_genesis(
@@ -136,8 +152,10 @@ def _create_node(
             "INSERT INTO users (email, identity, password_hash) VALUES (?, ?, ?)",
             (email, node_did, hash_password(password)),
         )
-    committee_file = data_dir / COMMITTEE_FILE
-    committee_file.write_text(json.dumps(committee.to_json(), indent=2) + "\n")
+    # Public: the keys that verify receipts offline. Its mode is set, not left to the umask.
+    write_file(
+        data_dir / COMMITTEE_FILE, json.dumps(committee.to_json(), indent=2) + "\n", PUBLIC_FILE
+    )
 
 
 async def anchor_node_identity(node: Node) -> None:
@@ -152,6 +170,6 @@ async def anchor_node_identity(node: Node) -> None:
     while not node.ready:
         try:
             await node.ledger.submit(transaction)
-        except ApiError as exc:
-            LOG.info("the node's DID is not committed yet (%s); still waiting", exc.message)
+        except (ApiError, WritePending) as exc:
+            LOG.info("the node's DID is not committed yet (%s); still waiting", exc)
             await asyncio.sleep(0.5)

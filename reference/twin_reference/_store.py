@@ -8,11 +8,12 @@ back).
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from twin_reference._files import private_file, secure_if_present
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -38,6 +39,12 @@ CREATE TABLE IF NOT EXISTS transactions (
     digest BLOB PRIMARY KEY, checkpoint INTEGER NOT NULL, position INTEGER NOT NULL,
     body TEXT NOT NULL, status TEXT NOT NULL, error_name TEXT, error_message TEXT);
 CREATE INDEX IF NOT EXISTS transactions_by_checkpoint ON transactions (checkpoint, position);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    caller TEXT NOT NULL, key TEXT NOT NULL, fingerprint BLOB NOT NULL, digest BLOB,
+    transaction_body TEXT, status INTEGER, headers TEXT, body BLOB,
+    created_at INTEGER NOT NULL, PRIMARY KEY (caller, key));
+CREATE TABLE IF NOT EXISTS dropped_transactions (
+    digest BLOB PRIMARY KEY, reason TEXT NOT NULL, dropped_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dids (
     did TEXT PRIMARY KEY, document TEXT NOT NULL, controller TEXT NOT NULL,
     version INTEGER NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL,
@@ -55,15 +62,13 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        fresh = not path.exists()
-        # Files the node creates are readable by its owner only: the vault holds private keys.
-        old_umask = os.umask(0o077)
-        try:
-            self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        finally:
-            os.umask(old_umask)
-        if fresh:
-            path.chmod(0o600)
+        # The database is readable by its owner only: the vault holds private keys. It is made
+        # 0600 before SQLite opens it (and made so again if it was restored open to others);
+        # SQLite gives its -wal and -shm files the database's own mode.
+        private_file(path)
+        for suffix in ("-wal", "-shm", "-journal"):
+            secure_if_present(path.with_name(path.name + suffix))
+        self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.connection.execute("PRAGMA journal_mode=WAL")
         self.connection.execute("PRAGMA synchronous=FULL")
         self._durable = True
@@ -80,20 +85,16 @@ class Store:
         process being killed, but not a power cut until the next durable one; the ledger uses
         it for what it can rebuild or fetch again (peers' blocks, commits not yet certified).
         """
-        old_umask = os.umask(0o077)
+        if durable != self._durable:
+            self.connection.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            self._durable = durable
+        self.connection.execute("BEGIN IMMEDIATE")
         try:
-            if durable != self._durable:
-                self.connection.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-                self._durable = durable
-            self.connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.connection
-            except BaseException:
-                self.connection.execute("ROLLBACK")
-                raise
-            self.connection.execute("COMMIT")
-        finally:
-            os.umask(old_umask)
+            yield self.connection
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
 
     def one(self, sql: str, *params: object) -> tuple[object, ...] | None:
         """Return the first row of a query, or None."""

@@ -4,7 +4,7 @@ Blocks from peers are self-authenticating (signed by a committee key, pinned by 
 the validator fetches what it misses from any peer and checks it by the receive rules like a
 pushed block:
 
-- a block whose ancestors are missing is held (``_ledger.py``) and each missing ancestor is
+- a block whose ancestors are missing is held (``_receiving.py``) and each missing ancestor is
   fetched by digest (``GET /consensus/blocks/{digest}``), first from the validator that
   referenced it, then from its author, then from the others; at most
   :data:`FETCH_BATCH` at a time and :data:`FETCH_PASSES` batches per pass, each block at most
@@ -28,14 +28,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from twin_reference._errors import ApiError
 from twin_reference._peers import PeerNetwork
 from twin_spec import BlockRef, JSONValue, LedgerError
-
-if TYPE_CHECKING:
-    from twin_reference._ledger import LedgerEngine
 
 LOG = logging.getLogger("twin_reference.sync")
 TICK_SECONDS = 0.25
@@ -50,10 +47,48 @@ STALE_CHECKPOINT_SECONDS = 1.0
 CHECKPOINT_PAGE = 100
 
 
+class SyncedLedger(Protocol):
+    """What the synchronizer needs of the validator (``_ledger.py``'s LedgerEngine)."""
+
+    catching_up: bool
+
+    @property
+    def quorum_round(self) -> int:
+        """The highest round at which the DAG holds blocks of a quorum."""
+
+    @property
+    def last_peer_block(self) -> float:
+        """When (time.monotonic) a peer's block last passed the receive rules."""
+
+    def receive_block(self, block: object, size: int = 0) -> tuple[BlockRef, bool]:
+        """Check a block by the receive rules and keep it."""
+
+    def wanted(self) -> list[BlockRef]:
+        """Ancestors that held blocks are waiting for, lowest round first."""
+
+    def held_above(self, round_: int) -> bool:
+        """Whether a held block is above ``round_``."""
+
+    def expire_held(self) -> None:
+        """Forget held blocks that waited too long."""
+
+    def stale_checkpoints(self, age: float) -> list[int]:
+        """Sequences signed at least ``age`` seconds ago and still uncertified."""
+
+    def resend_signatures(self, age: float) -> None:
+        """Send the own signature again for checkpoints uncertified for ``age`` seconds."""
+
+    def offer_certified(self, certified: object) -> bool:
+        """Take a certified checkpoint fetched from a peer."""
+
+    def wake(self) -> None:
+        """Have the validator's loop look at the state again."""
+
+
 class Synchronizer:
     """Fetches what the validator misses from its peers, in bounded passes."""
 
-    def __init__(self, engine: LedgerEngine, network: PeerNetwork) -> None:
+    def __init__(self, engine: SyncedLedger, network: PeerNetwork) -> None:
         self._engine = engine
         self._network = network
         self._hints: dict[BlockRef, int] = {}

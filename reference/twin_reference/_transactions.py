@@ -59,6 +59,15 @@ class Effects:
 SUCCESS = Effects("success")
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """A committed transaction: its digest, what applying it did, and its checkpoint."""
+
+    digest: bytes
+    effects: Effects
+    checkpoint: int
+
+
 class _Refused(Exception):
     def __init__(self, name: str, message: str) -> None:
         super().__init__(message)
@@ -72,21 +81,48 @@ def metadata_time(timestamp_ms: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_STORAGE_FAULTS = (sqlite3.OperationalError, sqlite3.InternalError, sqlite3.NotSupportedError)
+"""SQLite errors that say the storage failed (locked, full, I/O), not the transaction."""
+
+
 def apply_transaction(
     connection: sqlite3.Connection,
     transaction: dict[str, Any],
     digest: bytes,
     commit_timestamp_ms: int,
 ) -> Effects:
-    """Apply one committed transaction inside the caller's SQLite transaction."""
+    """Apply one committed transaction inside the caller's SQLite transaction.
+
+    A transaction that cannot apply fails, with its reason, and changes nothing (a savepoint
+    undoes what it wrote); only a failure of the storage itself is raised, so that the commit
+    is tried again rather than recorded differently on this validator than on the others.
+    """
+    connection.execute("SAVEPOINT apply_transaction")
     try:
         _apply(connection, transaction, digest, commit_timestamp_ms)
+    except _STORAGE_FAULTS:
+        connection.execute("ROLLBACK TO apply_transaction")
+        connection.execute("RELEASE apply_transaction")
+        raise
     except _Refused as refused:
-        return Effects("failure", refused.name, refused.message)
+        effects = Effects("failure", refused.name, refused.message)
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         # Peers are not trusted to send well-formed payloads; a bad one fails, it never crashes.
-        return Effects("failure", "ValidationError", f"malformed transaction: {exc!r}")
-    return SUCCESS
+        effects = Effects("failure", "ValidationError", f"malformed transaction: {exc!r}")
+    except Exception as exc:
+        # TWIN-CONSENSUS-131 "... MUST record a committed transaction that cannot be applied as
+        # failed, with the reason, and MUST keep committing the other transactions": whatever
+        # a payload does to the code that applies it, the same input fails the same way on
+        # every validator, and the commit goes on.
+        effects = Effects(
+            "failure", "ValidationError", f"the transaction cannot be applied: {exc!r}"[:2000]
+        )
+    else:
+        connection.execute("RELEASE apply_transaction")
+        return SUCCESS
+    connection.execute("ROLLBACK TO apply_transaction")
+    connection.execute("RELEASE apply_transaction")
+    return effects
 
 
 def _apply(connection: sqlite3.Connection, tx: dict[str, Any], digest: bytes, now_ms: int) -> None:

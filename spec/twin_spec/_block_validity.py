@@ -59,6 +59,7 @@ BLOCK_REJECTION_REQUIREMENTS: Mapping[BlockRejection, str] = MappingProxyType(
         BlockRejection.TOO_MANY_ANCESTORS: "TWIN-CONSENSUS-004",
         BlockRejection.TOO_MANY_TRANSACTIONS: "TWIN-CONSENSUS-004",
         BlockRejection.TRANSACTION_TOO_LARGE: "TWIN-CONSENSUS-004",
+        BlockRejection.TRANSACTION_TOO_DEEP: "TWIN-CONSENSUS-130",
         BlockRejection.WRONG_EPOCH: "TWIN-CONSENSUS-008",
         BlockRejection.ROUND_ZERO: "TWIN-CONSENSUS-008",
         BlockRejection.UNKNOWN_AUTHOR: "TWIN-CONSENSUS-008",

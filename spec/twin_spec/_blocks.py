@@ -33,10 +33,15 @@ from twin_spec._ledger_json import (
     read_signature,
     read_str,
 )
+from twin_spec._limits import (
+    MAX_TRANSACTION_BYTES,
+    MAX_TRANSACTION_DEPTH,
+    check_transaction_limits,
+    json_depth,
+)
 from twin_spec._signing_domains import MessageKind, sign_message, verify_message
 
 MAX_BLOCK_TRANSACTIONS = 1024
-MAX_TRANSACTION_BYTES = 65536
 _TRANSACTION = "TWIN-ANCHORING-020"
 _FORMAT = "TWIN-CONSENSUS-004"
 _SIGNATURE = "TWIN-CONSENSUS-005"
@@ -45,15 +50,20 @@ _ANCESTORS = "TWIN-CONSENSUS-009"
 _DAG = "TWIN-CONSENSUS-013"
 _ANCESTOR_AUTHOR = "TWIN-CONSENSUS-014"
 _OWN_FIRST = "TWIN-CONSENSUS-015"
+_TX_DEPTH = "TWIN-CONSENSUS-130"
 _TX_MEMBERS = ("type", "sender", "nonce", "timestampMs", "payload")
 _BLOCK_MEMBERS = ("epoch", "round", "author", "timestampMs", "ancestors", "transactions")
 
 
 def check_transaction(tx: object, field: str = "transaction") -> Mapping[str, object]:
-    """Check a transaction's required members and size; raise :class:`LedgerError` if wrong."""
+    """Check a transaction's required members and every transaction limit.
+
+    Raises :class:`LedgerError` for a wrong shape, and its subclass
+    :class:`~twin_spec._errors.TransactionLimitError` (with the limit's code) for a transaction
+    over a limit of ``_limits.py``.
+    """
     body = _check_transaction_shape(tx, field, ledger_fail)
-    if len(canonicalize(body)) > MAX_TRANSACTION_BYTES:
-        raise ledger_fail(field, f"is over {MAX_TRANSACTION_BYTES} bytes of JCS", _FORMAT)
+    check_transaction_limits(body, field)
     return body
 
 
@@ -200,8 +210,13 @@ def check_block(block: object, committee: Committee) -> BlockRef:
     return BlockRef(round_, author, block_digest(body))
 
 
-def _read_block(block: object) -> tuple[Mapping[str, object], list[BlockRef], list[int]]:
-    """Check the block's shape; return it, its ancestors and its transactions' JCS sizes."""
+def _read_block(
+    block: object,
+) -> tuple[Mapping[str, object], list[BlockRef], list[tuple[int, int]]]:
+    """Check the block's shape; return it, its ancestors and its transactions' sizes.
+
+    The size of a transaction is its length in bytes of JCS and its nesting depth.
+    """
     # TWIN-CONSENSUS-004 "A block MUST be a JSON object with exactly epoch, round, author,
     # timestampMs (integers), ancestors (block references), transactions and signature."
     body = read_object(block, "block", _MALFORMED, _FORMAT, (*_BLOCK_MEMBERS, "signature"))
@@ -222,14 +237,16 @@ def _read_block(block: object) -> tuple[Mapping[str, object], list[BlockRef], li
         field = f"block.transactions[{position}]"
         checked = _check_transaction_shape(tx, field, _MALFORMED)
         try:
-            sizes.append(len(canonicalize(checked)))
+            sizes.append((len(canonicalize(checked)), json_depth(checked)))
         except CanonicalizationError as exc:
             raise _MALFORMED(field, exc.message, _TRANSACTION) from None
     read_str(body["signature"], "block.signature", _MALFORMED, _FORMAT)
     return body, ancestors, sizes
 
 
-def _check_limits(ancestors: list[BlockRef], sizes: list[int], committee: Committee) -> None:
+def _check_limits(
+    ancestors: list[BlockRef], sizes: list[tuple[int, int]], committee: Committee
+) -> None:
     # TWIN-CONSENSUS-004 "... at most as many ancestors as the committee has validators, at
     # most 1024 transactions, each at most 65536 bytes of JCS."
     if len(ancestors) > committee.size:
@@ -246,13 +263,24 @@ def _check_limits(ancestors: list[BlockRef], sizes: list[int], committee: Commit
             f"holds {len(sizes)} items, at most {MAX_BLOCK_TRANSACTIONS} allowed",
             _FORMAT,
         )
-    for position, size in enumerate(sizes):
+    for position, (size, _depth) in enumerate(sizes):
         if size > MAX_TRANSACTION_BYTES:
             raise _reject(
                 BlockRejection.TRANSACTION_TOO_LARGE,
                 f"block.transactions[{position}]",
                 f"is {size} bytes of JCS, over {MAX_TRANSACTION_BYTES}",
                 _FORMAT,
+            )
+    # TWIN-CONSENSUS-130 "A received block MUST be refused with transactionTooDeep when one of
+    # its transactions nests deeper than 64 levels, a rule checked right after
+    # transactionTooLarge."
+    for position, (_size, depth) in enumerate(sizes):
+        if depth > MAX_TRANSACTION_DEPTH:
+            raise _reject(
+                BlockRejection.TRANSACTION_TOO_DEEP,
+                f"block.transactions[{position}]",
+                f"nests {depth} levels deep, more than {MAX_TRANSACTION_DEPTH}",
+                _TX_DEPTH,
             )
 
 

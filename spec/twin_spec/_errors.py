@@ -19,8 +19,26 @@ class TwinSpecError(ValueError):
         self.requirement = requirement
 
 
+class JsonLimit(StrEnum):
+    """Which limit of JSON a value or a text breaks, where one limit is the reason (a code)."""
+
+    NESTING_TOO_DEEP = "nestingTooDeep"
+    NUMBER_OUT_OF_RANGE = "numberOutOfRange"
+    INVALID_STRING = "invalidString"
+
+
 class CanonicalizationError(TwinSpecError):
-    """A value cannot be represented in RFC 8785 canonical JSON, or JSON text is not I-JSON."""
+    """A value cannot be represented in RFC 8785 canonical JSON, or JSON text is not I-JSON.
+
+    ``limit`` names the limit broken when one is the reason (too deep, a number out of range,
+    a string with no UTF-8 form), and is None for text that is not JSON at all.
+    """
+
+    def __init__(
+        self, message: str, *, requirement: str | None = None, limit: JsonLimit | None = None
+    ) -> None:
+        super().__init__(message, requirement=requirement)
+        self.limit = limit
 
 
 class EncodingError(TwinSpecError):
@@ -112,6 +130,27 @@ class LedgerError(TwinSpecError):
         self.field = field
 
 
+class TransactionLimitError(LedgerError):
+    """A transaction breaks one of the limits every transaction keeps (``_limits.py``).
+
+    ``code`` names the limit (``transactionTooLarge``, ``transactionTooDeep``,
+    ``numberOutOfRange``, ``invalidString``) and ``maximum`` is its bound where it has one.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        maximum: int | None = None,
+        field: str | None = None,
+        requirement: str | None = None,
+    ) -> None:
+        super().__init__(message, field=field, requirement=requirement)
+        self.code = code
+        self.maximum = maximum
+
+
 class ReceiptFailure(StrEnum):
     """Which part of a ledger receipt (or of its certified checkpoint) failed verification."""
 
@@ -175,6 +214,7 @@ class BlockRejection(StrEnum):
     TOO_MANY_ANCESTORS = "tooManyAncestors"
     TOO_MANY_TRANSACTIONS = "tooManyTransactions"
     TRANSACTION_TOO_LARGE = "transactionTooLarge"
+    TRANSACTION_TOO_DEEP = "transactionTooDeep"
     WRONG_EPOCH = "wrongEpoch"
     ROUND_ZERO = "roundZero"
     UNKNOWN_AUTHOR = "unknownAuthor"

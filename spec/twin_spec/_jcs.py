@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TypeAlias, cast
 
-from twin_spec._errors import CanonicalizationError
+from twin_spec._errors import CanonicalizationError, JsonLimit
 
 JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
 
@@ -90,6 +90,7 @@ def _write(value: object, path: str, depth: int, out: list[str]) -> None:
         raise CanonicalizationError(
             f"{path}: nesting deeper than {MAX_DEPTH} levels is refused",
             requirement="TWIN-CORE-002",
+            limit=JsonLimit.NESTING_TOO_DEEP,
         )
     # bool is a subclass of int, so it must be tested first.
     if value is None:
@@ -129,7 +130,7 @@ def _write_object(value: Mapping[object, object], path: str, depth: int, out: li
     for index, name in enumerate(names):
         if index:
             out.append(",")
-        member_path = f"{path}.{name}"
+        member_path = f"{path}.{_shown(str(name))}"
         out.append(_string(str(name), member_path))
         out.append(":")
         _write(value[name], member_path, depth + 1, out)
@@ -145,6 +146,11 @@ def _write_array(value: Sequence[object], path: str, depth: int, out: list[str])
     out.append("]")
 
 
+def _shown(name: str) -> str:
+    """A member name as it may appear in an error's path: with a UTF-8 form, whatever it holds."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _string(text: str, path: str) -> str:
     try:
         text.encode("utf-8")
@@ -153,6 +159,7 @@ def _string(text: str, path: str) -> str:
             f"{path}: string holds a lone surrogate U+{ord(text[exc.start]):04X}, "
             "which has no UTF-8 form",
             requirement="TWIN-CORE-002",
+            limit=JsonLimit.INVALID_STRING,
         ) from None
     return '"' + _MUST_ESCAPE.sub(_escape, text) + '"'
 
@@ -167,6 +174,7 @@ def _integer(value: int, path: str) -> str:
         raise CanonicalizationError(
             f"{path}: integer {value} is outside the IEEE-754 safe range +/-(2**53 - 1)",
             requirement="TWIN-CORE-002",
+            limit=JsonLimit.NUMBER_OUT_OF_RANGE,
         )
     return str(value)
 
@@ -177,6 +185,7 @@ def format_number(value: float, path: str = "$") -> str:
         raise CanonicalizationError(
             f"{path}: {value} is not a JSON number (NaN and Infinity have no JSON form)",
             requirement="TWIN-CORE-002",
+            limit=JsonLimit.NUMBER_OUT_OF_RANGE,
         )
     if value == 0:
         return "0"  # Also for -0.0, as ECMAScript prints it.
@@ -228,6 +237,7 @@ def parse_json(text: str | bytes) -> JSONValue:
             raise CanonicalizationError(
                 f"JSON text is not UTF-8: byte {exc.object[exc.start]:#04x} at offset {exc.start}",
                 requirement="TWIN-CORE-003",
+                limit=JsonLimit.INVALID_STRING,
             ) from None
     try:
         value: JSONValue = json.loads(
@@ -243,7 +253,9 @@ def parse_json(text: str | bytes) -> JSONValue:
         ) from None
     except RecursionError:
         raise CanonicalizationError(
-            "JSON nesting is too deep to parse", requirement="TWIN-CORE-003"
+            "JSON nesting is too deep to parse",
+            requirement="TWIN-CORE-003",
+            limit=JsonLimit.NESTING_TOO_DEEP,
         ) from None
     # Walk it once so that lone surrogates and unsafe integers are reported at parse time.
     canonicalize(value)
@@ -261,22 +273,39 @@ def _reject_duplicates(pairs: list[tuple[str, JSONValue]]) -> dict[str, JSONValu
     return result
 
 
+_SAFE_DIGITS = len(str(MAX_SAFE_INTEGER))
+
+
 def _parse_integer(text: str) -> int | float:
     """Read an integer literal; beyond the safe range it is the nearest double, as in JSON.
 
     I-JSON numbers are IEEE-754 doubles, so 9007199254740993 reads as 9007199254740992.0, as
-    every ECMAScript reader would read it; one too large for any double is refused.
+    every ECMAScript reader would read it; one too large for any double is refused. A literal
+    longer than any safe integer is read as a double directly: Python refuses ``int()`` of
+    more than 4300 digits, and the value could not be exact anyway.
     """
-    value = int(text)
-    if abs(value) <= MAX_SAFE_INTEGER:
-        return value
-    as_double = float(text)
-    if math.isinf(as_double):
+    if len(text) - text.startswith("-") <= _SAFE_DIGITS:
+        value = int(text)
+        if abs(value) <= MAX_SAFE_INTEGER:
+            return value
+    return _parse_float(text)
+
+
+def _parse_float(text: str) -> float:
+    """Read an integer literal as the nearest double; one beyond every finite double is refused.
+
+    (Fraction and exponent literals are read by ``json`` itself; one beyond every double reads
+    as infinity, which the walk after parsing refuses, TWIN-CORE-002.)
+    """
+    value = float(text)
+    if math.isinf(value):
+        shown = text if len(text) <= 40 else f"{text[:40]}... ({len(text)} characters)"
         raise CanonicalizationError(
-            f"number {text[:40]}... is too large for an IEEE-754 double",
+            f"number {shown} is too large for an IEEE-754 double",
             requirement="TWIN-CORE-003",
+            limit=JsonLimit.NUMBER_OUT_OF_RANGE,
         )
-    return as_double
+    return value
 
 
 def _reject_constant(name: str) -> JSONValue:

@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 
 from tests.broken_variants._asgi import FaultMiddleware
 from tests.broken_variants.catalog import FAULTS, Fault, fault_named
-from twin_reference._node import Node, NodeSettings
+from twin_reference._node import Node
 
 USAGE = "usage: python -m tests.broken_variants FAULT [twin-node serve options...]"
 
@@ -28,10 +28,8 @@ def serve(fault: Fault, serve_arguments: list[str]) -> None:
     if fault.patch is not None:
         fault.patch()
 
-    def variant_app(
-        settings: NodeSettings, opened: Node | None = None
-    ) -> FaultMiddleware | Starlette:
-        return fault.wrap(create_app(settings, opened))
+    def variant_app(node: Node) -> FaultMiddleware | Starlette:
+        return fault.wrap(create_app(node))
 
     # `serve` builds its app through the name it imported; pointing that name at the variant
     # keeps everything else (socket, listening line, uvicorn settings) exactly as shipped.

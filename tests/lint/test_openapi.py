@@ -84,6 +84,7 @@ CONSENSUS_OPERATIONS = {
     ("post", "/consensus/checkpoints/{sequence}/signatures"): "consensusCheckpointSignatureSubmit",
     ("get", "/consensus/equivocations"): "consensusEquivocationList",
     ("post", "/consensus/transactions"): "consensusTransactionSubmit",
+    ("get", "/consensus/transactions/{digest}"): "consensusTransactionGet",
     ("post", "/consensus/evaluate"): "consensusEvaluate",
 }
 PROFILE_OPERATIONS = {
@@ -115,6 +116,7 @@ PUBLIC_OPERATIONS = {
     "consensusCheckpointGet",
     "consensusCheckpointSignatureSubmit",
     "consensusEquivocationList",
+    "consensusTransactionGet",
     "consensusEvaluate",
 }
 # consensusEvaluate is a POST that changes nothing (TWIN-CONSENSUS-102); a peer's block and

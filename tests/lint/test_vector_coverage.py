@@ -32,6 +32,57 @@ WITHOUT_AN_HONEST_VECTOR = {
         "when a validator proposes and whom it sends blocks to is timing behaviour of a running "
         "cluster (a SHOULD), not an answer to a request"
     ),
+    "TWIN-ANCHORING-061": (
+        "which write makes a transaction over a limit depends on how a node lays out its "
+        "transactions; the limits themselves have vectors (anchoring/transaction, "
+        "consensus/block-validity), and tests/reference/test_transaction_limits.py checks "
+        "admission against them"
+    ),
+    "TWIN-CONSENSUS-131": (
+        "a transaction the ledger loop cannot handle never reaches it past admission, so no "
+        "request shows the drop; tests/reference/test_cluster_engine.py feeds one to the engine"
+    ),
+    "TWIN-CONSENSUS-132": (
+        "the status of a transaction depends on what the node holds and has committed, not on "
+        "the request alone"
+    ),
+    "TWIN-CONSENSUS-133": (
+        "a bound on the blocks validators exchange: no single request and answer shows that a "
+        "node never sends a bigger block (tests/reference/test_hostile_bodies.py and the "
+        "cluster tests run it)"
+    ),
+    "TWIN-CORE-061": (
+        "each node states its own body bounds, so no request has one expected answer for every "
+        "node; tests/reference/test_hostile_bodies.py checks the reference node's"
+    ),
+    "TWIN-CORE-063": (
+        "throttling shows only after many failed logins from one account or address, not in one "
+        "request and its answer (tests/reference/test_login.py)"
+    ),
+    "TWIN-CORE-064": (
+        "the rule is about the time an answer takes, which no vector's expected answer holds "
+        "(tests/reference/test_login.py compares the times)"
+    ),
+    "TWIN-CORE-065": (
+        "a session is a sequence of exchanges (login, refresh, logout, then a write), not one "
+        "request and its answer"
+    ),
+    "TWIN-CORE-066": (
+        "what /health must say depends on the node's state (a lost quorum, a failing disk), "
+        "which no request sets up (tests/reference/test_health.py, test_quorum_loss.py)"
+    ),
+    "TWIN-CORE-067": (
+        "a pending answer needs a write the node cannot commit in time, which no request sets "
+        "up (tests/reference/test_quorum_loss.py, test_health.py)"
+    ),
+    "TWIN-CORE-068": (
+        "a retry is a second request whose answer depends on the first; a vector is one "
+        "request and its answer (tests/reference/test_idempotency.py)"
+    ),
+    "TWIN-CORE-062": (
+        "time and connection bounds show only in how a node treats slow and idle connections, "
+        "not in a request's answer (tests/reference/test_connections.py)"
+    ),
 }
 """Requirements with no vector, each with the reason; the harness checks them another way."""
 

@@ -23,6 +23,8 @@ from twin_reference._ledger import ConsensusSettings, LedgerEngine
 from twin_reference._live_dag import GC_DEPTH, LiveDag, gc_round_after
 from twin_reference._store import Store
 from twin_spec import (
+    MAX_BLOCK_TEXT_BYTES,
+    MAX_BLOCK_VALUES,
     BlockRef,
     Committee,
     Ed25519SigningKey,
@@ -30,6 +32,7 @@ from twin_spec import (
     Validator,
     check_commit_follows,
     genesis_refs,
+    json_value_count,
     parse_json,
     sign_block,
     verify_certified_checkpoint,
@@ -170,8 +173,8 @@ def test_many_rounds_stay_in_bounded_memory_and_every_engine_agrees(wire: Wire) 
         assert dag.gc_round >= leader_rounds[-1] - GC_DEPTH - 4
         # Genesis, plus at most the rounds above the garbage-collection round.
         assert len(dag) <= 4 + 4 * (dag.highest_round - dag.gc_round)
-        assert len(engine._committed) <= 4 * (GC_DEPTH + 8)
-        assert len(engine._tx_digests) <= 4 * (GC_DEPTH + 8)
+        assert len(engine.committer.committed) <= 4 * (GC_DEPTH + 8)
+        assert len(engine.committer.tx_digests) <= 4 * (GC_DEPTH + 8)
         assert engine.last_certified >= engine.commit_index - 2
     # Every transaction but those of the last rounds is committed, once, on every engine.
     for store in wire.stores:
@@ -192,11 +195,11 @@ def test_a_restarted_engine_reloads_only_what_it_still_needs(wire: Wire) -> None
         wire.engines[1].enqueue(transaction(step))
         wire.step()
     engine = wire.engines[1]
-    before = (engine.commit_index, engine.dag.gc_round, engine._last_round, len(engine.dag))
+    before = (engine.commit_index, engine.dag.gc_round, engine.last_round, len(engine.dag))
     restarted = wire.restart(1)
     assert restarted.commit_index == before[0]
     assert restarted.dag.gc_round == before[1] > 0
-    assert restarted._last_round == before[2], "it must not sign a round again"
+    assert restarted.last_round == before[2], "it must not sign a round again"
     assert len(restarted.dag) <= before[3]
     for step in range(12):
         wire.engines[step % 4].enqueue(transaction(10_000 + step))
@@ -228,14 +231,14 @@ def test_a_lagging_leader_proposes_its_leader_block_rather_than_skip_it(wire: Wi
         if step > 8 and wire.engines[0].quorum_round % 4 == 1:
             break
     lagging = wire.engines[1]
-    assert lagging._last_round == 0
+    assert lagging.last_round == 0
     wire.wake(1)
     leader_round = lagging.quorum_round
     assert leader_round % 4 == 1, "validator 1 leads the rounds r with r mod 4 == 1"
     wire.step()
     own_rounds = {ref.round for ref in lagging.dag.blocks_at(leader_round) if ref.author == 1}
     assert own_rounds == {leader_round}, "it proposed its leader block of the round it missed"
-    assert lagging._last_round >= leader_round
+    assert lagging.last_round >= leader_round
     for step in range(12):
         wire.engines[step % 4].enqueue(transaction(1000 + step))
         wire.step()
@@ -267,7 +270,7 @@ def test_old_and_foreign_blocks_change_nothing(wire: Wire) -> None:
     with pytest.raises(ApiError):
         engine.receive_block(old)
     # The same round, seen in the database already: an equivocation is recorded.
-    count = engine._store.one("SELECT COUNT(*) FROM equivocations")
+    count = wire.stores[0].one("SELECT COUNT(*) FROM equivocations")
     assert count == (1,)
     # A block naming a parent nobody has: kept aside (bounded), not in the DAG.
     highest = engine.dag.highest_round
@@ -323,3 +326,54 @@ def test_the_engine_databases_are_sqlite_files(wire: Wire) -> None:
     finally:
         database.close()
     assert {"blocks", "commits", "checkpoint_summaries", "checkpoints", "equivocations"} <= tables
+
+
+def nested(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-131", "TWIN-CONSENSUS-132")
+def test_a_transaction_no_block_can_carry_is_dropped_with_its_reason(wire: Wire) -> None:
+    # Admission refuses such a transaction (TWIN-ANCHORING-061); enqueue() here reaches the
+    # mempool without it, as a transaction admitted under other rules might.
+    engine = wire.engines[0]
+    poison = {**transaction(1), "payload": nested(255)}
+    digest = engine.enqueue(poison)
+    engine.enqueue(transaction(2))
+    for step in range(12):
+        wire.engines[step % 4].enqueue(transaction(100 + step))
+        wire.step()
+    status = engine.transaction_status(digest)
+    assert status is not None
+    assert status["status"] == "dropped"
+    assert "nests 256 levels deep" in str(status["reason"])
+    assert engine.loop_error is None
+    committed = [
+        json.loads(str(row[0]))["nonce"]
+        for row in wire.stores[0].all("SELECT body FROM transactions")
+    ]
+    assert f"{2:08d}" in committed
+    assert f"{104:08d}" in committed
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-133")
+def test_blocks_stay_within_what_a_peer_takes(wire: Wire) -> None:
+    # Each transaction holds about 32,000 JSON values in under 64 KiB: twenty of them would
+    # make a block of 640,000 values, far over what a peer takes (262,144).
+    dense = [{**transaction(number), "payload": {"n": [0] * 32_000}} for number in range(20)]
+    for item in dense:
+        wire.engines[0].enqueue(item)
+    for _ in range(30):
+        wire.step()
+    texts = [str(row[0]) for row in wire.stores[0].all("SELECT body FROM blocks")]
+    assert texts
+    for text in texts:
+        assert len(text.encode()) <= MAX_BLOCK_TEXT_BYTES
+        assert json_value_count(text.encode()) <= MAX_BLOCK_VALUES
+    # Every peer took every block: all twenty transactions are committed everywhere.
+    for store in wire.stores:
+        (count,) = store.one("SELECT COUNT(*) FROM transactions") or (0,)
+        assert count == 20

@@ -1,0 +1,69 @@
+"""Group commit: what the validator's loop may only send or answer once the database is synced.
+
+The parts of the validator write with ``durable=False`` (atomic, but not yet synced) and note
+here what depends on those writes: blocks it proposed (sent only once stored durably, so a
+restarted validator never signs a round twice) and outcomes of certified checkpoints (answered
+only once durable, TWIN-CORE-055). The loop then syncs once for all of it
+(:meth:`GroupCommit.flush`), however many transactions it wrote meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from twin_reference._ledger_store import LedgerStore
+from twin_reference._peers import PeerNetwork
+from twin_reference._transactions import Outcome
+
+
+class GroupCommit:
+    """Blocks to send and outcomes to answer after the next sync; the loop's wake-up event."""
+
+    def __init__(self, ledger: LedgerStore, network: PeerNetwork) -> None:
+        self._ledger = ledger
+        self._network = network
+        self.wake_event = asyncio.Event()
+        self._needs_sync = False
+        self._unsent_blocks: list[bytes] = []
+        self._unanswered: list[Outcome] = []
+
+    @property
+    def needs_sync(self) -> bool:
+        """Whether something was written that is not synced yet."""
+        return self._needs_sync
+
+    def wake(self) -> None:
+        """Have the loop look at the state again."""
+        self.wake_event.set()
+
+    def mark_unsynced(self) -> None:
+        """Something was written that must be synced at the next flush."""
+        self._needs_sync = True
+        self.wake_event.set()
+
+    def send_after_sync(self, block_text: bytes) -> None:
+        """Broadcast a proposed block once it is stored durably."""
+        self._unsent_blocks.append(block_text)
+
+    def answer_after_sync(self, outcomes: list[Outcome]) -> None:
+        """Answer these waiters once what is written so far is synced."""
+        self._unanswered.extend(outcomes)
+        self.mark_unsynced()
+
+    def flush(self, synced_round: int, answer: Callable[[Outcome], None]) -> None:
+        """Sync the database once for everything written since the last time (group commit).
+
+        Then send the blocks proposed meanwhile and answer the outcomes certified meanwhile.
+        """
+        if not self._needs_sync and not self._unsent_blocks:
+            return
+        # TWIN-CORE-055: one synchronous SQLite transaction makes all before it durable.
+        self._ledger.sync(synced_round)
+        self._needs_sync = False
+        blocks, self._unsent_blocks = self._unsent_blocks, []
+        for body in blocks:
+            self._network.broadcast("/consensus/blocks", body)
+        outcomes, self._unanswered = self._unanswered, []
+        for outcome in outcomes:
+            answer(outcome)

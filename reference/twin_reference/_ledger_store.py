@@ -1,0 +1,298 @@
+"""Storing the ledger: every SQL statement of the validator, over the node's one database.
+
+The tables are those of ``_store.py``: blocks, commits, transactions (with what applying each
+did), checkpoint summaries the validator signed, certified checkpoints and equivocation
+evidence. The parts of the validator (``_proposing.py``, ``_receiving.py``, ``_committing.py``,
+``_certifying.py``) read and write through this class, so that the database layout is in one
+place; the writes of one commit share one SQLite transaction, which the caller opens with
+:meth:`LedgerStore.write` and passes back in.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from twin_reference._store import Store
+from twin_reference._transactions import Effects, Outcome
+from twin_spec import BlockRef, JSONValue, make_receipt
+
+_INSERT_BLOCK = "INSERT INTO blocks (digest, round, author, body) VALUES (?, ?, ?, ?)"
+_INSERT_BLOCK_OR_IGNORE = (
+    "INSERT OR IGNORE INTO blocks (digest, round, author, body) VALUES (?, ?, ?, ?)"
+)
+
+
+def dump_json(value: object) -> str:
+    """Compact JSON text as the ledger stores and sends it (UTF-8, no escaping of non-ASCII)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _blob(value: object) -> bytes:
+    if not isinstance(value, bytes):
+        raise TypeError(f"expected a BLOB, got {type(value).__name__}")
+    return value
+
+
+class LedgerStore:
+    """The validator's tables: reads, and writes inside a transaction the caller holds."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @contextmanager
+    def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One SQLite transaction (see :meth:`Store.write`)."""
+        with self.store.write(durable=durable) as connection:
+            yield connection
+
+    # -- blocks -------------------------------------------------------------------------------
+
+    def has_block(self, digest: bytes) -> bool:
+        """Whether a block with this digest is stored."""
+        return self.store.one("SELECT 1 FROM blocks WHERE digest = ?", digest) is not None
+
+    def block(self, digest: bytes) -> dict[str, Any] | None:
+        """The stored block with this digest, or None."""
+        row = self.store.one("SELECT body FROM blocks WHERE digest = ?", digest)
+        return None if row is None else dict(json.loads(str(row[0])))
+
+    def blocks_above(self, round_: int) -> Iterator[dict[str, Any]]:
+        """Every stored block above ``round_``, by round, author, digest."""
+        for (body,) in self.store.all(
+            "SELECT body FROM blocks WHERE round > ? ORDER BY round, author, digest", round_
+        ):
+            yield json.loads(str(body))
+
+    def latest_block_of(self, author: int) -> dict[str, Any] | None:
+        """The highest-round block stored of one author, or None."""
+        row = self.store.one(
+            "SELECT body FROM blocks WHERE author = ? ORDER BY round DESC LIMIT 1", author
+        )
+        return None if row is None else dict(json.loads(str(row[0])))
+
+    def other_block_in_slot(self, ref: BlockRef) -> dict[str, Any] | None:
+        """A stored block of the same author and round as ``ref`` but another digest."""
+        row = self.store.one(
+            "SELECT body FROM blocks WHERE round = ? AND author = ? AND digest != ? LIMIT 1",
+            ref.round,
+            ref.author,
+            ref.digest,
+        )
+        return None if row is None else dict(json.loads(str(row[0])))
+
+    @staticmethod
+    def insert_block(
+        connection: sqlite3.Connection, ref: BlockRef, text: str, *, or_ignore: bool = False
+    ) -> None:
+        """Store a block's JSON text under its reference (a peer's may be there already)."""
+        connection.execute(
+            _INSERT_BLOCK_OR_IGNORE if or_ignore else _INSERT_BLOCK,
+            (ref.digest, ref.round, ref.author, text),
+        )
+
+    # -- commits ------------------------------------------------------------------------------
+
+    def last_commit(self) -> tuple[int, bytes, dict[str, Any]] | None:
+        """(index, digest, commit) of the last commit stored, or None before the first."""
+        row = self.store.one(
+            "SELECT commit_index, digest, body FROM commits ORDER BY commit_index DESC LIMIT 1"
+        )
+        if row is None:
+            return None
+        return int(str(row[0])), _blob(row[1]), dict(json.loads(str(row[2])))
+
+    def commits_newest_first(self) -> Iterator[dict[str, Any]]:
+        """Every stored commit, the newest first."""
+        for (body,) in self.store.all("SELECT body FROM commits ORDER BY commit_index DESC"):
+            yield json.loads(str(body))
+
+    @staticmethod
+    def insert_commit(
+        connection: sqlite3.Connection, index: int, digest: bytes, commit: JSONValue
+    ) -> None:
+        """Store a commit."""
+        connection.execute(
+            "INSERT INTO commits (commit_index, digest, body) VALUES (?, ?, ?)",
+            (index, digest, dump_json(commit)),
+        )
+
+    def last_decided_round(self) -> int:
+        """The last leader round the commit rule decided (0 before any)."""
+        decided = self.store.get_meta("last_decided_round")
+        return int(decided) if decided else 0
+
+    @staticmethod
+    def set_decided_round(connection: sqlite3.Connection, round_: int) -> None:
+        """Record the last leader round decided."""
+        connection.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_decided_round', ?)",
+            (str(round_),),
+        )
+
+    # -- transactions -------------------------------------------------------------------------
+
+    def is_executed(self, digest: bytes) -> bool:
+        """Whether a commit has applied this transaction."""
+        return self.store.one("SELECT 1 FROM transactions WHERE digest = ?", digest) is not None
+
+    @staticmethod
+    def insert_transaction(
+        connection: sqlite3.Connection,
+        digest: bytes,
+        checkpoint: int,
+        position: int,
+        transaction: JSONValue,
+        effects: Effects,
+    ) -> None:
+        """Record a committed transaction and what applying it did."""
+        connection.execute(
+            "INSERT INTO transactions (digest, checkpoint, position, body, status,"
+            " error_name, error_message) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                digest,
+                checkpoint,
+                position,
+                dump_json(transaction),
+                effects.status,
+                effects.error_name,
+                effects.error_message,
+            ),
+        )
+
+    def transaction_outcome(self, digest: bytes) -> Effects | None:
+        """What applying a committed transaction did, or None when it is not committed."""
+        row = self.store.one(
+            "SELECT status, error_name, error_message FROM transactions WHERE digest = ?", digest
+        )
+        if row is None:
+            return None
+        name, message = row[1], row[2]
+        return Effects(
+            str(row[0]),
+            None if name is None else str(name),
+            None if message is None else str(message),
+        )
+
+    def outcome(self, digest: bytes) -> Outcome | None:
+        """The outcome of a committed transaction (its checkpoint too), or None."""
+        row = self.store.one("SELECT checkpoint FROM transactions WHERE digest = ?", digest)
+        effects = self.transaction_outcome(digest)
+        if row is None or effects is None:
+            return None
+        return Outcome(digest, effects, int(str(row[0])))
+
+    def receipt(self, digest: bytes) -> dict[str, Any] | None:
+        """The receipt of a transaction in a certified checkpoint, or None (not yet)."""
+        row = self.store.one("SELECT checkpoint FROM transactions WHERE digest = ?", digest)
+        if row is None:
+            return None
+        sequence = int(str(row[0]))
+        checkpoint = self.store.one("SELECT body FROM checkpoints WHERE sequence = ?", sequence)
+        if checkpoint is None:
+            return None
+        digests = [
+            _blob(entry[0])
+            for entry in self.store.all(
+                "SELECT digest FROM transactions WHERE checkpoint = ? ORDER BY position", sequence
+            )
+        ]
+        return make_receipt(digest, digests, json.loads(str(checkpoint[0])))
+
+    def record_dropped(self, digest: bytes, reason: str, at_ms: int) -> None:
+        """Record a transaction dropped before any block took it, and why."""
+        with self.store.write(durable=False) as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO dropped_transactions (digest, reason, dropped_at)"
+                " VALUES (?, ?, ?)",
+                (digest, reason, at_ms),
+            )
+
+    def dropped_reason(self, digest: bytes) -> str | None:
+        """Why a transaction was dropped, or None when it was not."""
+        row = self.store.one("SELECT reason FROM dropped_transactions WHERE digest = ?", digest)
+        return None if row is None else str(row[0])
+
+    # -- checkpoints --------------------------------------------------------------------------
+
+    @staticmethod
+    def insert_summary(
+        connection: sqlite3.Connection, sequence: int, digest: bytes, summary: JSONValue
+    ) -> None:
+        """Store a checkpoint summary the validator signed."""
+        connection.execute(
+            "INSERT INTO checkpoint_summaries (sequence, digest, summary) VALUES (?, ?, ?)",
+            (sequence, digest, dump_json(summary)),
+        )
+
+    def last_summary(self) -> tuple[int, bytes] | None:
+        """(sequence, digest) of the last summary signed, or None."""
+        row = self.store.one(
+            "SELECT sequence, digest FROM checkpoint_summaries ORDER BY sequence DESC LIMIT 1"
+        )
+        return None if row is None else (int(str(row[0])), _blob(row[1]))
+
+    def summaries_after(self, sequence: int) -> Iterator[tuple[int, bytes, dict[str, Any]]]:
+        """(sequence, digest, summary) of every summary signed after ``sequence``, in order."""
+        for seq, digest, text in self.store.all(
+            "SELECT sequence, digest, summary FROM checkpoint_summaries WHERE sequence > ?"
+            " ORDER BY sequence",
+            sequence,
+        ):
+            yield int(str(seq)), _blob(digest), dict(json.loads(str(text)))
+
+    def last_checkpoint(self) -> tuple[int, bytes] | None:
+        """(sequence, digest) of the last certified checkpoint stored, or None."""
+        row = self.store.one(
+            "SELECT sequence, digest FROM checkpoints ORDER BY sequence DESC LIMIT 1"
+        )
+        return None if row is None else (int(str(row[0])), _blob(row[1]))
+
+    def certified_summary(self, sequence: int) -> dict[str, Any] | None:
+        """The summary of a stored certified checkpoint, or None."""
+        row = self.store.one("SELECT body FROM checkpoints WHERE sequence = ?", sequence)
+        return None if row is None else dict(json.loads(str(row[0]))["summary"])
+
+    @staticmethod
+    def insert_checkpoint(
+        connection: sqlite3.Connection, sequence: int, digest: bytes, certified: JSONValue
+    ) -> None:
+        """Store a certified checkpoint."""
+        connection.execute(
+            "INSERT INTO checkpoints (sequence, digest, body) VALUES (?, ?, ?)",
+            (sequence, digest, dump_json(certified)),
+        )
+
+    # -- equivocation evidence ----------------------------------------------------------------
+
+    def insert_equivocation(self, evidence: dict[str, JSONValue]) -> bool:
+        """Store equivocation evidence once per slot; return whether it was new."""
+        with self.store.write(durable=False) as connection:
+            inserted = connection.execute(
+                "INSERT OR IGNORE INTO equivocations (round, author, evidence) VALUES (?, ?, ?)",
+                (evidence["round"], evidence["author"], dump_json(evidence)),
+            ).rowcount
+        return bool(inserted)
+
+    def equivocations(self, start: int, limit: int) -> list[JSONValue]:
+        """Equivocation evidence in the order recorded, from position ``start`` (1-based)."""
+        rows = self.store.all(
+            "SELECT evidence FROM equivocations ORDER BY id LIMIT ? OFFSET ?", limit, start - 1
+        )
+        found: list[JSONValue] = [json.loads(str(row[0])) for row in rows]
+        return found
+
+    # -- syncing ------------------------------------------------------------------------------
+
+    def sync(self, synced_round: int) -> None:
+        """Commit one synchronous transaction, which makes everything written before durable."""
+        # TWIN-CORE-055: the WAL is one file, so syncing it makes every transaction written
+        # before durable too.
+        with self.store.write() as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('synced_round', ?)",
+                (str(synced_round),),
+            )

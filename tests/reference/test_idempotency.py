@@ -1,0 +1,93 @@
+"""Idempotency-Key on a real node: a retry gets the first outcome and anchors nothing more.
+
+Issue 13, finding 7: a client whose write got no clear answer could only send it again and
+anchor twice. Writes now take an ``Idempotency-Key`` (TWIN-CORE-068).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.node_process import RunningNode, start_node
+
+
+@pytest.fixture(scope="module")
+def keyed_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
+    running = start_node(Path(tmp_path_factory.mktemp("keyed")) / "data")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def writer(keyed_node: RunningNode) -> Iterator[httpx.Client]:
+    with keyed_node.client(keyed_node.login()) as client:
+        yield client
+
+
+def anchors(node: RunningNode) -> int:
+    """How many immutable proofs the node has committed."""
+    database = sqlite3.connect(f"file:{node.data_dir / 'node.sqlite'}?mode=ro", uri=True)
+    try:
+        (count,) = database.execute("SELECT COUNT(*) FROM immutable_proofs").fetchone()
+    finally:
+        database.close()
+    return int(count)
+
+
+@pytest.mark.requirement("TWIN-CORE-068")
+def test_a_retry_with_the_same_key_gets_the_first_outcome(
+    keyed_node: RunningNode, writer: httpx.Client
+) -> None:
+    before = anchors(keyed_node)
+    body = {"document": {"invoice": "42"}}
+    first = writer.post("/immutable-proof", json=body, headers={"idempotency-key": "invoice-42"})
+    assert first.status_code == 201, first.text
+    assert "idempotent-replayed" not in first.headers
+    again = writer.post("/immutable-proof", json=body, headers={"idempotency-key": "invoice-42"})
+    assert again.status_code == 201
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert anchors(keyed_node) == before + 1
+    # Without a key, the same body is another anchor.
+    other = writer.post("/immutable-proof", json=body)
+    assert other.status_code == 201
+    assert other.headers["location"] != first.headers["location"]
+
+
+@pytest.mark.requirement("TWIN-CORE-068")
+def test_a_key_belongs_to_one_request(writer: httpx.Client) -> None:
+    key = {"idempotency-key": "item-1"}
+    created = writer.post("/verifiable", json={"data": "aGVsbG8="}, headers=key)
+    assert created.status_code == 201, created.text
+    reused = writer.post("/verifiable", json={"data": "d29ybGQ="}, headers=key)
+    assert reused.status_code == 409, reused.text
+    assert reused.json()["properties"]["code"] == "idempotencyKeyReused"
+    assert writer.post("/verifiable", json={"data": "aGVsbG8="}, headers=key).json() == (
+        created.json()
+    )
+    malformed = writer.post(
+        "/verifiable", json={"data": "aGVsbG8="}, headers={"idempotency-key": "x" * 300}
+    )
+    assert malformed.status_code == 400
+    assert malformed.json()["properties"]["field"] == "header.idempotency-key"
+
+
+@pytest.mark.requirement("TWIN-CORE-068")
+def test_a_refused_write_keeps_no_key_and_a_removal_replays(writer: httpx.Client) -> None:
+    key = {"idempotency-key": "bad-then-good"}
+    refused = writer.post("/verifiable", json={"data": "not base64!"}, headers=key)
+    assert refused.status_code == 400
+    # Nothing was queued, so the key is free for the corrected request.
+    created = writer.post("/verifiable", json={"data": "aGVsbG8="}, headers=key)
+    assert created.status_code == 201, created.text
+    item = created.json()["id"]
+    removal = {"idempotency-key": f"remove-{item}"}
+    assert writer.delete(f"/verifiable/{item}", headers=removal).status_code == 204
+    # Without the key the item is gone (404); with it, the first outcome again.
+    assert writer.delete(f"/verifiable/{item}").status_code == 404
+    assert writer.delete(f"/verifiable/{item}", headers=removal).status_code == 204
