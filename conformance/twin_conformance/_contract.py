@@ -3,7 +3,9 @@
 The operation is found by method and path template, the response by status, and the body is
 validated against that response's JSON Schema (with the spec's schema files resolved from
 disk, never from the network). An error body that breaks the error shape breaks
-TWIN-CORE-040; any other mismatch breaks TWIN-CORE-056.
+TWIN-CORE-040, a DID document, receipt, inclusion proof or Data Integrity proof that breaks its
+schema breaks that format's own rule (``FORMAT_RULES``), and any other mismatch breaks
+TWIN-CORE-056.
 """
 
 from __future__ import annotations
@@ -29,6 +31,30 @@ from twin_conformance._paths import spec_dir
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ERROR_SHAPE = "TWIN-CORE-040"
 CONTRACT = "TWIN-CORE-056"
+# Message formats whose own requirement is conformance to their schema, where a response
+# carries them: (operation, path to the message in the body) -> that requirement. A schema
+# violation inside one breaks the format's rule, as an error body breaks TWIN-CORE-040.
+FORMAT_RULES: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
+    "identityCreate": (((), "TWIN-IDENTITY-014"),),
+    "identityResolve": ((("didDocument",), "TWIN-IDENTITY-014"), ((), "TWIN-IDENTITY-014")),
+    "identityProofCreate": (((), "TWIN-IDENTITY-028"),),
+    "immutableProofGet": (
+        (("immutableReceipt", "inclusionProof"), "TWIN-ANCHORING-012"),
+        (("immutableReceipt",), "TWIN-ANCHORING-028"),
+    ),
+    "verifiableStorageCreate": (
+        (("receipt", "inclusionProof"), "TWIN-ANCHORING-012"),
+        (("receipt",), "TWIN-ANCHORING-028"),
+    ),
+    "verifiableStorageGet": (
+        (("receipt", "inclusionProof"), "TWIN-ANCHORING-012"),
+        (("receipt",), "TWIN-ANCHORING-028"),
+    ),
+    "verifiableStorageUpdate": (
+        (("inclusionProof",), "TWIN-ANCHORING-012"),
+        ((), "TWIN-ANCHORING-028"),
+    ),
+}
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
@@ -74,6 +100,26 @@ class ContractViolation(ConformanceFailure):
     def __init__(self, requirement: str, message: str, signature: str) -> None:
         super().__init__(requirement, message, cause=signature)
         self.signature = signature
+
+
+def format_rule(operation_id: str, location: tuple[object, ...], body: object) -> str | None:
+    """The message format's requirement for a violation at ``location`` of a 2xx body, if any.
+
+    A resolution result's own members (its metadata) are not the DID document: only a
+    violation inside ``didDocument``, or in a plain document body, is the document's.
+    """
+    for prefix, requirement in FORMAT_RULES.get(operation_id, ()):
+        if tuple(location[: len(prefix)]) != prefix:
+            continue
+        if (
+            operation_id == "identityResolve"
+            and not prefix
+            and isinstance(body, dict)
+            and "didResolutionMetadata" in body
+        ):
+            return None
+        return requirement
+    return None
 
 
 def _violation(requirement: str, message: str, *signature: object) -> ContractViolation:
@@ -247,6 +293,9 @@ class OpenApiContract:
                     f"{operation.operation_id}'s {key} schema: at {where}: {error.message[:300]}",
                     shared,
                 )
+            if exchange.status < 400:
+                location = tuple(error.absolute_path)
+                requirement = format_rule(operation.operation_id, location, body) or requirement
             raise _violation(
                 requirement,
                 f"{exchange.where} answered {status} with a body that breaks "
