@@ -15,6 +15,7 @@ from tests.broken_variants.catalog import (
     COULD_NOT_RUN,
     DEVIATIONS,
     FAULTS,
+    SMOKE,
     Fault,
     fault_named,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "COULD_NOT_RUN",
     "DEVIATIONS",
     "FAULTS",
+    "SMOKE",
     "Fault",
     "fault_named",
     "start_variant",
