@@ -3,8 +3,8 @@
 The operation is found by method and path template, the response by status, and the body is
 validated against that response's JSON Schema (with the spec's schema files resolved from
 disk, never from the network). An error body that breaks the error shape breaks
-TWIN-CORE-040, a DID document, receipt, inclusion proof or Data Integrity proof that breaks its
-schema breaks that format's own rule (``FORMAT_RULES``), and any other mismatch breaks
+TWIN-CORE-040, a DID document, receipt, inclusion proof, Data Integrity proof or commit that
+breaks its schema breaks that format's own rule (``FORMAT_RULES``), and any other mismatch breaks
 TWIN-CORE-056.
 """
 
@@ -54,6 +54,7 @@ FORMAT_RULES: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
         (("inclusionProof",), "TWIN-ANCHORING-012"),
         ((), "TWIN-ANCHORING-028"),
     ),
+    "consensusCommitList": ((("commits",), "TWIN-CONSENSUS-010"),),
 }
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 

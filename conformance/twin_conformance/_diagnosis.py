@@ -8,17 +8,25 @@ another kind's prefix was made in the wrong domain (the message's own signing ru
 ``twin_spec.find_signing_domain`` exists for this explanation). An inclusion proof the RFC 9162
 algorithm refuses outright breaks TWIN-ANCHORING-011; one that leads to the root only with the
 leaf and node prefixes left out breaks TWIN-ANCHORING-010; one whose leaves are the digests'
-hex text breaks TWIN-ANCHORING-022. Commit-rule decisions that are exactly what the spec's
-rule gives with a common stake slip (ceil(2T/3) as the quorum, an author's stake counted once
-per block) break the stake rule (TWIN-CONSENSUS-002, -003), not the decision rule. Nothing here
-ever accepts what the spec refuses.
+hex text breaks TWIN-ANCHORING-022. Commit-rule decisions that are exactly those of the spec's
+commit rule with one common slip made (a quorum off by one, stake counted per block, a vote for
+the slot rather than the block, a certificate or commit on a third of the stake, a strict skip,
+an anchor search past undecided slots, an indirect commit on votes) break the rule of that slip,
+not the decision's; a slip is modelled by running a copy of the spec's source with one line
+changed, never by changing the spec. Nothing here ever accepts what the spec refuses.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
+import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, cast
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import cast
 
 from twin_spec import (
     Committee,
@@ -181,39 +189,155 @@ class _StakePerEntry(Committee):
         return sum(self.validator(index).stake for index in indices)
 
 
-_STAKE_MODELS: tuple[tuple[str, type[Committee], str], ...] = (
-    ("TWIN-CONSENSUS-002", _CeilingQuorum, "a quorum of ceil(2T/3) instead of 2T/3 + 1"),
-    ("TWIN-CONSENSUS-003", _StakePerEntry, "an author's stake counted once per block"),
+_COMMIT_RULE = "twin_spec._commit_rule"
+
+
+@dataclass(frozen=True)
+class _Slip:
+    """A common slip in one rule of the commit rule: the rule, in words, and how to make it.
+
+    ``committee`` changes the stake arithmetic; ``source`` changes one line of the spec's
+    commit rule, run as a separate copy (the spec module itself is never touched).
+    """
+
+    requirement: str
+    words: str
+    committee: type[Committee] = Committee
+    source: tuple[tuple[str, str], ...] = ()
+
+
+_SLIPS = (
+    _Slip("TWIN-CONSENSUS-002", "a quorum of ceil(2T/3) instead of 2T/3 + 1", _CeilingQuorum),
+    _Slip("TWIN-CONSENSUS-003", "an author's stake counted once per block", _StakePerEntry),
+    _Slip(
+        "TWIN-CONSENSUS-021",
+        "a vote for every block of the leader's slot, not the one listed",
+        source=(
+            (
+                "leader_block.round + 1 and leader_block in dag.ancestors(voter)",
+                "leader_block.round + 1 and any(ref.round == leader_block.round and "
+                "ref.author == leader_block.author for ref in dag.ancestors(voter))",
+            ),
+        ),
+    ),
+    _Slip(
+        "TWIN-CONSENSUS-022",
+        "a certificate on the votes of a third of the stake, not a quorum",
+        source=(
+            (
+                "return committee.is_quorum(voters)",
+                "return committee.stake_of(voters) >= committee.validity_threshold",
+            ),
+        ),
+    ),
+    _Slip(
+        "TWIN-CONSENSUS-023",
+        "a direct skip only when blamers carry more than a quorum",
+        source=(
+            (
+                "if committee.is_quorum(blamers):",
+                "if committee.stake_of(blamers) > committee.quorum_threshold:",
+            ),
+        ),
+    ),
+    _Slip(
+        "TWIN-CONSENSUS-024",
+        "a direct commit on the certificates of a third of the stake, not a quorum",
+        source=(
+            (
+                "        if committee.is_quorum(\n            ref.author for ref in certifiers",
+                "        if (lambda authors: committee.stake_of(authors) >= "
+                "committee.validity_threshold)(\n            ref.author for ref in certifiers",
+            ),
+        ),
+    ),
+    _Slip(
+        "TWIN-CONSENSUS-025",
+        "an anchor search that passes over undecided slots",
+        source=(
+            (
+                "            break\n        anchor = decision.block",
+                "            continue\n        anchor = decision.block",
+            ),
+        ),
+    ),
+    _Slip(
+        "TWIN-CONSENSUS-026",
+        "an indirect commit of a leader block the anchor's history votes for",
+        source=(
+            (
+                "if any(is_certificate(dag, committee, ref, block) for ref in certifiers)",
+                "if any(is_vote(dag, ref, block) for ref in _history_at(dag, anchor, round_ + 1))",
+            ),
+        ),
+    ),
 )
 
 
-def _decided_by(model: type[Committee], committee: object, blocks: Sequence[object]) -> list[Any]:
-    """The decided slots the spec's commit rule gives with ``model``'s stake arithmetic."""
-    counted = model.from_json(committee)
+@functools.cache
+def _commit_rule_with(source: tuple[tuple[str, str], ...]) -> ModuleType | None:
+    """A copy of the spec's commit rule with ``source`` changes, or None if they do not apply."""
+    spec = importlib.util.find_spec(_COMMIT_RULE)
+    if spec is None or spec.origin is None:
+        return None
+    text = Path(spec.origin).read_text(encoding="utf-8")
+    for old, new in source:
+        if old not in text:
+            return None  # The spec changed; this slip can no longer be modelled.
+        text = text.replace(old, new)
+    name = f"{_COMMIT_RULE}_slip_{len(_COPIES)}"
+    module = ModuleType(name)
+    sys.modules[name] = module  # Dataclasses look their module up while being made.
+    exec(compile(text, f"{spec.origin} (a slip)", "exec"), module.__dict__)  # noqa: S102
+    _COPIES.append(module)
+    return module
+
+
+_COPIES: list[ModuleType] = []
+
+
+FAULT = "fault"
+"""What a slip model gives where the commit rule stops on two certified blocks of one slot."""
+
+
+def _decided_by(slip: _Slip, committee: object, blocks: Sequence[object]) -> object:
+    """The decided slots the spec's commit rule gives with ``slip`` made.
+
+    FAULT where the rule stops on two certified blocks; None when the slip cannot be modelled.
+    """
+    rules = _commit_rule_with(slip.source) if slip.source else None
+    decide = rules.try_commit if rules is not None else try_commit
+    if slip.source and rules is None:
+        return None
+    counted = slip.committee.from_json(committee)
     dag = Dag(counted)
     for block in blocks:
         try:
             dag.add(cast(Mapping[str, object], block), validate_block(block, counted, dag))
         except TwinSpecError:
             continue
+    try:
+        decided = decide(dag, counted, 0)
+    except TwinSpecError as exc:
+        return FAULT if exc.requirement == "TWIN-CONSENSUS-027" else None
     return [
         (d.round, d.leader, d.kind.value, d.direct, d.block.to_json() if d.block else None)
-        for d in try_commit(dag, counted, 0)
+        for d in decided
     ]
 
 
-def stake_misreading(
-    committee: object, blocks: Sequence[object], decided: Sequence[object]
+def commit_rule_slip(
+    committee: object, blocks: Sequence[object], decided: Sequence[object], *, fault: bool
 ) -> tuple[str, str] | None:
-    """The stake rule a node broke, when its decisions are exactly what that slip gives.
+    """The rule a node broke, when its answer is exactly that of one common slip in it.
 
-    ``decided`` are the node's decisions as (round, leader, kind, direct, block) tuples. The
-    spec's verdict stands either way; this only names the rule behind a wrong decision.
+    ``decided`` are the node's decisions as (round, leader, kind, direct, block) tuples and
+    ``fault`` whether it reported two certified blocks. When several slips give the answer,
+    none is named: the decision differs, and the decision's rule is blamed as before. The
+    spec's verdict stands either way; this only names the rule.
     """
-    for requirement, model, slip in _STAKE_MODELS:
-        try:
-            if _decided_by(model, committee, blocks) == list(decided):
-                return requirement, f"the node's decisions are those of {slip}"
-        except TwinSpecError:
-            continue
-    return None
+    answer: object = FAULT if fault else list(decided)
+    matches = [slip for slip in _SLIPS if _decided_by(slip, committee, blocks) == answer]
+    if len(matches) != 1:
+        return None
+    return matches[0].requirement, f"the node's decisions are those of {matches[0].words}"

@@ -25,7 +25,7 @@ from referencing.jsonschema import DRAFT202012
 from twin_conformance._diagnosis import (
     block_domain_misuse,
     checkpoint_domain_misuse,
-    stake_misreading,
+    commit_rule_slip,
 )
 from twin_conformance._failures import status_cause
 from twin_conformance._paths import spec_dir
@@ -440,8 +440,11 @@ def _replay_block_validity(vector: Mapping[str, Any], send: Send) -> str:
     if actual != code:
         order = [rejection.value for rejection in BlockRejection]
         later = actual in order and order.index(actual) > order.index(code)
+        # Refused for a later rule: the node did not apply the first rule the block breaks,
+        # whose requirement is broken (the order itself, when the vector names no other).
+        skipped = BLOCK_REJECTION_REQUIREMENTS[BlockRejection(code)]
         requirement = (
-            "TWIN-CONSENSUS-016"
+            (skipped if skipped in vector["requirements"] else "TWIN-CONSENSUS-016")
             if later
             else _CODE_REQUIREMENTS.get(str(actual), "TWIN-CONSENSUS-016")
         )
@@ -497,6 +500,15 @@ def _replay_commit_rule(vector: Mapping[str, Any], send: Send) -> str:
     decisions, commits = answer.get("decisions"), answer.get("commits")
     if not isinstance(decisions, list) or not isinstance(commits, list):
         _fail("TWIN-CONSENSUS-102", f"{where} answered no decisions or commits list")
+    size = len(inputs["committee"]["validators"])
+    for got in decisions:
+        slot = got.get("round") if isinstance(got, Mapping) else None
+        if isinstance(slot, int) and got.get("leader") != slot % size:
+            _fail(
+                "TWIN-CONSENSUS-020",
+                f"{where}: the slot of round {slot} is given leader {_short(got.get('leader'))}; "
+                f"its leader is validator {slot % size}",
+            )
     if expected["result"] == "invalid":
         if not isinstance(answer.get("fault"), Mapping):
             _fail(
@@ -512,14 +524,16 @@ def _replay_commit_rule(vector: Mapping[str, Any], send: Send) -> str:
         if decision["decision"] == "undecided":
             break
         run.append(decision)
-    if [_decision(got) for got in decisions] != [_decision(want) for want in run]:
-        misreading = stake_misreading(
+    faulted = isinstance(answer.get("fault"), Mapping)
+    if faulted or [_decision(got) for got in decisions] != [_decision(want) for want in run]:
+        slip = commit_rule_slip(
             inputs["committee"],
             list(inputs["blocks"]),
             [_decision(got) if isinstance(got, Mapping) else got for got in decisions],
+            fault=faulted,
         )
-        if misreading is not None:
-            _fail(misreading[0], f"{where}: {misreading[1]}")
+        if slip is not None:
+            _fail(slip[0], f"{where}: {slip[1]}")
     slots = {decision["round"]: decision for decision in expected["decisions"]}
     for position in range(max(len(run), len(decisions))):
         want = run[position] if position < len(run) else None
@@ -799,13 +813,13 @@ def _http_requirement(vector: Mapping[str, Any], answered: int) -> str | None:
         413: ("TWIN-CONSENSUS-103", "TWIN-CORE-053"),
         415: ("TWIN-CORE-053",),
     }.get(status, ())
+    if expected.get("code") is not None:
+        prefer = (*prefer, "TWIN-IDENTITY-061", "TWIN-CONSENSUS-101", "TWIN-CONSENSUS-105")
     if status == 400:
         # A malformed request of a kind a specific rule refuses (not I-JSON, a transaction of
         # another sender, a malformed DID) breaks that rule before the status rule.
         specific = [rule for rule in listed if rule not in _GENERIC]
-        prefer = ("TWIN-CORE-003", *specific)
-    if expected.get("code") is not None:
-        prefer = (*prefer, "TWIN-IDENTITY-061", "TWIN-CONSENSUS-101", "TWIN-CONSENSUS-105")
+        prefer = (*prefer, "TWIN-CORE-003", *specific)
     return _primary(vector, None, *prefer, "TWIN-CORE-052")
 
 
