@@ -74,14 +74,14 @@ def patch_proof_object_hash() -> None:
     )
 
 
-def patch_user_is_the_node() -> None:
-    """Make the node name itself, not the caller, as an immutable proof's userIdentity."""
+def patch_object_id_is_proof_id() -> None:
+    """Make the node name the proof's own id as proofObjectId, not the document's id."""
     from twin_reference import _anchoring
 
     original = getattr(_anchoring, "sign_document")  # noqa: B009 - a name it imports
 
     def sign(document: dict[str, Any], *args: Any, **kwargs: Any) -> dict[str, object]:
-        named = {**document, "userIdentity": document.get("nodeIdentity")}
+        named = {**document, "proofObjectId": f"immutable-proof:{document.get('id')}"}
         signed: dict[str, object] = original(named, *args, **kwargs)
         return signed
 
@@ -135,11 +135,11 @@ FAULTS = (
         ),
     ),
     fault(
-        "proof-names-node-as-user",
+        "proof-object-id-is-proof-id",
         "anchoring",
         "TWIN-ANCHORING-050",
-        "an immutable proof names the node, not the caller, as its userIdentity",
-        patch=patch_user_is_the_node,
+        "an immutable proof names its own id as proofObjectId, not the document's id",
+        patch=patch_object_id_is_proof_id,
     ),
     fault(
         "proof-signed-after-the-bound",

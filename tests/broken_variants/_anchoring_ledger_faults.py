@@ -87,6 +87,7 @@ def patch_hex_text_leaves() -> None:
         return [digest.hex().encode("ascii") for digest in digests]
 
     rebind(_checkpoints, "merkle_tree_hash", lambda digests: tree_hash(as_text(digests)))
+    rebind(_receipts, "merkle_tree_hash", lambda digests: tree_hash(as_text(digests)))
     rebind(_receipts, "inclusion_proof", lambda digests, i: proof_of(as_text(digests), i))
     rebind(_receipts, "leaf_hash", lambda digest: leaf(digest.hex().encode("ascii")))
 

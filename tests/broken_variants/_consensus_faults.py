@@ -200,25 +200,20 @@ async def evidence_with_unsigned_blocks(request: HttpRequest, context: Context) 
 
 
 async def evaluate_keeps_blocks(request: HttpRequest, context: Context) -> HttpResponse:
-    """Evaluate as asked, then keep every block it found valid in the node's own store."""
+    """Evaluate as asked, and keep the blocks it found valid: they are served by digest after."""
+    kept: dict[str, bytes] = context.memory.setdefault("evaluated", {})
+    if request.method == "GET":
+        block = kept.get(request.path.rsplit("/", 1)[1])
+        if block is not None:
+            return HttpResponse(200, [("content-type", "application/json")], block)
+        return await context.forward(request)
     response = await context.forward(request)
     answer, body = response.json(), json.loads(request.body or b"null")
     if response.status != 200 or not isinstance(answer, dict) or not isinstance(body, dict):
         return response
-    node = context.app.state.node
-    with node.store.write() as connection:
-        for block, verdict in zip(body.get("blocks", []), answer.get("verdicts", []), strict=False):
-            if isinstance(verdict, dict) and verdict.get("result") == "valid":
-                connection.execute(
-                    "INSERT OR IGNORE INTO blocks (digest, round, author, body)"
-                    " VALUES (?, ?, ?, ?)",
-                    (
-                        bytes.fromhex(verdict["digest"]),
-                        block["round"],
-                        block["author"],
-                        json.dumps(block, separators=(",", ":")),
-                    ),
-                )
+    for block, verdict in zip(body.get("blocks", []), answer.get("verdicts", []), strict=False):
+        if isinstance(verdict, dict) and verdict.get("result") == "valid":
+            kept[str(verdict["digest"])] = json.dumps(block, separators=(",", ":")).encode()
     return response
 
 
@@ -262,28 +257,26 @@ async def transaction_sender_unchecked(request: HttpRequest, context: Context) -
     return json_response({"digest": digest}, 202)
 
 
-async def unknown_signer_ignored(request: HttpRequest, context: Context) -> HttpResponse:
-    """Answer a checkpoint signature by an unknown signer 202 ignored, not 400 unknownSigner."""
+async def refused_signature_pending(request: HttpRequest, context: Context) -> HttpResponse:
+    """Answer a checkpoint signature the node refuses 202 pending (kept unchecked), not 400."""
     response = await context.forward(request)
     body, sent = response.json(), json.loads(request.body or b"null")
     properties = body.get("properties") if isinstance(body, dict) else None
     code = properties.get("code") if isinstance(properties, dict) else None
-    if response.status != 400 or code != "unknownSigner" or not isinstance(sent, dict):
+    if response.status != 400 or code is None or not isinstance(sent, dict):
         return response
     sequence = int(request.path.split("/")[3])
     signer = sent.get("signer")
     if not isinstance(signer, int) or not 0 <= signer <= 1023:
-        return response
-    return json_response({"sequence": sequence, "signer": signer, "status": "ignored"}, 202)
+        return response  # No signer the answer could name.
+    return json_response({"sequence": sequence, "signer": signer, "status": "pending"}, 202)
 
 
-async def block_submission_needs_token(request: HttpRequest, context: Context) -> HttpResponse:
-    """Refuse a peer's block sent without a bearer token (401)."""
-    if "authorization" not in request.headers:
-        return json_response(
-            {"name": "UnauthorizedError", "message": "a bearer token is required"}, 401
-        )
-    return await context.forward(request)
+def patch_peer_body_limit_one_mib() -> None:
+    """Make the node take a peer's block up to its ordinary 1 MiB body limit, not 2 MiB."""
+    from twin_reference import _routes_consensus
+
+    rebind(_routes_consensus, "PEER_BODY_LIMIT", 1024 * 1024)
 
 
 async def transaction_digest_of_raw_body(request: HttpRequest, context: Context) -> HttpResponse:
@@ -312,11 +305,17 @@ def patch_batch_and_sort_transactions() -> None:
 
     engine = _ledger.LedgerEngine
     queue = engine._queue
+    waiting: list[dict[str, Any]] = []
+
+    def flush(self: Any) -> None:
+        while waiting:
+            queue(self, waiting.pop(0))
 
     def enqueue(self: Any, transaction: dict[str, Any]) -> bytes:
-        digest = hashlib.sha256(canonicalize(transaction)).digest()
-        asyncio.get_running_loop().call_later(0.3, queue, self, transaction)
-        return digest
+        if not waiting:
+            asyncio.get_running_loop().call_later(0.3, flush, self)
+        waiting.append(transaction)
+        return hashlib.sha256(canonicalize(transaction)).digest()
 
     original = getattr(_ledger, "make_checkpoint_summary")  # noqa: B009 - a name it imports
 
@@ -402,12 +401,12 @@ def patch_stale_block_committed_late() -> None:
     state: dict[str, Any] = {}
 
     async def pump(self: Any) -> None:
+        state["engine"] = self
         for position in range(25):
             transaction = new_transaction("conformance.pump", "did:example:pump", {}, now_ms())
             transaction["payload"] = {"position": position}
             with contextlib.suppress(Exception):
                 await self.submit(transaction)
-        state["engine"] = self
 
     async def start_and_pump(self: Any) -> None:
         await start(self)
@@ -552,8 +551,11 @@ FAULTS = (
         "evaluate-keeps-blocks",
         "consensus",
         "TWIN-CONSENSUS-102",
-        "POST /consensus/evaluate stores the blocks it finds valid in the node's own store",
-        rules=(rule("POST", "/consensus/evaluate", evaluate_keeps_blocks),),
+        "POST /consensus/evaluate keeps the blocks it finds valid: GET by digest serves them",
+        rules=(
+            rule("POST", "/consensus/evaluate", evaluate_keeps_blocks),
+            rule("GET", "/consensus/blocks/[^/]+", evaluate_keeps_blocks),
+        ),
     ),
     fault(
         "evaluate-without-block-limit",
@@ -570,18 +572,19 @@ FAULTS = (
         rules=(rule("POST", "/consensus/transactions", transaction_sender_unchecked),),
     ),
     fault(
-        "unknown-signer-ignored",
+        "refused-signature-kept-pending",
         "consensus",
         "TWIN-CONSENSUS-105",
-        "a checkpoint signature by an unknown signer is answered 202 ignored, not 400",
-        rules=(rule("POST", "/consensus/checkpoints/[^/]+/signatures", unknown_signer_ignored),),
+        "a checkpoint signature that does not check (malformed, bad) is answered 202 pending "
+        "and kept unchecked, not refused 400",
+        rules=(rule("POST", "/consensus/checkpoints/[^/]+/signatures", refused_signature_pending),),
     ),
     fault(
-        "block-submission-needs-token",
+        "peer-block-limit-one-mib",
         "consensus",
         "TWIN-CONSENSUS-110",
-        "POST /consensus/blocks refuses a peer's block sent without a bearer token (401)",
-        rules=(rule("POST", "/consensus/blocks", block_submission_needs_token),),
+        "POST /consensus/blocks refuses a peer's block over 1 MiB (413), not over 2 MiB",
+        patch=patch_peer_body_limit_one_mib,
     ),
     fault(
         "transaction-digest-of-raw-body",

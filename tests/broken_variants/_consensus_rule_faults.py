@@ -10,9 +10,9 @@ route, catch them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
-from tests.broken_variants._fault import fault
+from tests.broken_variants._asgi import Context, HttpRequest, HttpResponse, rule, with_json
+from tests.broken_variants._fault import Fault, fault
 from tests.broken_variants._patching import patched_copy, rebind
 from twin_spec import BlockRef, Committee, Dag
 
@@ -31,9 +31,15 @@ def _evaluate_commit_rule(replacements: dict[str, str]) -> None:
 
 
 def _receive_rules_changed(
-    blocks: dict[str, str], validity: dict[str, str] | None = None
+    blocks: dict[str, str],
+    validity: dict[str, str] | None = None,
+    dag: dict[str, str] | None = None,
 ) -> Callable[[], None]:
-    """A patch checking evaluated blocks with the receive rules changed as given."""
+    """A patch checking evaluated blocks with the receive rules changed as given.
+
+    ``dag`` changes the DAG's own joining rules too (it checks ancestors and timestamps again
+    when a block is added), for a fault of those.
+    """
 
     def patch() -> None:
         from twin_reference import _routes_consensus
@@ -43,6 +49,9 @@ def _receive_rules_changed(
             "twin_spec._block_validity", validity or {}, keep=("Committee", "Dag", "BlockRef")
         )
         with_dag.check_block = alone.check_block  # type: ignore[attr-defined]
+        if dag is not None:
+            joining = patched_copy("twin_spec._dag", dag, keep=("BlockRef", "Committee"))
+            rebind(_routes_consensus, "Dag", joining.Dag)
 
         def accept(block: object, committee: Committee, dag: Dag) -> BlockRef:
             ref: BlockRef = with_dag.validate_block(block, committee, dag)
@@ -147,6 +156,7 @@ LEADER_OFF_BY_ONE = {"return round_ % committee.size": "return (round_ + 1) % co
 """The leader of round r is validator (r + 1) mod n."""
 
 TIMESTAMP_UNCHECKED = {"if timestamp < dag.timestamp(ancestor):": "if False:"}
+DAG_TIMESTAMP_UNCHECKED = {"if timestamp < self.timestamp(ancestor):": "if False:"}
 EXTRA_TRANSACTIONS = {"if len(sizes) > MAX_BLOCK_TRANSACTIONS:": "if len(sizes) > 4 * 1024:"}
 EPOCH_UNCHECKED = {"if epoch != committee.epoch:": "if False:"}
 ANCESTOR_AUTHOR_UNCHECKED = {
@@ -154,19 +164,47 @@ ANCESTOR_AUTHOR_UNCHECKED = {
     "        if ref.author >= committee.size:": (
         "    for field, ref in zip(fields, ancestors, strict=True):\n        if False:"
     ),
-}
-OWN_ANCESTOR_ANYWHERE = {"        if ref.author == author:": "        if False:"}
-SIGNATURE_CHECKED_LAST = {
-    "    verify_block_signature(body, committee)\n"
-    "    _check_ancestors(round_, author, ancestors, committee)": (
-        "    _check_ancestors(round_, author, ancestors, committee)\n"
-        "    verify_block_signature(body, committee)"
+    "parents = [ref.author for ref in ancestors if ref.round == round_ - 1]": (
+        "parents = [ref.author for ref in ancestors if ref.round == round_ - 1 "
+        "and ref.author < committee.size]"
     ),
 }
+OWN_ANCESTOR_ANYWHERE = {"        if ref.author == author:": "        if False:"}
+ANCESTOR_CODES = {
+    "noAncestors",
+    "unknownAncestorAuthor",
+    "firstAncestorNotOwn",
+    "ownAncestorNotFirst",
+    "ancestorRoundNotBelow",
+    "unknownGenesisAncestor",
+    "duplicateAncestorAuthor",
+    "parentQuorumMissing",
+}
+"""The codes of the ancestor rules, which the codes-in-own-words fault folds into one."""
 
 
-def _rule_fault(name: str, requirement: str, description: str, patch: Any) -> Any:
-    return fault(name, "consensus", requirement, description, patch=patch)
+async def ancestor_codes_folded(request: HttpRequest, context: Context) -> HttpResponse:
+    """Name every refusal by an ancestor rule invalidAncestors, not the rule's own code."""
+    response = await context.forward(request)
+    body = response.json()
+    if response.status != 200 or not isinstance(body, dict):
+        return response
+    for verdict in body.get("verdicts", []):
+        error = verdict.get("error") if isinstance(verdict, dict) else None
+        if isinstance(error, dict) and error.get("code") in ANCESTOR_CODES:
+            error["code"] = "invalidAncestors"
+    return with_json(response, body)
+
+
+def _rule_fault(
+    name: str,
+    requirement: str,
+    description: str,
+    patch: Callable[[], None],
+    also: tuple[str, ...] = (),
+) -> Fault:
+    """A consensus fault of the evaluate route, patched into the variant's process."""
+    return fault(name, "consensus", requirement, description, patch=patch, also=also)
 
 
 FAULTS = (
@@ -179,8 +217,11 @@ FAULTS = (
     _rule_fault(
         "stake-counted-per-block",
         "TWIN-CONSENSUS-003",
-        "evaluation counts an equivocator's stake once per block it meets",
+        "evaluation counts an equivocator's stake once per block it meets; on the vector of an "
+        "equivocating certifier that decides as a commit on a third of the stake does, and the "
+        "harness cannot tell the two apart there (TWIN-CONSENSUS-024)",
         _evaluate_committee(PerEntryStakeCommittee),
+        also=("TWIN-CONSENSUS-024",),
     ),
     _rule_fault(
         "too-many-transactions-accepted",
@@ -198,7 +239,7 @@ FAULTS = (
         "block-timestamp-unchecked",
         "TWIN-CONSENSUS-013",
         "evaluation accepts a block whose timestamp is below an ancestor's",
-        _receive_rules_changed({}, TIMESTAMP_UNCHECKED),
+        _receive_rules_changed({}, TIMESTAMP_UNCHECKED, DAG_TIMESTAMP_UNCHECKED),
     ),
     _rule_fault(
         "ancestor-author-unchecked",
@@ -212,11 +253,13 @@ FAULTS = (
         "evaluation accepts the author's own block as an ancestor after the first",
         _receive_rules_changed(OWN_ANCESTOR_ANYWHERE),
     ),
-    _rule_fault(
-        "signature-checked-last",
+    fault(
+        "ancestor-codes-folded",
+        "consensus",
         "TWIN-CONSENSUS-016",
-        "evaluation checks a block's ancestors before its signature (codes out of order)",
-        _receive_rules_changed(SIGNATURE_CHECKED_LAST),
+        "evaluation refuses a block breaking any ancestor rule as invalidAncestors, not by the "
+        "code of the rule",
+        rules=(rule("POST", "/consensus/evaluate", ancestor_codes_folded),),
     ),
     _rule_fault(
         "leader-off-by-one",
@@ -227,14 +270,22 @@ FAULTS = (
     _rule_fault(
         "vote-for-the-slot",
         "TWIN-CONSENSUS-021",
-        "evaluation counts a round r+1 block as a vote for every block of the leader's slot",
+        "evaluation counts a round r+1 block as a vote for every block of the leader's slot; "
+        "on the split-votes vector that sees two certified blocks, as a certificate on a third "
+        "or an indirect commit on votes would, and the harness names the indirect decision "
+        "the spec makes there (TWIN-CONSENSUS-026)",
         _commit_rule_changed(SLOT_VOTE),
+        also=("TWIN-CONSENSUS-026",),
     ),
     _rule_fault(
         "certificate-by-a-third",
         "TWIN-CONSENSUS-022",
-        "evaluation counts a round r+2 block as a certificate on votes of a third of the stake",
+        "evaluation counts a round r+2 block as a certificate on votes of a third of the stake; "
+        "on the split-votes vector that sees two certified blocks, as a vote for the slot or "
+        "an indirect commit on votes would, and the harness names the indirect decision the "
+        "spec makes there (TWIN-CONSENSUS-026)",
         _commit_rule_changed(VALIDITY_CERTIFICATE),
+        also=("TWIN-CONSENSUS-026",),
     ),
     _rule_fault(
         "skip-needs-more-than-quorum",
