@@ -18,6 +18,7 @@ from tests.broken_variants import (
     _anchoring_faults,
     _anchoring_ledger_faults,
     _consensus_faults,
+    _consensus_ledger_faults,
     _consensus_rule_faults,
     _core_crypto_faults,
     _core_faults,
@@ -45,6 +46,7 @@ CATALOG: tuple[Fault, ...] = (
     *_anchoring_faults.FAULTS,
     *_anchoring_ledger_faults.FAULTS,
     *_consensus_faults.FAULTS,
+    *_consensus_ledger_faults.FAULTS,
     *_consensus_rule_faults.FAULTS,
 )
 """One variant or more for every observable MUST, each breaking that rule."""
