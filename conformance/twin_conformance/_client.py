@@ -357,6 +357,10 @@ class TwinClient:
                     chunks.append(chunk)
             finally:
                 response.close()
+                # The credentials a request carries are the check's choice (a bearer token, or
+                # none for a negative check): a cookie the target set is recorded in the
+                # evidence, never sent back on later requests behind the check's back.
+                self._http.cookies.clear()
             if exchange.error is None:
                 exchange.status = response.status_code
                 exchange.headers = {

@@ -11,7 +11,9 @@ What openapi-core cannot do is kept here, each with its reason: a *signature* pe
 (which rule broke, where), so that one root cause seen by many checks fails once
 (SUITE-012); and the 405 a route answers to a method it lacks, which no operation describes
 (there is no operation for a method the route lacks), checked against the document's
-``components/responses/MethodNotAllowed``.
+``components/responses/MethodNotAllowed``. A DID document, receipt, inclusion proof, Data
+Integrity proof or commit in a 2xx body that breaks its schema breaks that format's own rule
+(``FORMAT_RULES``), not TWIN-CORE-056, so the report names the rule the node broke.
 """
 
 from __future__ import annotations
@@ -48,6 +50,34 @@ ERROR_SHAPE = "TWIN-CORE-040"
 CONTRACT = "TWIN-CORE-056"
 STATUS = "TWIN-CORE-052"
 DID_RESOLUTION = "application/did-resolution"
+# Message formats whose own requirement is conformance to their schema, where a response
+# carries them: (operation, path to the message in the body) -> that requirement. A schema
+# violation inside one breaks the format's rule, as an error body breaks TWIN-CORE-040.
+FORMAT_RULES: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
+    "identityCreate": (((), "TWIN-IDENTITY-014"),),
+    "identityResolve": ((("didDocument",), "TWIN-IDENTITY-014"), ((), "TWIN-IDENTITY-014")),
+    "identityProofCreate": (((), "TWIN-IDENTITY-028"),),
+    "immutableProofGet": (
+        (("immutableReceipt", "inclusionProof"), "TWIN-ANCHORING-012"),
+        (("immutableReceipt",), "TWIN-ANCHORING-028"),
+    ),
+    "verifiableStorageCreate": (
+        (("receipt", "inclusionProof"), "TWIN-ANCHORING-012"),
+        (("receipt",), "TWIN-ANCHORING-028"),
+    ),
+    "verifiableStorageGet": (
+        (("receipt", "inclusionProof"), "TWIN-ANCHORING-012"),
+        (("receipt",), "TWIN-ANCHORING-028"),
+    ),
+    "verifiableStorageUpdate": (
+        (("inclusionProof",), "TWIN-ANCHORING-012"),
+        ((), "TWIN-ANCHORING-028"),
+    ),
+    "consensusCommitList": ((("commits",), "TWIN-CONSENSUS-010"),),
+}
+_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
@@ -97,6 +127,26 @@ class ContractViolation(ConformanceFailure):
     def __init__(self, requirement: str, message: str, signature: str) -> None:
         super().__init__(requirement, message, cause=signature)
         self.signature = signature
+
+
+def format_rule(operation_id: str, location: tuple[object, ...], body: object) -> str | None:
+    """The message format's requirement for a violation at ``location`` of a 2xx body, if any.
+
+    A resolution result's own members (its metadata) are not the DID document: only a
+    violation inside ``didDocument``, or in a plain document body, is the document's.
+    """
+    for prefix, requirement in FORMAT_RULES.get(operation_id, ()):
+        if tuple(location[: len(prefix)]) != prefix:
+            continue
+        if (
+            operation_id == "identityResolve"
+            and not prefix
+            and isinstance(body, dict)
+            and "didResolutionMetadata" in body
+        ):
+            return None
+        return requirement
+    return None
 
 
 def _violation(requirement: str, message: str, *signature: object) -> ContractViolation:
@@ -232,6 +282,11 @@ class OpenApiContract:
             shared = error_body_signature(exchange.status or 0, exchange.body) if is_error else None
             if shared is not None:
                 return ContractViolation(ERROR_SHAPE, message, shared)
+            if not is_error:
+                shape = (
+                    format_rule(operation.operation_id, tuple(first.absolute_path), _json(exchange))
+                    or shape
+                )
             return ContractViolation(
                 shape, message, _schema_signature(shape, operation.operation_id, first)
             )
@@ -293,6 +348,14 @@ class OpenApiContract:
                 f"{exchange.where} answered 405 with a body that is no TWIN error",
                 signature,
             )
+
+
+def _json(exchange: Exchange) -> object:
+    """The exchange's body as JSON, or None when it is not JSON."""
+    try:
+        return json.loads(exchange.body)
+    except ValueError:
+        return None
 
 
 def _absolute(url: str) -> str:

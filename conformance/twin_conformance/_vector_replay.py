@@ -22,6 +22,11 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from twin_conformance._diagnosis import (
+    block_domain_misuse,
+    checkpoint_domain_misuse,
+    commit_rule_slip,
+)
 from twin_conformance._failures import status_cause
 from twin_conformance._paths import spec_dir
 from twin_spec import (
@@ -170,7 +175,7 @@ _GENERIC = frozenset(
         "TWIN-ANCHORING-030",
     }
 )
-# The Ed25519 and JCS rules that a vector exercising one of them exists for.
+# The Ed25519, JCS and encoding rules that a vector exercising one of them exists for.
 _CRYPTO = (
     "TWIN-CORE-011",
     "TWIN-CORE-012",
@@ -178,7 +183,16 @@ _CRYPTO = (
     "TWIN-CORE-014",
     "TWIN-CORE-010",
     "TWIN-CORE-001",
+    "TWIN-CORE-030",
+    "TWIN-CORE-031",
+    "TWIN-CORE-032",
 )
+# The codes of DID Resolution itself, which a resolution result carries (TWIN-IDENTITY-060).
+_RESOLUTION_CODES = {"invalidDid", "notFound", "methodNotSupported"}
+# The did:key codes about the key, which a resolver reaches only once the encoding is read.
+_DID_KEY_KEY_CODES = {"unsupportedPublicKeyType", "invalidPublicKeyLength", "invalidPublicKey"}
+# The rules a signature made for another kind of message breaks, when a verifier takes it.
+_DOMAIN = ("TWIN-CORE-021",)
 _CODE_REQUIREMENTS: Mapping[str, str] = {
     **{code.value: requirement for code, requirement in BLOCK_REJECTION_REQUIREMENTS.items()},
     **SIGNATURE_REJECTION_REQUIREMENTS,
@@ -422,16 +436,22 @@ def _replay_block_validity(vector: Mapping[str, Any], send: Send) -> str:
         return "the block is valid, as expected"
     code = expected["error"]
     if last["result"] == "valid":
+        # A block refused for its signature's domain or encoding blames that rule first.
+        listed = set(vector["requirements"])
+        specific = [rule for rule in (*_DOMAIN, *_CRYPTO) if rule in listed]
         _fail(
-            BLOCK_REJECTION_REQUIREMENTS[BlockRejection(code)],
+            specific[0] if specific else BLOCK_REJECTION_REQUIREMENTS[BlockRejection(code)],
             f"{where} accepted the block; expected it refused as {code}",
         )
     actual = _verdict_code(last)
     if actual != code:
         order = [rejection.value for rejection in BlockRejection]
         later = actual in order and order.index(actual) > order.index(code)
+        # Refused for a later rule: the node did not apply the first rule the block breaks,
+        # whose requirement is broken (the order itself, when the vector names no other).
+        skipped = BLOCK_REJECTION_REQUIREMENTS[BlockRejection(code)]
         requirement = (
-            "TWIN-CONSENSUS-016"
+            (skipped if skipped in vector["requirements"] else "TWIN-CONSENSUS-016")
             if later
             else _CODE_REQUIREMENTS.get(str(actual), "TWIN-CONSENSUS-016")
         )
@@ -455,6 +475,28 @@ def _decision_requirement(expected: Mapping[str, Any] | None) -> str:
     return "TWIN-CONSENSUS-024" if expected.get("decision") == "commit" else "TWIN-CONSENSUS-023"
 
 
+def _run_requirement(
+    want: Mapping[str, Any] | None, got: object, slots: Mapping[int, Mapping[str, Any]]
+) -> str:
+    """The rule broken when the node decided more or fewer slots in a row than the spec.
+
+    Deciding a slot the spec leaves undecided breaks the rule of the decision made; leaving
+    undecided a slot the spec decides breaks the rule of the spec's decision; deciding past an
+    undecided slot breaks the sequencing rule.
+    """
+    if want is not None:
+        return _decision_requirement(want)
+    if not isinstance(got, Mapping):
+        return "TWIN-CONSENSUS-028"
+    round_ = got.get("round")
+    spec = slots.get(round_) if isinstance(round_, int) else None
+    if spec is None or spec["decision"] != "undecided":
+        return "TWIN-CONSENSUS-028"
+    if got.get("direct") is False:
+        return "TWIN-CONSENSUS-026"
+    return "TWIN-CONSENSUS-024" if got.get("kind") == "commit" else "TWIN-CONSENSUS-023"
+
+
 def _replay_commit_rule(vector: Mapping[str, Any], send: Send) -> str:
     inputs, expected = vector["input"], vector["expected"]
     answer = _evaluate(vector, send, list(inputs["blocks"]))
@@ -465,6 +507,18 @@ def _replay_commit_rule(vector: Mapping[str, Any], send: Send) -> str:
     decisions, commits = answer.get("decisions"), answer.get("commits")
     if not isinstance(decisions, list) or not isinstance(commits, list):
         _fail("TWIN-CONSENSUS-102", f"{where} answered no decisions or commits list")
+    size = len(inputs["committee"]["validators"])
+    for got in decisions:
+        slot = got.get("round") if isinstance(got, Mapping) else None
+        # Round-robin leaders (TWIN-CONSENSUS-020) unless the vector gives a leader schedule.
+        if "leaderSchedule" in inputs:
+            break
+        if isinstance(slot, int) and got.get("leader") != slot % size:
+            _fail(
+                "TWIN-CONSENSUS-020",
+                f"{where}: the slot of round {slot} is given leader {_short(got.get('leader'))}; "
+                f"its leader is validator {slot % size}",
+            )
     if expected["result"] == "invalid":
         fault = answer.get("fault")
         if not isinstance(fault, Mapping):
@@ -489,18 +543,34 @@ def _replay_commit_rule(vector: Mapping[str, Any], send: Send) -> str:
         if decision["decision"] == "undecided":
             break
         run.append(decision)
+    faulted = isinstance(answer.get("fault"), Mapping)
+    if faulted or [_decision(got) for got in decisions] != [_decision(want) for want in run]:
+        slip = commit_rule_slip(
+            inputs["committee"],
+            list(inputs["blocks"]),
+            [_decision(got) if isinstance(got, Mapping) else got for got in decisions],
+            fault=faulted,
+        )
+        if slip is not None:
+            _fail(slip[0], f"{where}: {slip[1]}")
+    slots = {decision["round"]: decision for decision in expected["decisions"]}
     for position in range(max(len(run), len(decisions))):
         want = run[position] if position < len(run) else None
         got = decisions[position] if position < len(decisions) else None
         if want is None or got is None or not isinstance(got, Mapping):
             _fail(
-                "TWIN-CONSENSUS-028",
+                _run_requirement(want, got, slots),
                 f"{where} decided {len(decisions)} slots in a row, expected {len(run)}",
             )
         if _decision(got) != _decision(want):
             scheduled = "leaderSchedule" in inputs and got.get("leader") != want.get("leader")
+            same_slot = got.get("round") == want["round"]
             _fail(
-                "TWIN-CONSENSUS-117" if scheduled else _decision_requirement(want),
+                "TWIN-CONSENSUS-117"
+                if scheduled
+                else "TWIN-CONSENSUS-020"
+                if same_slot and got.get("leader") != want["leader"]
+                else _decision_requirement(want),
                 f"{where}: slot of round {want['round']} decided "
                 f"{_short(got)}, expected {_short(want)}",
             )
@@ -605,7 +675,8 @@ def _check_did_key_document(document: object, did: str, where: str) -> None:
     except TwinSpecError as exc:
         _fail(rule, f"{where}: the method's key cannot be read: {exc.message[:80]}")
     if key != public_key_from_did_key(did):
-        _fail(rule, f"{where}: the method holds another key than the DID")
+        # The document is well formed; the key in it is not the one the DID encodes.
+        _fail("TWIN-IDENTITY-002", f"{where}: the method holds another key than the DID")
     for relationship in (
         "authentication",
         "assertionMethod",
@@ -620,6 +691,21 @@ def _check_did_key_document(document: object, did: str, where: str) -> None:
         if not listed:
             _fail(rule, f"{where}: {relationship} does not list {method_id}")
     _check_schema(body, "DidDocument", where)
+
+
+def _answered_did_code(response: HttpResponse) -> object:
+    """The DID error code an answer carries (properties.code or didResolutionMetadata.error)."""
+    try:
+        body = parse_json(response.body)
+    except TwinSpecError:
+        return None
+    if not isinstance(body, Mapping):
+        return None
+    for member, key in (("properties", "code"), ("didResolutionMetadata", "error")):
+        holder = body.get(member)
+        if isinstance(holder, Mapping) and key in holder:
+            return holder[key]
+    return None
 
 
 def _replay_did_key_resolve(vector: Mapping[str, Any], send: Send) -> str:
@@ -646,6 +732,23 @@ def _replay_did_key_resolve(vector: Mapping[str, Any], send: Send) -> str:
     requirement = (
         "TWIN-IDENTITY-061" if status != 400 or code == "invalidDid" else "TWIN-IDENTITY-003"
     )
+    # The rule that makes the DID bad (an encoding or the DID syntax), for a node that read it
+    # as good: it resolved it, or took it for well formed (notFound), or read past the bad part
+    # to a key code.
+    misread = _primary(vector, None, *_CRYPTO, "TWIN-IDENTITY-030", "TWIN-IDENTITY-001")
+    if misread not in (*_CRYPTO, "TWIN-IDENTITY-030", "TWIN-IDENTITY-001"):
+        misread = None
+    answered = _answered_did_code(response) if response.status < 500 else None
+    accepted = 200 <= response.status < 300
+    if misread is not None and (
+        (accepted and (code == "invalidDid" or misread in _CRYPTO))
+        or (code == "invalidDid" and 400 < response.status < 500 and answered != code)
+        or (code == "invalidDid" and answered in _DID_KEY_KEY_CODES)
+    ):
+        _fail(
+            misread,
+            f"{where} answered {response.status} {_short(answered)}; the spec refuses it as {code}",
+        )
     _expect_status(response, status, where, requirement, bad_input=True)
     if resolution:
         if _media_type(response) != DID_RESOLUTION:
@@ -660,8 +763,9 @@ def _replay_did_key_resolve(vector: Mapping[str, Any], send: Send) -> str:
         metadata = answer.get("didResolutionMetadata")
         error = metadata.get("error") if isinstance(metadata, Mapping) else None
         if error != code:
+            # The DID Resolution codes are the result's rule; a did:key code is the did:key one.
             _fail(
-                "TWIN-IDENTITY-060",
+                "TWIN-IDENTITY-060" if code in _RESOLUTION_CODES else requirement,
                 f"{where}: didResolutionMetadata.error is {_short(error)}, expected {code}",
             )
         return f"a resolution result with error {code}, as expected"
@@ -765,6 +869,11 @@ def _http_requirement(vector: Mapping[str, Any], answered: int) -> str | None:
     }.get(status, ())
     if expected.get("code") is not None:
         prefer = (*prefer, "TWIN-IDENTITY-061", "TWIN-CONSENSUS-101", "TWIN-CONSENSUS-105")
+    if status == 400:
+        # A malformed request of a kind a specific rule refuses (not I-JSON, a transaction of
+        # another sender, a malformed DID) breaks that rule before the status rule.
+        specific = [rule for rule in listed if rule not in _GENERIC]
+        prefer = (*prefer, "TWIN-CORE-003", *specific)
     return _primary(vector, None, *prefer, "TWIN-CORE-052")
 
 
@@ -873,6 +982,9 @@ def _check_signed_blocks(answer: Mapping[str, Any], send: Send, where: str) -> N
         try:
             check_block(block, committee)  # type: ignore[arg-type]
         except TwinSpecError as exc:
+            misuse = block_domain_misuse(block, committee)  # type: ignore[arg-type]
+            if misuse is not None:
+                _fail(misuse[0], f"{where}: block {position}: {misuse[1]}")
             _fail(
                 _CODE_REQUIREMENTS.get(str(getattr(exc, "code", "")), "TWIN-CONSENSUS-112"),
                 f"{where}: block {position} fails a receive rule: {exc.message[:100]}",
@@ -899,6 +1011,9 @@ def _check_checkpoint_chain(answer: Mapping[str, Any], send: Send, where: str) -
             summary = verify_certified_checkpoint(checkpoint, committee)  # type: ignore[arg-type]
             check_checkpoint_follows(previous, summary)
         except TwinSpecError as exc:
+            misuse = checkpoint_domain_misuse(checkpoint, committee)  # type: ignore[arg-type]
+            if misuse is not None:
+                _fail(misuse[0], f"{where}: checkpoint {position}: {misuse[1]}")
             requirement = exc.requirement or "TWIN-CONSENSUS-106"
             _fail(requirement, f"{where}: checkpoint {position} fails: {exc.message[:100]}")
         previous = summary

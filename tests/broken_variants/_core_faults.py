@@ -14,6 +14,7 @@ from tests.broken_variants._asgi import (
     rule,
     with_json,
 )
+from tests.broken_variants._fault import fault
 
 ANY_METHOD = "GET POST PUT DELETE PATCH"
 # Writes that need a token: everything but login and proof verification (TWIN-CORE-051).
@@ -114,12 +115,99 @@ async def method_not_allowed_as_404(request: HttpRequest, context: Context) -> H
     )
 
 
-RULES = {
-    "error-without-name": (rule(ANY_METHOD, ".*", error_without_name),),
-    "info-without-spec-version": (rule("GET", "/info", info_without_spec_version),),
-    "writes-without-token": (rule("POST PUT DELETE", "/.*", writes_without_token),),
-    "media-type-not-enforced": (rule("POST PUT", "/.*", media_type_not_enforced),),
-    "duplicate-members-accepted": (rule("POST PUT", "/.*", duplicate_members_accepted),),
-    "logout-keeps-token": (rule("GET", "/authentication/logout", logout_keeps_token),),
-    "method-not-allowed-as-404": (rule(ANY_METHOD, "/.*", method_not_allowed_as_404),),
-}
+async def health_with_uptime(request: HttpRequest, context: Context) -> HttpResponse:
+    """Answer GET /health with an ``uptimeSeconds`` member the document does not allow."""
+    response = await context.forward(request)
+    body = response.json()
+    if response.status == 200 and isinstance(body, dict):
+        return with_json(response, {**body, "uptimeSeconds": 42})
+    return response
+
+
+async def logout_not_served(request: HttpRequest, context: Context) -> HttpResponse:
+    """Serve no GET /authentication/logout: 404 as for an unknown route; Allow keeps HEAD only."""
+    if request.method == "GET":
+        return json_response({"name": "NotFoundError", "message": f"no route {request.path}"}, 404)
+    response = await context.forward(request)
+    response.headers = [
+        (name, ", ".join(m for m in value.split(", ") if m != "GET"))
+        if name == "allow"
+        else (name, value)
+        for name, value in response.headers
+    ]
+    return response
+
+
+FAULTS = (
+    fault(
+        "error-without-name",
+        "core",
+        "TWIN-CORE-040",
+        "every 4xx error body lacks its name member",
+        rules=(rule(ANY_METHOD, ".*", error_without_name),),
+    ),
+    fault(
+        "info-without-spec-version",
+        "core",
+        "TWIN-CORE-050",
+        "GET /info answers without specVersion, which its schema requires: the answer breaks "
+        "the contract (TWIN-CORE-056) too",
+        rules=(rule("GET", "/info", info_without_spec_version),),
+        also=("TWIN-CORE-056",),
+    ),
+    fault(
+        "writes-without-token",
+        "core",
+        "TWIN-CORE-051",
+        "a write with a missing or refused bearer token is performed as the admin's; the "
+        "writes it lets through change the DID that later negative checks use, which then "
+        "answer other statuses (TWIN-CORE-052)",
+        rules=(rule("POST PUT DELETE", "/.*", writes_without_token),),
+        also=("TWIN-CORE-052",),
+        # Core has no write of its own: the token checks run on the identity routes.
+        run_profile="identity",
+    ),
+    fault(
+        "logout-keeps-token",
+        "core",
+        "TWIN-CORE-051",
+        "logout answers 204 but the token stays valid",
+        rules=(rule("GET", "/authentication/logout", logout_keeps_token),),
+    ),
+    fault(
+        "media-type-not-enforced",
+        "core",
+        "TWIN-CORE-053",
+        "a request body is read as JSON whatever its Content-Type (no 415)",
+        rules=(rule("POST PUT", "/.*", media_type_not_enforced),),
+    ),
+    fault(
+        "duplicate-members-accepted",
+        "core",
+        "TWIN-CORE-003",
+        "a JSON body repeating a member name is accepted (the last value wins)",
+        rules=(rule("POST PUT", "/.*", duplicate_members_accepted),),
+    ),
+    fault(
+        "method-not-allowed-as-404",
+        "core",
+        "TWIN-CORE-052",
+        "a method the route lacks is answered 404 without Allow, not 405",
+        rules=(rule(ANY_METHOD, "/.*", method_not_allowed_as_404),),
+    ),
+    fault(
+        "health-with-undocumented-member",
+        "core",
+        "TWIN-CORE-056",
+        "GET /health answers an uptimeSeconds member its schema does not allow",
+        rules=(rule("GET", "/health", health_with_uptime),),
+    ),
+    fault(
+        "logout-not-served",
+        "core",
+        "TWIN-CORE-070",
+        "GET /authentication/logout is not served (404 as for an unknown route)",
+        rules=(rule(ANY_METHOD, "/authentication/logout", logout_not_served),),
+        max_failures=1,
+    ),
+)

@@ -25,6 +25,7 @@ from tests.broken_variants._asgi import (
     rule,
     with_json,
 )
+from tests.broken_variants._fault import CONFORMANT, COULD_NOT_RUN, fault
 
 ANY_METHOD = "GET POST PUT DELETE PATCH"
 BACKGROUND_SIGNING_SECONDS = 2.0
@@ -48,28 +49,37 @@ def _compressed(coding: str) -> Handler:
     return handler
 
 
-async def proof_signed_in_background(request: HttpRequest, context: Context) -> HttpResponse:
-    """Answer a proof without proof and receipt for a while after its 201 (TWIN node 0.0.2)."""
-    response = await context.forward(request)
-    created = context.memory.setdefault("created", {})
-    if request.method == "POST" and response.status == 201:
-        location = dict(response.headers).get("location", "")
-        created[location] = time.monotonic()
+def signed_in_background(seconds: float) -> Handler:
+    """A handler answering a proof without proof and receipt for ``seconds`` after its 201."""
+
+    async def handler(request: HttpRequest, context: Context) -> HttpResponse:
+        response = await context.forward(request)
+        created = context.memory.setdefault("created", {})
+        if request.method == "POST" and response.status == 201:
+            location = dict(response.headers).get("location", "")
+            created[location] = time.monotonic()
+            return response
+        proof_id = request.path.removeprefix("/immutable-proof/")
+        started = created.get(proof_id)
+        body = response.json()
+        if (
+            request.method == "GET"
+            and started is not None
+            and time.monotonic() - started < seconds
+            and response.status == 200
+            and isinstance(body, dict)
+        ):
+            body.pop("proof", None)
+            body.pop("immutableReceipt", None)
+            return with_json(response, body)
         return response
-    proof_id = request.path.removeprefix("/immutable-proof/")
-    started = created.get(proof_id)
-    body = response.json()
-    if (
-        request.method == "GET"
-        and started is not None
-        and time.monotonic() - started < BACKGROUND_SIGNING_SECONDS
-        and response.status == 200
-        and isinstance(body, dict)
-    ):
-        body.pop("proof", None)
-        body.pop("immutableReceipt", None)
-        return with_json(response, body)
-    return response
+
+    handler.__doc__ = f"Answer a new proof without proof and receipt for {seconds:.0f} s."
+    return handler
+
+
+proof_signed_in_background = signed_in_background(BACKGROUND_SIGNING_SECONDS)
+"""Answer a proof without proof and receipt for a while after its 201 (TWIN node 0.0.2)."""
 
 
 async def login_token_in_cookie_only(request: HttpRequest, context: Context) -> HttpResponse:
@@ -167,26 +177,110 @@ def patch_did_method_entity_storage() -> None:
     setattr(_identity, "DID_TWIN_METHOD", method)  # noqa: B010 - the imported name, rebound
 
 
-RULES = {
-    "gzip-responses": (rule(ANY_METHOD, ".*", _compressed("gzip")),),
-    "brotli-responses": (rule(ANY_METHOD, ".*", _compressed("br")),),
-    "proof-signed-in-background": (
-        rule("POST", "/immutable-proof", proof_signed_in_background),
-        rule("GET", "/immutable-proof/[^/]+", proof_signed_in_background),
+DEVIATIONS = (
+    # -- deviations the spec allows: judged conformant ----------------------------------------
+    fault(
+        "gzip-responses",
+        "core",
+        None,
+        "compresses every answer with gzip when the request accepts it",
+        rules=(rule(ANY_METHOD, ".*", _compressed("gzip")),),
+        run_profile="full",
+        expect=CONFORMANT,
     ),
-    "login-token-in-cookie-only": (
-        rule("POST", "/authentication/login", login_token_in_cookie_only),
+    fault(
+        "brotli-responses",
+        "core",
+        None,
+        "compresses every answer with brotli when the request accepts it",
+        rules=(rule(ANY_METHOD, ".*", _compressed("br")),),
+        run_profile="full",
+        expect=CONFORMANT,
     ),
-    "resolution-hangs": (rule("GET", "/identity/did:[^/]+", resolution_hangs),),
-    "not-found-everywhere": (rule(ANY_METHOD, ".*", not_found_everywhere),),
-    "anchoring-errors-without-name": (
-        rule(ANY_METHOD, "/(immutable-proof|verifiable)(/.*)?", anchoring_errors_without_name),
+    fault(
+        "proof-signed-in-background",
+        "anchoring",
+        None,
+        "answers a new immutable proof without proof and receipt for 2 s after its 201",
+        rules=(
+            rule("POST", "/immutable-proof", proof_signed_in_background),
+            rule("GET", "/immutable-proof/[^/]+", proof_signed_in_background),
+        ),
+        expect=CONFORMANT,
     ),
-    "route-not-served": (rule(ANY_METHOD, "/verifiable/[^/]+", route_not_served),),
-    "identity-create-drops-id": (rule("POST", "/identity", identity_create_drops_id),),
-    "tokens-recorded": (
-        rule("POST", "/authentication/login", tokens_recorded),
-        rule("GET", "/authentication/refresh", tokens_recorded),
+    fault(
+        "did-method-entity-storage",
+        "identity",
+        None,
+        "mints and resolves did:entity-storage DIDs, as the TWIN node 0.0.2 does",
+        patch=patch_did_method_entity_storage,
+        run_profile="full",
+        expect=CONFORMANT,
     ),
-}
-PATCHES = {"did-method-entity-storage": patch_did_method_entity_storage}
+    # -- one divergence, one failure ----------------------------------------------------------
+    fault(
+        "login-token-in-cookie-only",
+        "core",
+        "TWIN-CORE-056",
+        "login answers the token only in an access_token cookie, as the TWIN node 0.0.2",
+        rules=(rule("POST", "/authentication/login", login_token_in_cookie_only),),
+        run_profile="full",
+        max_failures=1,
+    ),
+    fault(
+        "route-not-served",
+        "anchoring",
+        "TWIN-CORE-070",
+        "DELETE /verifiable/{id} is not served (404 as for an unknown route)",
+        rules=(rule(ANY_METHOD, "/verifiable/[^/]+", route_not_served),),
+        max_failures=1,
+    ),
+    fault(
+        "identity-create-drops-id",
+        "identity",
+        "TWIN-IDENTITY-014",
+        "POST /identity answers the new DID document without its id: every identity check "
+        "that needs a new DID is blocked by the one prerequisite that failed",
+        rules=(rule("POST", "/identity", identity_create_drops_id),),
+        max_failures=1,
+    ),
+    fault(
+        "anchoring-errors-without-name",
+        "anchoring",
+        "TWIN-CORE-040",
+        "only the anchoring routes' error bodies lack name: anchoring is not conformant",
+        rules=(
+            rule(ANY_METHOD, "/(immutable-proof|verifiable)(/.*)?", anchoring_errors_without_name),
+        ),
+    ),
+    fault(
+        "tokens-recorded",
+        "core",
+        None,
+        "sets every token it issues as a cookie too, and records each in "
+        "$TWIN_ISSUED_SECRETS_FILE (for the secrets test)",
+        rules=(
+            rule("POST", "/authentication/login", tokens_recorded),
+            rule("GET", "/authentication/refresh", tokens_recorded),
+        ),
+        run_profile="full",
+        expect=CONFORMANT,
+    ),
+    # -- targets the harness must not judge, or must judge in bounded time --------------------
+    fault(
+        "not-found-everywhere",
+        "core",
+        None,
+        "answers 404 (an HTML page) to everything, as a wrong port or base path does",
+        rules=(rule(ANY_METHOD, ".*", not_found_everywhere),),
+        expect=COULD_NOT_RUN,
+    ),
+    fault(
+        "resolution-hangs",
+        "identity",
+        "TWIN-IDENTITY-014",
+        "never answers the resolution of a DID of its own method",
+        rules=(rule("GET", "/identity/did:[^/]+", resolution_hangs),),
+    ),
+)
+"""Variants about the harness itself: deviations it must handle, traps it must not fall in."""

@@ -13,9 +13,14 @@ from tests.broken_variants._asgi import (
     rule,
     with_json,
 )
+from tests.broken_variants._fault import fault
+from tests.broken_variants._patching import rebind
 from twin_spec import (
     VERIFICATION_RELATIONSHIPS,
+    DidError,
+    Ed25519PublicKey,
     Ed25519SigningKey,
+    KeyResolver,
     did_key_from_public_key,
 )
 
@@ -43,23 +48,17 @@ def _method_id(entry: object) -> str | None:
 async def resolver_drops_verification_method(
     request: HttpRequest, context: Context
 ) -> HttpResponse:
-    """Resolve a did:twin without its most recently listed verification method."""
+    """Resolve a did:twin without its authentication methods (the node still holds them)."""
     response = await context.forward(request)
     document = _document_of(response)
     if document is None or not request.params["did"].startswith("did:twin:"):
         return response
-    listed = [
-        _method_id(entry)
-        for name in METHOD_LISTS
-        for entry in document.get(name, [])
-        if isinstance(entry, dict)
-    ]
-    if not listed:
+    dropped = {_method_id(entry) for entry in document.get("authentication", [])}
+    if not dropped:
         return response
-    dropped = listed[-1]
     for name in METHOD_LISTS:
         if name in document:
-            document[name] = [e for e in document[name] if _method_id(e) != dropped]
+            document[name] = [e for e in document[name] if _method_id(e) not in dropped]
             if not document[name]:
                 del document[name]
     return with_json(response, _rebuild(response, document))
@@ -119,12 +118,32 @@ async def malformed_did_is_500(request: HttpRequest, context: Context) -> HttpRe
     )
 
 
-async def proof_verify_always_true(request: HttpRequest, context: Context) -> HttpResponse:
-    """Answer verified true to every well-formed proof verification request."""
-    response = await context.forward(request)
-    if response.status != 200:
-        return response
-    return with_json(response, {"verified": True})
+def patch_proof_verify_uses_vault_keys() -> None:
+    """Make the proof verifier fall back on the keys the node holds for methods it removed."""
+    from twin_reference import _proofs
+    from twin_reference._identity import lookup
+    from twin_spec import DidErrorCode
+
+    original = _proofs.key_resolver
+
+    def key_resolver(node: Any) -> KeyResolver:
+        resolve = original(node)
+
+        def resolve_key(method: str, purpose: str) -> Ed25519PublicKey:
+            try:
+                return resolve(method, purpose)
+            except DidError as exc:
+                held = node.vault.get(method)
+                if exc.code is not DidErrorCode.VERIFICATION_METHOD_NOT_FOUND or held is None:
+                    raise
+                did = method.split("#", 1)[0]
+                if did.startswith("did:key:") or lookup(node, did).deactivated:
+                    raise
+                return held.public_key  # type: ignore[no-any-return]
+
+        return resolve_key
+
+    rebind(_proofs, "key_resolver", key_resolver)
 
 
 async def credential_ignores_revocation(request: HttpRequest, context: Context) -> HttpResponse:
@@ -136,15 +155,51 @@ async def credential_ignores_revocation(request: HttpRequest, context: Context) 
     return with_json(response, {**body, "verified": True, "revoked": False})
 
 
-RULES = {
-    "resolver-drops-verification-method": (
-        rule("GET", IDENTITY, resolver_drops_verification_method),
+FAULTS = (
+    fault(
+        "proof-verify-uses-vault-keys",
+        "identity",
+        "TWIN-IDENTITY-064",
+        "the proof verifier falls back on the key the node still holds for a removed method",
+        patch=patch_proof_verify_uses_vault_keys,
     ),
-    "deactivated-did-still-resolves": (rule("GET", IDENTITY, deactivated_did_still_resolves),),
-    "did-key-wrong-key": (rule("GET", IDENTITY, did_key_wrong_key),),
-    "malformed-did-500": (rule("GET", "/identity/(?P<did>[^/]+)", malformed_did_is_500),),
-    "proof-verify-always-true": (rule("POST", "/identity/proof/verify", proof_verify_always_true),),
-    "credential-ignores-revocation": (
-        rule("GET", "/identity/verifiable-credential/verify", credential_ignores_revocation),
+    fault(
+        "resolver-drops-verification-method",
+        "identity",
+        # The node keeps a method its served document no longer lists.
+        "TWIN-IDENTITY-013",
+        "resolving a did:twin leaves out its authentication methods, which the node keeps",
+        rules=(rule("GET", IDENTITY, resolver_drops_verification_method),),
     ),
-}
+    fault(
+        "deactivated-did-still-resolves",
+        "identity",
+        "TWIN-IDENTITY-062",
+        "a deactivated DID resolves 200 with its last document instead of 410",
+        rules=(rule("GET", IDENTITY, deactivated_did_still_resolves),),
+    ),
+    fault(
+        "credential-ignores-revocation",
+        "identity",
+        "TWIN-IDENTITY-065",
+        "credential verification answers a revoked credential as verified, not revoked",
+        rules=(
+            rule("GET", "/identity/verifiable-credential/verify", credential_ignores_revocation),
+        ),
+    ),
+    fault(
+        "did-key-wrong-key",
+        "identity",
+        "TWIN-IDENTITY-002",
+        "a did:key resolves to a verification method holding another public key",
+        rules=(rule("GET", IDENTITY, did_key_wrong_key),),
+    ),
+    fault(
+        "malformed-did-500",
+        "core",
+        "TWIN-CORE-054",
+        "resolving a malformed DID answers 500 instead of 400 invalidDid",
+        run_profile="identity",
+        rules=(rule("GET", "/identity/(?P<did>[^/]+)", malformed_did_is_500),),
+    ),
+)

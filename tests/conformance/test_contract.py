@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from twin_conformance import ConformanceFailure, Exchange
 from twin_conformance._contract import OpenApiContract
+from twin_spec import (
+    Ed25519SigningKey,
+    certify_checkpoint,
+    make_checkpoint_summary,
+    make_receipt,
+    sign_checkpoint,
+)
 
 INFO = {
     "name": "Vendor Node",
@@ -73,6 +81,45 @@ def test_an_error_body_without_a_name_breaks_the_error_shape(contract: OpenApiCo
         contract, _exchange("POST", "/authentication/login", 400, {"message": "bad"})
     )
     assert failure.requirement == "TWIN-CORE-040"
+
+
+DID = "did:twin:0x" + "ab" * 32
+
+
+@pytest.mark.requirement("TWIN-IDENTITY-014")
+def test_a_did_document_breaking_its_schema_breaks_the_document_rule(
+    contract: OpenApiContract,
+) -> None:
+    document = {"@context": "https://www.w3.org/ns/did/v1", "id": DID, "assertionMethod": "x"}
+    failure = _failure(contract, _exchange("GET", f"/identity/{DID}", 200, document))
+    assert failure.requirement == "TWIN-IDENTITY-014"
+    failure = _failure(contract, _exchange("POST", "/identity", 200, {"service": []}))
+    assert failure.requirement == "TWIN-IDENTITY-014"
+
+
+def _receipt() -> dict[str, Any]:
+    """A real receipt of the first of two transactions, certified by a committee of one."""
+    key = Ed25519SigningKey(bytes(32))
+    digests = [bytes([1]) * 32, bytes([2]) * 32]
+    summary = make_checkpoint_summary(0, 1, 1, bytes(32), digests, bytes(32), 0)
+    certified = certify_checkpoint(summary, [sign_checkpoint(key, 0, summary)])
+    return make_receipt(digests[0], digests, certified)
+
+
+@pytest.mark.requirement("TWIN-ANCHORING-012", "TWIN-ANCHORING-028")
+def test_a_receipt_breaking_its_schema_breaks_the_receipt_rules(
+    contract: OpenApiContract,
+) -> None:
+    path = "/verifiable/verifiable:twin:" + "0" * 64
+    contract.check(_exchange("PUT", path, 200, _receipt()))
+    uppercase = _receipt()
+    uppercase["inclusionProof"]["auditPath"][0] = uppercase["inclusionProof"]["auditPath"][
+        0
+    ].upper()
+    failure = _failure(contract, _exchange("PUT", path, 200, uppercase))
+    assert failure.requirement == "TWIN-ANCHORING-012"
+    failure = _failure(contract, _exchange("PUT", path, 200, {**_receipt(), "extra": 1}))
+    assert failure.requirement == "TWIN-ANCHORING-028"
 
 
 def test_literal_paths_win_over_templates(contract: OpenApiContract) -> None:

@@ -207,14 +207,24 @@ def _answering(status: int, answer: object) -> Send:
     return send
 
 
-def test_a_block_refused_for_a_later_rule_names_the_order_rule() -> None:
-    vector = BY_ID["consensus/block-validity/too-many-ancestors"]
+def _refused_last_as(vector: dict[str, Any], code: str) -> dict[str, Any]:
+    """An evaluation answer refusing the vector's last block with ``code``."""
     blocks = len(vector["input"]["dag"]) + 1
     verdicts: list[dict[str, Any]] = [{"digest": None, "result": "valid"}] * (blocks - 1)
-    verdicts.append(
-        {"digest": None, "result": "invalid", "error": {"code": "unknownAncestorAuthor"}}
-    )
-    answer = {"verdicts": verdicts, "decisions": [], "commits": []}
+    verdicts.append({"digest": None, "result": "invalid", "error": {"code": code}})
+    return {"verdicts": verdicts, "decisions": [], "commits": []}
+
+
+def test_a_block_refused_for_a_later_rule_names_the_rule_it_skipped() -> None:
+    vector = BY_ID["consensus/block-validity/too-many-ancestors"]
+    answer = _refused_last_as(vector, "unknownAncestorAuthor")
+    outcome = replay_vector(vector, _answering(200, answer))
+    assert (outcome.passed, outcome.requirement) == (False, "TWIN-CONSENSUS-004")
+
+
+def test_a_block_refused_under_a_code_of_no_rule_names_the_order_rule() -> None:
+    vector = BY_ID["consensus/block-validity/too-many-ancestors"]
+    answer = _refused_last_as(vector, "invalidBlock")
     outcome = replay_vector(vector, _answering(200, answer))
     assert (outcome.passed, outcome.requirement) == (False, "TWIN-CONSENSUS-016")
 

@@ -261,7 +261,7 @@ def test_a_deviation_the_spec_allows_is_conformant(
         (
             "identity-create-drops-id",
             "identity",
-            "TWIN-CORE-056",
+            "TWIN-IDENTITY-014",
             "test_identity.py::prerequisite[created]",
         ),
     ],

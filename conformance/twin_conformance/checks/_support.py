@@ -23,6 +23,7 @@ import pytest
 
 from twin_conformance._client import Exchange, TwinClient, fail, require
 from twin_conformance._contract import OpenApiContract
+from twin_conformance._diagnosis import checkpoint_domain_misuse, inclusion_misuse
 from twin_conformance._failures import status_cause
 from twin_conformance._paths import spec_dir
 from twin_conformance._run import TwinState
@@ -356,14 +357,25 @@ def check_receipt(
     *,
     transaction_digest: bytes | None = None,
 ) -> dict[str, Any]:
-    """Verify a receipt offline; a failure blames the requirement of the part that failed."""
+    """Verify a receipt offline; a failure blames the requirement of the part that failed.
+
+    A checkpoint signature made in another signing domain, or in none, or an inclusion proof
+    built another way than RFC 9162 says, blames the rule the node broke in making it rather
+    than the verification rule (``_diagnosis``).
+    """
     try:
         return dict(verify_receipt(receipt, committee, transaction_digest=transaction_digest))
     except ReceiptVerificationError as exc:
-        fail(
-            spec_failure_requirement(exc, "TWIN-ANCHORING-030"),
-            f"{what}: the receipt fails offline verification as {exc.part.value}: {exc.message}",
-        )
+        requirement = spec_failure_requirement(exc, "TWIN-ANCHORING-030")
+        message = f"{what}: the receipt fails offline verification as {exc.part.value}: "
+        misuse = None
+        if exc.part is ReceiptFailure.CHECKPOINT_SIGNATURE and isinstance(receipt, Mapping):
+            misuse = checkpoint_domain_misuse(receipt.get("checkpoint"), committee)
+        elif exc.part is ReceiptFailure.INCLUSION_PROOF:
+            misuse = inclusion_misuse(receipt)
+        if misuse is not None:
+            fail(misuse[0], f"{message}{misuse[1]}")
+        fail(requirement, f"{message}{exc.message}")
 
 
 def decode_status_list_or_fail(endpoint: object, requirement: str, what: str) -> bytes:

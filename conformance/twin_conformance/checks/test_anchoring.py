@@ -39,6 +39,7 @@ from twin_spec import (
     DidError,
     KeyFormatError,
     ProofVerificationError,
+    ReceiptFailure,
     ReceiptVerificationError,
     TwinSpecError,
     did_key_from_public_key,
@@ -216,14 +217,33 @@ def test_the_receipt_oracle_refuses_a_receipt_with_one_changed_value(
         )
 
 
-@pytest.mark.twin_requirement("TWIN-ANCHORING-050")
+RECEIPT_PARTS = {part.value for part in ReceiptFailure}
+
+
+@pytest.mark.twin_requirement("TWIN-ANCHORING-050", "TWIN-ANCHORING-030")
 def test_the_verify_route_confirms_an_anchored_proof(
-    client: TwinClient, anchored: list[Anchored]
+    client: TwinClient, anchored: list[Anchored], committee: Committee
 ) -> None:
     for item in anchored:
         exchange = client.get(f"/immutable-proof/{item.location}/verify", auth=True)
         require_status(exchange, 200, "TWIN-ANCHORING-050", "verifying an anchored proof")
         answer = body_object(exchange, "TWIN-ANCHORING-050", "the verification")
+        # A receipt part named as the failure is the node's receipt verification speaking: it
+        # must be the part the spec's offline verification fails first, if any.
+        failure = answer.get("failure")
+        if failure in RECEIPT_PARTS:
+            try:
+                verify_receipt(item.proof.get("immutableReceipt"), committee)
+            except ReceiptVerificationError as exc:
+                spec_part: str | None = exc.part.value
+            else:
+                spec_part = None
+            require(
+                failure == spec_part,
+                "TWIN-ANCHORING-030",
+                f"the node verifies {item.location}'s receipt as failing {failure}; offline, "
+                f"the receipt {'fails first as ' + spec_part if spec_part else 'verifies'}",
+            )
         require(
             answer.get("verified") is True,
             "TWIN-ANCHORING-050",

@@ -10,6 +10,7 @@ without changing its state.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from twin_conformance._client import TwinClient, fail, require
+from twin_conformance._diagnosis import block_domain_misuse, checkpoint_domain_misuse
 from twin_conformance._failures import prerequisite
 from twin_conformance._run import TwinState
 from twin_conformance.checks._support import (
@@ -100,6 +102,17 @@ def checkpoints(client: TwinClient, commits: list[dict[str, Any]]) -> list[dict[
     return read_pages(client, "/consensus/checkpoints", "checkpoints")
 
 
+def commit_parts(commit: object) -> tuple[int, bytes, int, BlockRef, list[BlockRef]]:
+    """The members of a commit the node serves; a malformed one fails, never crashes the check."""
+    try:
+        return read_commit(commit)
+    except LedgerError as exc:
+        where = commit.get("index") if isinstance(commit, dict) else commit
+        fail(
+            spec_failure_requirement(exc, "TWIN-CONSENSUS-010"), f"commit {where!r}: {exc.message}"
+        )
+
+
 def get_block(client: TwinClient, ref: Mapping[str, Any]) -> dict[str, Any]:
     """The block a reference names, as the node serves it by digest."""
     exchange = client.get(f"/consensus/blocks/{ref.get('digest')}")
@@ -156,7 +169,7 @@ def test_commits_chain_from_index_1(commits: list[dict[str, Any]], committee: Co
 def test_commits_bring_each_block_once_in_linear_order(commits: list[dict[str, Any]]) -> None:
     seen: set[BlockRef] = set()
     for commit in commits:
-        _, _, _, leader, blocks = read_commit(commit)
+        _, _, _, leader, blocks = commit_parts(commit)
         ordered = sorted(blocks, key=lambda ref: (ref.round, ref.author, ref.digest))
         require(
             blocks == ordered and blocks[-1] == leader,
@@ -187,8 +200,9 @@ def test_served_equivocation_evidence_verifies(client: TwinClient, committee: Co
         try:
             verify_equivocation_evidence(entry, committee)
         except LedgerError as exc:
+            # Evidence that does not verify breaks the evidence format (030), whatever stored it.
             fail(
-                "TWIN-CONSENSUS-107",
+                spec_failure_requirement(exc, "TWIN-CONSENSUS-030"),
                 f"equivocation evidence {position} served by the node does not verify: {exc}",
             )
 
@@ -203,7 +217,7 @@ def test_commits_leave_out_blocks_below_the_garbage_collection_round(
 ) -> None:
     gc_round = 0
     for commit in commits:
-        _, _, _, leader, blocks = read_commit(commit)
+        _, _, _, leader, blocks = commit_parts(commit)
         stale = [ref for ref in blocks if ref.round <= gc_round]
         require(
             not stale,
@@ -242,6 +256,9 @@ def test_every_commit_has_a_certified_checkpoint(
             summary = verify_certified_checkpoint(certified, committee)
             check_checkpoint_follows(previous, summary)
         except LedgerError as exc:
+            misuse = checkpoint_domain_misuse(certified, committee)
+            if misuse is not None:
+                fail(misuse[0], f"checkpoint {position + 1}: {misuse[1]}")
             fail(
                 spec_failure_requirement(exc, "TWIN-ANCHORING-023"),
                 f"checkpoint {position + 1}: {exc.message}",
@@ -296,7 +313,7 @@ def test_committed_blocks_are_valid_and_match_their_checkpoints(
     for position in sample(commits, rng):
         commit = commits[position]
         blocks: dict[BlockRef, dict[str, Any]] = {}
-        _, _, timestamp, leader, refs = read_commit(commit)
+        _, _, timestamp, leader, refs = commit_parts(commit)
         for ref in refs:
             block = get_block(client, ref.to_json())
             require(
@@ -308,6 +325,9 @@ def test_committed_blocks_are_valid_and_match_their_checkpoints(
             try:
                 check_block(block, committee)
             except BlockRejectedError as exc:
+                misuse = block_domain_misuse(block, committee)
+                if misuse is not None:
+                    fail(misuse[0], f"committed block {ref.to_json()}: {misuse[1]}")
                 fail(
                     spec_failure_requirement(exc, "TWIN-CONSENSUS-004"),
                     f"committed block {ref.to_json()} breaks the receive rule {exc.code.value}: "
@@ -330,15 +350,28 @@ def test_committed_blocks_are_valid_and_match_their_checkpoints(
         )
         digests = [transaction_digest(tx) for tx in commit_transactions(commit, blocks)]
         if position < len(checkpoints):
-            summary = checkpoints[position]["summary"]
-            require(
-                summary["transactionCount"] == len(digests)
-                and summary["transactionsRoot"] == merkle_tree_hash(digests).hex(),
-                "TWIN-ANCHORING-022",
-                f"checkpoint {summary['sequence']}'s transactionsRoot and transactionCount are "
-                f"not the Merkle root and number of the {len(digests)} transactions its commit's "
-                "blocks hold, in commit order",
-            )
+            require_root_of(checkpoints[position]["summary"], digests)
+
+
+def require_root_of(summary: Mapping[str, Any], digests: list[bytes]) -> None:
+    """Fail unless the summary certifies ``digests``, the commit's transactions in commit order.
+
+    The same transactions in another order break the commit's order (TWIN-CONSENSUS-012);
+    anything else breaks the root and count rule (TWIN-ANCHORING-022).
+    """
+    root = summary.get("transactionsRoot")
+    if summary.get("transactionCount") == len(digests) and root == merkle_tree_hash(digests).hex():
+        return
+    reordered = [sorted(digests), sorted(digests, reverse=True), digests[::-1]]
+    other_order = summary.get("transactionCount") == len(digests) and any(
+        order != digests and merkle_tree_hash(order).hex() == root for order in reordered
+    )
+    fail(
+        "TWIN-CONSENSUS-012" if other_order else "TWIN-ANCHORING-022",
+        f"checkpoint {summary.get('sequence')}'s transactionsRoot and transactionCount are not "
+        f"the Merkle root and number of the {len(digests)} transactions its commit's blocks "
+        f"hold, in commit order{' (they are those of another order)' if other_order else ''}",
+    )
 
 
 @pytest.mark.twin_read_only
@@ -390,31 +423,38 @@ def test_a_receipt_checkpoint_is_the_one_served_at_its_sequence(
     receipt = anchored[0].proof.get("immutableReceipt")
     summary = check_receipt(receipt, committee, location)
     assert isinstance(receipt, dict)
-    served = client.get(f"/consensus/checkpoints/{summary['sequence']}")
+    served = client.get(f"/consensus/checkpoints/{summary['sequence']}", expect_rejection=True)
+    # The write was answered with this receipt: its certified checkpoint must be stored by then.
+    require(
+        served.status != 404,
+        "TWIN-CONSENSUS-106",
+        f"the node answered {location} with a receipt of checkpoint {summary['sequence']}, "
+        "which it does not serve: it answered before storing the certified checkpoint",
+    )
     require_status(served, 200, "TWIN-CONSENSUS-100", "getting the receipt's checkpoint")
     require(
         served.json("TWIN-CONSENSUS-100") == receipt["checkpoint"],
         "TWIN-CONSENSUS-100",
         f"the receipt's checkpoint differs from GET /consensus/checkpoints/{summary['sequence']}",
     )
-    page = client.get(
-        "/consensus/commits", params={"from": str(summary["commitIndex"]), "limit": "1"}
-    )
+    # Checkpoint N certifies commit N (one per commit, from 1); its commitIndex saying so is
+    # TWIN-ANCHORING-021's to check, so the commit is fetched by the sequence.
+    page = client.get("/consensus/commits", params={"from": str(summary["sequence"]), "limit": "1"})
     require_status(page, 200, "TWIN-CONSENSUS-100", "getting the receipt's commit")
     listed = body_object(page, "TWIN-CONSENSUS-100", "the commit page").get("commits")
     require(
         isinstance(listed, list) and len(listed) == 1,
         "TWIN-CONSENSUS-100",
-        f"the node serves no commit {summary['commitIndex']}",
+        f"the node serves no commit {summary['sequence']}",
     )
     assert isinstance(listed, list)
     commit = listed[0]
     require(
         commit_digest(commit).hex() == summary["commitDigest"],
         "TWIN-CONSENSUS-100",
-        f"commit {summary['commitIndex']} does not hash to its checkpoint's commitDigest",
+        f"commit {summary['sequence']} does not hash to its checkpoint's commitDigest",
     )
-    _, _, _, _, refs = read_commit(commit)
+    _, _, _, _, refs = commit_parts(commit)
     blocks = {ref: get_block(client, ref.to_json()) for ref in refs}
     digests = [transaction_digest(tx).hex() for tx in commit_transactions(commit, blocks)]
     require(
@@ -517,12 +557,16 @@ def test_a_block_not_signed_by_the_committee_is_refused(
 
 @pytest.mark.twin_requirement("TWIN-CONSENSUS-101")
 def test_a_block_the_node_holds_is_accepted_again_without_change(
-    client: TwinClient, commits: list[dict[str, Any]]
+    client: TwinClient, commits: list[dict[str, Any]], committee: Committee
 ) -> None:
     if not commits:
         pytest.skip("the node has committed no block yet")
     ref = commits[0]["leader"]
     block = get_block(client, ref)
+    try:
+        check_block(block, committee)
+    except BlockRejectedError:
+        pytest.skip("the node's own block breaks a receive rule; the committed-block check says")
     before = client.get("/consensus/blocks", params={"round": str(ref["round"])})
     exchange = client.post("/consensus/blocks", json_body=block, auth=True)
     require_status(exchange, (202, 409), "TWIN-CONSENSUS-101", "re-sending a block the node holds")
@@ -651,7 +695,13 @@ def test_evaluate_gives_the_spec_verdicts_and_changes_nothing(
         assert isinstance(verdict, dict)
         error = verdict.get("error")
         got = error.get("code") if isinstance(error, dict) else None
-        requirement = "TWIN-CONSENSUS-002" if position == 3 else "TWIN-CONSENSUS-102"
+        # Block 3 is valid or not by the quorum alone; refused under another code, the code
+        # is what is wrong.
+        requirement = (
+            ("TWIN-CONSENSUS-002" if verdict.get("result") != result else "TWIN-CONSENSUS-016")
+            if position == 3
+            else "TWIN-CONSENSUS-102"
+        )
         require(
             (verdict.get("result"), got) == (result, code),
             requirement,
@@ -793,3 +843,95 @@ def test_a_transaction_is_queued_under_its_digest(
             f"the {attempt} submission answered digest {answer.get('digest')!r}; SHA-256 of the "
             f"transaction's JCS form is {expected}",
         )
+
+
+BATCH = 4
+BATCH_WAIT_SECONDS = 20.0
+
+
+@pytest.mark.twin_requirement("TWIN-CONSENSUS-012", "TWIN-ANCHORING-022", "TWIN-CONSENSUS-104")
+def test_the_transactions_of_a_commit_are_certified_in_commit_order(
+    client: TwinClient, run: TwinState
+) -> None:
+    """Submit a few transactions back to back; where a commit holds several, check their order.
+
+    A node that commits them one by one leaves nothing to check here (each commit's single
+    transaction is checked by the checks above); one that commits several together must
+    certify them in the commit's block order, then each block's own order.
+    """
+    sender = caller_identity(client)
+    if sender is None:
+        pytest.skip("the session token names no caller identity to send transactions as")
+    rng = seeded_random(run, "consensus:batch")
+    known = len(read_pages(client, "/consensus/commits", "commits"))
+    wanted = set()
+    for position in range(BATCH):
+        transaction = {
+            "type": "conformance.noop",
+            "sender": sender,
+            "nonce": f"{rng.getrandbits(128):032x}",
+            "timestampMs": 1_767_225_600_000 + position,
+            "payload": {"position": position},
+        }
+        exchange = client.post("/consensus/transactions", json_body=transaction, auth=True)
+        require_status(exchange, 202, "TWIN-CONSENSUS-104", "submitting a transaction")
+        wanted.add(transaction_digest(transaction))
+    deadline = time.monotonic() + BATCH_WAIT_SECONDS
+    found: dict[int, tuple[dict[str, Any], list[bytes]]] = {}
+    while wanted - {d for _, digests in found.values() for d in digests}:
+        require(
+            time.monotonic() < deadline,
+            "TWIN-CONSENSUS-104",
+            f"{BATCH} queued transactions were not all committed within {BATCH_WAIT_SECONDS} s",
+        )
+        time.sleep(0.5)
+        for commit in read_pages(client, "/consensus/commits", "commits")[known:]:
+            if commit["index"] in found:
+                continue
+            _, _, _, _, refs = commit_parts(commit)
+            blocks = {ref: get_block(client, ref.to_json()) for ref in refs}
+            digests = [transaction_digest(tx) for tx in commit_transactions(commit, blocks)]
+            found[commit["index"]] = (commit, digests)
+    for index, (_, digests) in sorted(found.items()):
+        if len(wanted.intersection(digests)) < 2:
+            continue
+        exchange = client.get(f"/consensus/checkpoints/{index}")
+        require_status(exchange, 200, "TWIN-CONSENSUS-100", f"getting checkpoint {index}")
+        certified = body_object(exchange, "TWIN-CONSENSUS-100", "the checkpoint")
+        summary = certified.get("summary")
+        require(isinstance(summary, dict), "TWIN-ANCHORING-021", "the checkpoint has no summary")
+        assert isinstance(summary, dict)
+        require_root_of(summary, digests)
+
+
+EVIDENCE_ROUNDS = 12
+
+
+@pytest.mark.twin_read_only
+@pytest.mark.twin_requirement("TWIN-CONSENSUS-107")
+def test_two_blocks_of_one_author_in_a_round_are_recorded_as_evidence(
+    client: TwinClient, commits: list[dict[str, Any]], rng: random.Random
+) -> None:
+    """Where the node serves two blocks of one author for one round, it records the evidence."""
+    rounds = sorted({ref.round for commit in commits for ref in commit_parts(commit)[4]})
+    chosen = rounds if len(rounds) <= EVIDENCE_ROUNDS else rng.sample(rounds, EVIDENCE_ROUNDS)
+    evidence = read_pages(client, "/consensus/equivocations", "equivocations")
+    recorded = [
+        {block_digest(block) for block in entry.get("blocks", []) if isinstance(block, dict)}
+        for entry in evidence
+    ]
+    for round_ in sorted(chosen):
+        exchange = client.get("/consensus/blocks", params={"round": str(round_)})
+        require_status(exchange, 200, "TWIN-CONSENSUS-100", "listing a round's blocks")
+        listed = body_object(exchange, "TWIN-CONSENSUS-100", "the round's blocks").get("blocks")
+        by_author: dict[object, set[bytes]] = {}
+        for block in listed if isinstance(listed, list) else []:
+            if isinstance(block, dict):
+                by_author.setdefault(block.get("author"), set()).add(block_digest(block))
+        for author, digests in by_author.items():
+            require(
+                len(digests) < 2 or any(len(digests & pair) == 2 for pair in recorded),
+                "TWIN-CONSENSUS-107",
+                f"the node serves {len(digests)} blocks of validator {author} for round {round_} "
+                "but no equivocation evidence of them",
+            )
