@@ -1,4 +1,8 @@
-"""A bare Starlette app with one JSON endpoint: the yardstick for the node's resolution rate."""
+"""A bare Starlette app: one fixed JSON answer and one echo, the yardsticks of the benchmarks.
+
+The fixed answer measures the node's resolution rate against doing nothing; the echo carries
+block-sized bodies for the peer-client benchmark.
+"""
 
 from __future__ import annotations
 
@@ -19,4 +23,14 @@ async def resolve(request: Request) -> Response:
     return Response(DOCUMENT, media_type="application/json")
 
 
-app = Starlette(routes=[Route("/identity/{identity}", resolve, methods=["GET"])])
+async def echo(request: Request) -> Response:
+    """Answer the request's own body, as a peer answers a block with a block."""
+    return Response(await request.body(), media_type="application/json")
+
+
+app = Starlette(
+    routes=[
+        Route("/identity/{identity}", resolve, methods=["GET"]),
+        Route("/echo", echo, methods=["POST"]),
+    ]
+)

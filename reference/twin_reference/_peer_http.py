@@ -124,8 +124,8 @@ class PeerConnection:
         if headers.get("transfer-encoding", "").lower() == "chunked":
             payload = await self._read_chunked(self._reader)
         elif "content-length" in headers:
-            length = int(headers["content-length"])
-            if not 0 <= length <= self._max_response:
+            length = _decimal(headers["content-length"])
+            if length > self._max_response:
                 raise PeerError(f"the answer's {length} bytes are over the limit")
             payload = await self._reader.readexactly(length)
         else:
@@ -159,16 +159,29 @@ class PeerConnection:
         total = 0
         while True:
             size_line = await reader.readline()
-            size = int(size_line.split(b";")[0].strip() or b"x", 16)
+            size = _hexadecimal(size_line.split(b";")[0].strip())
             if size == 0:
-                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                    pass
+                await self._skip_trailers(reader)
                 return b"".join(chunks)
             total += size
             if total > self._max_response:
                 raise PeerError("the chunked answer is over the limit")
             chunks.append(await reader.readexactly(size))
             await reader.readexactly(2)
+
+    async def _skip_trailers(self, reader: asyncio.StreamReader) -> None:
+        """Read the trailer section after the last chunk, bounded like the headers."""
+        size = 0
+        for _ in range(MAX_HEADERS + 1):
+            line = await reader.readline()
+            size += len(line)
+            if size > MAX_HEADER_BYTES:
+                break
+            if line in (b"\r\n", b"\n"):
+                return
+            if not line:
+                raise EOFError("the peer closed the connection inside the trailers")
+        raise PeerError("the answer's trailers are too large")
 
     def _close(self) -> None:
         if self._writer is not None:
@@ -180,3 +193,17 @@ class PeerConnection:
         """Close the connection (waiting for pending requests to finish first)."""
         async with self._lock:
             self._close()
+
+
+def _decimal(text: str) -> int:
+    """A Content-Length value: ASCII digits only (``int`` would also take ``+5`` or ``1_0``)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        raise PeerError(f"the answer's Content-Length {text[:40]!r} is not a length")
+    return int(text)
+
+
+def _hexadecimal(field: bytes) -> int:
+    """A chunk size: ASCII hexadecimal digits only, at most 16 of them."""
+    if not field or len(field) > 16 or field.strip(b"0123456789abcdefABCDEF"):
+        raise PeerError(f"the chunk size {field[:40]!r} is not hexadecimal")
+    return int(field, 16)
