@@ -106,6 +106,7 @@ class LedgerEngine:
             self._io,
             self._block_added,
             self._dropped,
+            self._committer.leader_of,
         )
         self._sync = Synchronizer(self, self.network)
         self._receiver.missing = self._sync
