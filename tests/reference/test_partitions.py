@@ -217,9 +217,11 @@ def check_safety(cluster: Cluster, load: Load) -> None:
     wanted = set(load.acknowledged)
     for index in range(cluster.size):
         wait_for(
-            lambda index=index: None  # type: ignore[misc]
-            if missing_proofs(cluster, index, wanted)
-            else True,
+            lambda index=index: (
+                None  # type: ignore[misc]
+                if missing_proofs(cluster, index, wanted)
+                else True
+            ),
             60,
             lambda index=index: (  # type: ignore[misc]
                 f"validator {index} lacks {len(missing_proofs(cluster, index, wanted))}"
