@@ -16,8 +16,10 @@ certified checkpoint) and the committed throughput (writes answered 201 per seco
 the ratios: adapted p50 / fault-free p50 (goal <= 2) and adapted throughput / fault-free
 throughput (goal >= 0.6). Safety, as in the fault tests: the survivors' commit sequences are
 prefixes of one another, every write answered 201 is on every survivor's ledger, and no leader
-after the change is validator 3. The load and the four validators share the machine's cores,
-so absolute figures are low-balled; nothing here is asserted by a test.
+after the change is validator 3; and the harness's leader check
+(``test_committed_leaders_follow_the_leader_schedule``) is run against validator 0, whose
+commits cross the change with validator 3 swapped out. The load and the four validators share
+the machine's cores, so absolute figures are low-balled; nothing here is asserted by a test.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
@@ -40,6 +44,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.cluster_process import Cluster, create_cluster, get_all  # noqa: E402
+from tests.node_process import ADMIN_EMAIL, ADMIN_PASSWORD  # noqa: E402
 from twin_spec import COMMITS_PER_SCHEDULE  # noqa: E402
 
 KILLED = 3
@@ -201,6 +206,40 @@ def check_safety(cluster: Cluster, writers: Writers, change: int) -> list[str]:
     return problems
 
 
+def harness_leader_check(cluster: Cluster, folder: Path) -> str:
+    """Run the harness's leader check against validator 0; return its outcome."""
+    check = "test_committed_leaders_follow_the_leader_schedule"
+    report = folder / "harness-report"
+    completed = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "twin_conformance",
+            "run",
+            "--target",
+            cluster.url(0),
+            "--email",
+            ADMIN_EMAIL,
+            "--profile",
+            "consensus",
+            "--read-only",
+            "-k",
+            check,
+            "--out",
+            str(report),
+        ],
+        capture_output=True,
+        timeout=600,
+        env={**os.environ, "TWIN_TARGET_PASSWORD": ADMIN_PASSWORD},
+        check=False,
+    )
+    if not (report / "report.json").is_file():
+        return f"no report (exit {completed.returncode}): {completed.stderr.decode()[-500:]}"
+    tests = json.loads((report / "report.json").read_text())["tests"]
+    outcomes = [t["outcome"] for t in tests if t["id"].endswith(check)]
+    return outcomes[0] if outcomes else "not run"
+
+
 def main() -> None:
     """Run both phases and print the figures, the ratios and the safety checks."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -254,6 +293,8 @@ def main() -> None:
                 "safety: "
                 + ("; ".join(problems) if problems else f"held ({len(writers.proofs)} writes)")
             )
+            outcome = harness_leader_check(cluster, Path(folder))
+            print(f"harness leader check on validator 0: {outcome}")
             print(
                 json.dumps(
                     {

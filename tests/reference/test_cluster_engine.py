@@ -430,6 +430,8 @@ def test_the_live_leaders_are_the_spec_schedules_across_changes_and_a_restart(
                 wire.restart(1)
                 restarted = True
         commits = assert_agree(wire, [0, 1, 2])
+        assert restarted
+        assert wire.engines[1].commit_index > 2 * COMMITS_PER_SCHEDULE, "the restarted one lags"
         expected, schedule = spec_sequence(wire.stores[0])
         assert as_subdags(commits) == expected[: len(commits)]
         leaders = [BlockRef.from_json(commit["leader"]) for commit in commits]
