@@ -184,6 +184,16 @@ def check_safety(cluster: Cluster, writers: Writers, change: int) -> list[str]:
     late = [c["index"] for c in longest[change:] if c["leader"]["author"] == KILLED]
     if late:
         problems.append(f"validator {KILLED} still leads committed slots after the change: {late}")
+    # A dead validator leads no committed slot anyway; that its round-robin slots now commit
+    # another validator's leader block is what shows the swap.
+    swapped = [c for c in longest[change:] if c["leader"]["round"] % 4 == KILLED]
+    print(
+        f"after the change: {len(longest) - change} commits, {len(swapped)} of them in"
+        f" validator {KILLED}'s round-robin slots (led by"
+        f" {sorted({c['leader']['author'] for c in swapped})})"
+    )
+    if not swapped:
+        problems.append(f"no slot of validator {KILLED} was given to another validator")
     wanted = set(writers.proofs)
     for index in SURVIVORS:
         missing = wanted
