@@ -39,6 +39,8 @@ class Cluster:
     nodes: dict[int, RunningNode] = field(default_factory=dict)
     serve_args: tuple[str, ...] = ()
     """More ``twin-node serve`` options for every validator (``--commit-timeout 3``...)."""
+    node_args: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    """More ``twin-node serve`` options for one validator (``--peer-urls FILE``...)."""
 
     @property
     def size(self) -> int:
@@ -79,6 +81,7 @@ class Cluster:
                     "--leader-timeout",
                     str(self.leader_timeout),
                     *self.serve_args,
+                    *self.node_args.get(index, ()),
                     port=None,
                 )
                 self.nodes[index] = node

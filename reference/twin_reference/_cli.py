@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from twin_reference._genesis import (
     GenesisError,
     create_genesis,
     read_genesis,
+    read_peer_urls,
     validator_dir,
 )
 from twin_reference._logging import configure_logging
@@ -78,6 +80,15 @@ def main() -> None:
     default=None,
     type=click.IntRange(0),
     help="Which validator of the genesis committee this node is (required with --genesis).",
+)
+@click.option(
+    "--peer-urls",
+    "peer_urls_file",
+    default=None,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help='With --genesis: a JSON object from validator index to base URL, e.g. {"1":'
+    ' "http://127.0.0.1:9201"}, naming where this validator reaches those peers instead of'
+    " their genesis URLs (through a relay or a proxy); the others keep their genesis URLs.",
 )
 @click.option(
     "--leader-timeout",
@@ -154,6 +165,7 @@ def serve(
     data_dir: Path,
     genesis_file: Path | None,
     validator_index: int | None,
+    peer_urls_file: Path | None,
     leader_timeout: float,
     commit_timeout: float,
     max_body_bytes: int,
@@ -174,8 +186,8 @@ def serve(
     Without --genesis the committee is this node alone. With --genesis FILE --validator-index I
     (the data directory made by twin-node genesis for validator I) the node is one validator of
     the genesis committee: it exchanges blocks and checkpoint signatures with the other
-    validators at their genesis URLs, and GET /health reports "warning" until the committee
-    has committed the node's own DID.
+    validators at their genesis URLs (or the URLs --peer-urls names), and GET /health reports
+    "warning" until the committee has committed the node's own DID.
 
     \b
     Limits (every body-level fault is a 4xx; no request holds the event loop long):
@@ -208,8 +220,16 @@ def serve(
         address = urlsplit(genesis.peers[validator_index])
         host = host or address.hostname
         port = address.port if port is None else port
+        if peer_urls_file is not None:
+            try:
+                overrides = read_peer_urls(peer_urls_file, genesis, validator_index)
+            except GenesisError as exc:
+                raise click.UsageError(f"--peer-urls: {exc}") from None
+            genesis = replace(genesis, peers={**genesis.peers, **overrides})
     elif validator_index not in (None, 0):
         raise click.UsageError("--validator-index needs --genesis")
+    elif peer_urls_file is not None:
+        raise click.UsageError("--peer-urls needs --genesis")
     host = host or "127.0.0.1"
     port = 8080 if port is None else port
     settings = NodeSettings(

@@ -1,37 +1,44 @@
 """Committing: the commit rule over the DAG, applying each commit, and garbage collection.
 
-The spec core's commit rule (``try_commit``) decides leader slots above the last decided round;
-each committed leader's causal history is linearised into a commit whose transactions are
-applied in order (TWIN-CONSENSUS-113). The commit, its transactions and what they changed,
-and the checkpoint summary the validator signs for it are one SQLite transaction. Once the
-garbage-collection round moves, what no rule reads any more leaves memory
-(TWIN-CONSENSUS-108); an own block no commit took gives its transactions back to the mempool.
+The spec core's :class:`~twin_spec.CommitSequencer` decides leader slots above the last decided
+round under the leader schedule in force, linearises each committed leader's causal history
+above the garbage-collection round, and changes the leader schedule every N commits
+(TWIN-CONSENSUS-115); each commit's transactions are applied in order (TWIN-CONSENSUS-113).
+After a restart the sequencer is resumed from the stored commits (``CommitSequencer.resume``),
+so the schedule in force and the scores of the current window are the ones it had. The commit,
+its transactions and what they changed, and the checkpoint summary the validator signs for it
+are one SQLite transaction. Once the garbage-collection round moves, what no rule reads any
+more leaves memory (TWIN-CONSENSUS-108); an own block no commit took gives its transactions
+back to the mempool.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from twin_reference._certifying import ZERO_DIGEST, Certifier
 from twin_reference._group_commit import GroupCommit
 from twin_reference._ledger_store import LedgerStore, dump_json
-from twin_reference._live_dag import CommittedView, LiveDag, gc_round_after
+from twin_reference._live_dag import LiveDag, refs_of
 from twin_reference._peers import PeerNetwork
 from twin_reference._proposing import Mempool
 from twin_reference._receiving import transaction_digests
 from twin_reference._transactions import Outcome, apply_transaction
 from twin_spec import (
     BlockRef,
+    CommitSequencer,
+    CommittedSubDag,
     Committee,
+    Dag,
     LeaderDecisionKind,
     LedgerError,
     commit_digest,
-    linearize,
+    gc_round_after,
     make_checkpoint_summary,
     make_commit,
-    try_commit,
 )
 
 LOG = logging.getLogger("twin_reference.ledger")
@@ -61,17 +68,23 @@ class Committer:
         self._network = network
         self._io = io
         self._after_collect = after_collect
-        self.committed: set[BlockRef] = set()
-        """Blocks above the garbage-collection round that a commit took."""
+        self._sequencer = CommitSequencer(committee)
         self.tx_digests: dict[BlockRef, list[bytes]] = {}
         """The digests of each block's transactions, for the blocks in the DAG."""
         self._pending_tx_blocks: set[BlockRef] = set()
         self._pending_digests: dict[bytes, int] = {}
         self._last_commit: tuple[int, bytes, int] = (0, ZERO_DIGEST, 0)
-        self._last_leader_round = 0
-        self._last_decided_round = 0
         self.fault: str | None = None
         """Why the validator stopped committing (two certified blocks in one slot), or None."""
+
+    @property
+    def committed(self) -> AbstractSet[BlockRef]:
+        """Blocks above the garbage-collection round that a commit took."""
+        return self._sequencer.committed
+
+    def leader_of(self, round_: int) -> int:
+        """The leader of ``round_`` under the leader schedule in force (TWIN-CONSENSUS-117)."""
+        return self._sequencer.schedule.leader_of(round_)
 
     @property
     def commit_index(self) -> int:
@@ -105,25 +118,45 @@ class Committer:
     # -- start-up -----------------------------------------------------------------------------
 
     def load_commits(self) -> None:
-        """Take the last commit from the database; collect the DAG up to its round."""
+        """Resume the commit sequence from the database; collect the DAG up to its GC round."""
         last = self._ledger.last_commit()
         if last is not None:
             index, digest, commit = last
             self._last_commit = (index, digest, int(commit["timestampMs"]))
-            self._last_leader_round = int(commit["leader"]["round"])
-        self._dag.prune(gc_round_after(self._last_leader_round))
-        self._last_decided_round = self._ledger.last_decided_round()
+        self._sequencer = self._resumed()
+        self._dag.prune(self._sequencer.gc_round)
+
+    def _resumed(self) -> CommitSequencer:
+        """The sequencer as it was after the last stored commit (TWIN-CONSENSUS-115)."""
+        per_schedule = self._sequencer.parameters.commits_per_schedule
+        gc_depth = self._sequencer.gc_depth
+        stored: list[CommittedSubDag] = []
+        floor = 0
+        for commit in self._ledger.commits_newest_first():
+            subdag = CommittedSubDag(
+                int(commit["index"]),
+                BlockRef.from_json(commit["leader"]),
+                tuple(refs_of(commit["blocks"])),
+            )
+            if not stored:
+                floor = gc_round_after(subdag.leader.round, gc_depth)
+                needed = max(1, (subdag.index // per_schedule - 1) * per_schedule + 1)
+            stored.append(subdag)
+            if subdag.index <= needed and subdag.leader.round <= floor:
+                break
+        stored.reverse()
+        last_leader_round = stored[-1].leader.round if stored else 0
+        return CommitSequencer.resume(
+            self._committee,
+            stored,
+            _StoredDag(self._committee, self._ledger),
+            max(self._ledger.last_decided_round(), last_leader_round),
+            gc_depth=gc_depth,
+            schedule=self._sequencer.parameters,
+        )
 
     def load_committed(self) -> None:
-        """Mark the DAG's blocks that commits took (newest commits first, down to the GC round)."""
-        gc_round = self._dag.gc_round
-        for commit in self._ledger.commits_newest_first():
-            if int(commit["leader"]["round"]) <= gc_round:
-                break
-            for ref_json in commit["blocks"]:
-                ref = BlockRef.from_json(ref_json)
-                if ref.round > gc_round:
-                    self.committed.add(ref)
+        """Stop counting the transactions of the DAG's blocks that commits took."""
         for ref in self.committed:
             self._track(ref, pending=False)
 
@@ -141,27 +174,43 @@ class Committer:
         if self.fault is not None:
             return
         try:
-            decisions = try_commit(self._dag, self._committee, self._last_decided_round)
+            # TWIN-CONSENSUS-115 "... once commit k*N is made a validator MUST make a new leader
+            # swap table ... and use it for every slot above that commit's leader round":
+            # the spec core's sequencer decides, linearises and changes the schedule.
+            output = self._sequencer.advance(self._dag)
         except LedgerError as exc:
             # TWIN-CONSENSUS-027: two certified blocks in one slot; nothing more is committed.
             self.fault = exc.message
             LOG.error("consensus fault, the validator stops committing: %s", exc.message)
             return
-        for decision in decisions:
-            if decision.kind is LeaderDecisionKind.COMMIT:
-                assert decision.block is not None  # noqa: S101 - a commit names its block
-                self._commit(decision.block, decision.round)
-            else:
-                with self._ledger.write(durable=False) as connection:
-                    self._ledger.set_decided_round(connection, decision.round)
-            self._last_decided_round = decision.round
+        commits = iter(output.commits)
+        try:
+            for decision in output.decisions:
+                if decision.kind is LeaderDecisionKind.COMMIT:
+                    self._commit(next(commits), decision.round)
+                else:
+                    with self._ledger.write(durable=False) as connection:
+                        self._ledger.set_decided_round(connection, decision.round)
+        except BaseException:
+            # The sequencer is ahead of what was stored: take it back to the database.
+            self._sequencer = self._resumed()
+            raise
+        for table in output.schedules:
+            LOG.info(
+                "leader schedule after commit %d: good %s, bad %s",
+                table.after_commit,
+                list(table.good),
+                list(table.bad),
+            )
 
-    def _commit(self, leader: BlockRef, leader_round: int) -> None:
+    def _commit(self, subdag: CommittedSubDag, leader_round: int) -> None:
         # TWIN-CONSENSUS-108 "A validator MUST leave out of a commit every block at or below
-        # the garbage-collection round, the previous commit's leader round minus 50."
-        floor = gc_round_after(self._last_leader_round)
-        refs = linearize(self._dag, leader, CommittedView(self.committed, floor))
+        # the garbage-collection round, the previous commit's leader round minus 50": the
+        # sequencer's linearizer did.
+        leader, refs = subdag.leader, list(subdag.blocks)
         index, previous_digest, previous_ts = self._last_commit
+        if subdag.index != index + 1:
+            raise LedgerError(f"commit {subdag.index} does not follow commit {index}")
         commit_ts = max(self._dag.timestamp(leader), previous_ts)
         commit = make_commit(index + 1, previous_digest, commit_ts, leader, refs)
         digest = commit_digest(commit)
@@ -202,12 +251,10 @@ class Committer:
                 outcomes.append(Outcome(tx_digest, effects, sequence + 1))
             self._ledger.set_decided_round(connection, leader_round)
             own_signature, certified = self._certifier.sign(connection, summary, outcomes)
-        self.committed.update(refs)
         for ref in refs:
             self._track(ref, pending=False)
         self._mempool.committed([tx_digest for tx_digest, _tx in transactions])
         self._last_commit = (index + 1, digest, commit_ts)
-        self._last_leader_round = leader_round
         self._io.answer_after_sync(certified)
         self._network.broadcast(
             f"/consensus/checkpoints/{sequence + 1}/signatures", dump_json(own_signature).encode()
@@ -219,7 +266,7 @@ class Committer:
             len(refs),
             len(transactions),
         )
-        self._collect_garbage(gc_round_after(leader_round))
+        self._collect_garbage(gc_round_after(leader_round, self._sequencer.gc_depth))
 
     # -- garbage collection -------------------------------------------------------------------
 
@@ -232,7 +279,6 @@ class Committer:
             was_pending = ref in self._pending_tx_blocks
             self._track(ref, pending=False)
             digests = self.tx_digests.pop(ref, [])
-            self.committed.discard(ref)
             if was_pending and ref.author == self._own:
                 # An own block no commit took: its transactions go back to the mempool.
                 self._requeue(ref, digests)
@@ -243,3 +289,18 @@ class Committer:
         if block is None:
             return
         self._mempool.requeue(list(zip(digests, block["transactions"], strict=False)))
+
+
+class _StoredDag(Dag):
+    """The ancestors of stored blocks, read from the database, to resume the sequencer's tally."""
+
+    def __init__(self, committee: Committee, ledger: LedgerStore) -> None:
+        super().__init__(committee)
+        self._ledger = ledger
+
+    def ancestors(self, ref: BlockRef) -> tuple[BlockRef, ...]:
+        """Return the ancestors the stored block ``ref`` names."""
+        block = self._ledger.block(ref.digest)
+        if block is None:
+            raise LedgerError(f"block {ref.to_json()} of a stored commit is not stored")
+        return tuple(refs_of(block["ancestors"]))

@@ -87,6 +87,39 @@ def read_genesis(path: Path) -> Genesis:
     return Genesis(committee, peers)
 
 
+def read_peer_urls(path: Path, genesis: Genesis, own_index: int) -> dict[int, str]:
+    """Read a peer URL override file: a JSON object from validator index to base URL.
+
+    It lets one validator reach some peers at other URLs than the genesis file's (through a
+    relay or a proxy); raise :class:`GenesisError` naming what is wrong.
+    """
+    try:
+        document = parse_json(path.read_bytes())
+    except OSError as exc:
+        raise GenesisError(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise GenesisError(f"{path} is not JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise GenesisError(f'{path} must be an object such as {{"1": "http://127.0.0.1:9101"}}')
+    urls: dict[int, str] = {}
+    for key, url in document.items():
+        if not re.fullmatch(r"0|[1-9][0-9]{0,8}", key):
+            raise GenesisError(f"{path}: {key!r} is not a validator index (a decimal integer)")
+        index = int(key)
+        if index >= genesis.committee.size:
+            raise GenesisError(
+                f"{path}: {index} is not a validator of the committee of {genesis.committee.size}"
+            )
+        if index == own_index:
+            raise GenesisError(f"{path}: {index} is this validator itself, not a peer")
+        if not isinstance(url, str) or not _URL.match(url):
+            raise GenesisError(
+                f"{path}: the URL of {index} must be an http or https URL with no path"
+            )
+        urls[index] = url.rstrip("/")
+    return urls
+
+
 def free_ports(host: str, count: int) -> list[int]:
     """Ports the system reports free on ``host`` (all held open until all are chosen)."""
     with ExitStack() as stack:

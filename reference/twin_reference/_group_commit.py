@@ -33,6 +33,11 @@ class GroupCommit:
         """Whether something was written that is not synced yet."""
         return self._needs_sync
 
+    @property
+    def has_unsent_blocks(self) -> bool:
+        """Whether a proposed block waits for the next sync before it is sent."""
+        return bool(self._unsent_blocks)
+
     def wake(self) -> None:
         """Have the loop look at the state again."""
         self.wake_event.set()

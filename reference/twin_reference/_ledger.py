@@ -106,6 +106,7 @@ class LedgerEngine:
             self._io,
             self._block_added,
             self._dropped,
+            self._committer.leader_of,
         )
         self._sync = Synchronizer(self, self.network)
         self._receiver.missing = self._sync
@@ -229,6 +230,25 @@ class LedgerEngine:
     def last_certified(self) -> int:
         """The sequence of the last certified checkpoint stored."""
         return self._certifier.last_certified
+
+    @property
+    def highest_round(self) -> int:
+        """The highest round of any block in the DAG."""
+        return self._dag.highest_round
+
+    @property
+    def wants_progress(self) -> bool:
+        """Whether something waits for a commit: a transaction here, or a block's not committed."""
+        return bool(self.waiting) or self._committer.has_pending_blocks
+
+    def own_blocks_to_resend(self, from_round: int, limit: int) -> list[bytes]:
+        """The validator's own sent blocks from ``from_round`` up (JSON texts), at most ``limit``.
+
+        Nothing while a proposed block still waits for its sync: only what was sent is sent again.
+        """
+        if self._io.has_unsent_blocks:
+            return []
+        return self._ledger.block_texts_of(self._own, from_round, limit)
 
     @property
     def last_peer_block(self) -> float:

@@ -74,6 +74,17 @@ class LedgerStore:
         )
         return None if row is None else dict(json.loads(str(row[0])))
 
+    def block_texts_of(self, author: int, from_round: int, limit: int) -> list[bytes]:
+        """The JSON texts of an author's stored blocks from ``from_round`` up, at most ``limit``."""
+        rows = self.store.all(
+            "SELECT body FROM blocks WHERE author = ? AND round >= ? ORDER BY round, digest"
+            " LIMIT ?",
+            author,
+            from_round,
+            limit,
+        )
+        return [str(body).encode() for (body,) in rows]
+
     def other_block_in_slot(self, ref: BlockRef) -> dict[str, Any] | None:
         """A stored block of the same author and round as ``ref`` but another digest."""
         row = self.store.one(

@@ -1,21 +1,21 @@
 """A running validator's DAG: the spec core's :class:`~twin_spec.Dag`, garbage-collected.
 
 The spec core's DAG keeps every block forever, which a validator that runs for months cannot.
-Below the garbage-collection round (the last commit's leader round minus :data:`GC_DEPTH`)
-no rule reads a block any more: the commit rule decides only slots above the last decided
-round, and a commit leaves out every block at or below that round (TWIN-CONSENSUS-108). The
-validator therefore forgets those blocks from memory (they stay in its database, where peers
-that are behind still fetch them), and an ancestor at or below the round counts as present.
+Below the garbage-collection round (the spec core's ``gc_round_after`` of the last commit's
+leader round, which the committer applies) no rule reads a block any more: the commit rule
+decides only slots above the last decided round, and a commit leaves out every block at or below
+that round (TWIN-CONSENSUS-108). The validator therefore forgets those blocks from memory (they
+stay in its database, where peers that are behind still fetch them), and an ancestor at or below
+the round counts as present.
 
-Every method the commit rule, the linearizer and the receive rules call is overridden here,
-so the class depends on the spec core's interface only, not on its private layout.
+Every method the commit rule, the linearizer and the receive rules call is overridden here, so
+the class depends on the spec core's interface only, not on its private layout.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from collections.abc import Set as AbstractSet
 from typing import Any
 
 from twin_spec import (
@@ -27,15 +27,7 @@ from twin_spec import (
     genesis_blocks,
 )
 
-GC_DEPTH = 50
-"""Rounds kept below the last commit's leader round (TWIN-CONSENSUS-108)."""
-
 _DAG = "TWIN-CONSENSUS-013"
-
-
-def gc_round_after(leader_round: int) -> int:
-    """The garbage-collection round once a leader of ``leader_round`` has been committed."""
-    return max(0, leader_round - GC_DEPTH)
 
 
 class LiveDag(Dag):
@@ -197,27 +189,6 @@ class LiveDag(Dag):
             for reached in range(self._quorum_round + 1, ref.round + 1):
                 self._quorum_since.setdefault(reached, now)
             self._quorum_round = ref.round
-
-
-class CommittedView(AbstractSet[BlockRef]):
-    """What the linearizer must leave out (TWIN-CONSENSUS-108).
-
-    That is the blocks committed before, and every block at or below the floor (the
-    garbage-collection round of the previous commit).
-    """
-
-    def __init__(self, committed: AbstractSet[BlockRef], floor: int) -> None:
-        self._committed = committed
-        self._floor = floor
-
-    def __contains__(self, ref: object) -> bool:
-        return (isinstance(ref, BlockRef) and ref.round <= self._floor) or ref in self._committed
-
-    def __iter__(self) -> Iterator[BlockRef]:
-        return iter(self._committed)
-
-    def __len__(self) -> int:
-        return len(self._committed)
 
 
 def refs_of(items: Iterable[object]) -> list[BlockRef]:

@@ -90,6 +90,11 @@ class PeerNetwork:
         peer = self._peers.get(index)
         return peer is not None and peer.failures == 0
 
+    def queued(self, index: int) -> int:
+        """How many messages wait in the outbox of a peer (0 for an unknown index)."""
+        peer = self._peers.get(index)
+        return 0 if peer is None else len(peer.outbox)
+
     def unreachable(self) -> list[int]:
         """The peers that did not answer the last exchange with them (sends and fetches)."""
         return [index for index, peer in self._peers.items() if peer.answered is False]

@@ -1,10 +1,11 @@
 """Proposing: the mempool, and the validator's own block of each round.
 
-A validator proposes a block of round r once it holds blocks of a quorum at round r - 1 and
-that round's leader block, or once the leader timeout has passed without it
-(TWIN-CONSENSUS-109); its ancestors are its own previous block first, then one block per other
-author of round r - 1; its transactions are taken from the mempool up to the block limits. A
-proposed block is stored, then sent only once synced (``_group_commit.py``).
+A validator proposes a block of round r once it holds blocks of a quorum at round r - 1 and that
+round's leader block, or once the leader timeout has passed without it (TWIN-CONSENSUS-109), the
+leader being the one the leader schedule in force names (the committer's, TWIN-CONSENSUS-117);
+its ancestors are its own previous block first, then one block per other author of round r - 1;
+its transactions are taken from the mempool up to the block limits. A proposed block is stored,
+then sent only once synced (``_group_commit.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from twin_spec import (
     canonicalize,
     check_transaction,
     json_value_count,
-    leader_of,
     sign_block,
 )
 
@@ -149,8 +149,11 @@ class Proposer:
         io: GroupCommit,
         on_added: Callable[[BlockRef, Mapping[str, Any], list[bytes]], None],
         on_dropped: Callable[[bytes, str], None],
+        leader_of: Callable[[int], int],
     ) -> None:
         self._committee = committee
+        self._leader_of = leader_of
+        """The leader of a round under the schedule in force (the committer's)."""
         self._own = own_index
         self._key = key
         self._clock_ms = clock_ms
@@ -191,14 +194,14 @@ class Proposer:
         # blocks of a quorum at round r - 1 and the leader block of round r - 1, or the leader
         # timeout has passed since the quorum was reached."
         previous = round_ - 1
-        if previous > self.last_round and leader_of(previous, self._committee) == self._own:
+        if previous > self.last_round and self._leader_of(previous) == self._own:
             # The others reached round `previous` without this validator's block, but it leads
             # that round: it proposes its leader block late rather than skip it (the others wait
             # for it), then goes on to the next round.
             self.propose(previous, now)
             return 0
         if previous >= 1:
-            leader = leader_of(previous, self._committee)
+            leader = self._leader_of(previous)
             has_leader = (
                 leader == self._own
                 or bool(self._dag.slot(previous, leader))

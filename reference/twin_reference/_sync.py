@@ -13,6 +13,13 @@ pushed block:
   quorum round, or a probe of a peer while no block has arrived for a while) fetches whole
   rounds (``GET /consensus/blocks?round=N``) upwards from its quorum round, at most
   :data:`MAX_SYNC_ROUNDS` per pass, and does not propose while it does so;
+- a validator whose quorum round has not moved for :data:`STALL_SECONDS` although something
+  waits for a commit (after a partition heals, each side may hold blocks of the top rounds the
+  other never received, and no new block will reference them) asks every peer for the rounds
+  at and around its own highest rounds and sends its own latest blocks to every peer again,
+  every :data:`STALL_PROBE_MIN_SECONDS` to :data:`STALL_PROBE_MAX_SECONDS` (doubling while a
+  probe finds nothing), as IOTA's synchronizer periodically fetches what it lacks from several
+  peers and a re-subscribing peer streams its blocks again from the last round received;
 - a checkpoint left uncertified for :data:`STALE_CHECKPOINT_SECONDS` (the peers' signatures
   were lost, or the validator was down) gets the validator's signature sent again, and the
   certified checkpoints are fetched from a peer (``GET /consensus/checkpoints?from=S``) and
@@ -45,6 +52,15 @@ PROBE_IDLE_SECONDS = 1.0
 PROBE_INTERVAL_SECONDS = 2.0
 STALE_CHECKPOINT_SECONDS = 1.0
 CHECKPOINT_PAGE = 100
+STALL_SECONDS = 1.0
+STALL_PROBE_MIN_SECONDS = 0.25
+STALL_PROBE_MAX_SECONDS = 1.0
+STALL_ROUNDS_BELOW = 1
+"""Rounds asked below the quorum round (the last round a quorum holds may lack blocks)."""
+STALL_ROUNDS_ABOVE = 2
+"""Rounds asked above the highest round held (a peer may be slightly ahead)."""
+MAX_STALL_ROUNDS = 8
+RESEND_BLOCKS = 4
 
 
 class SyncedLedger(Protocol):
@@ -57,8 +73,19 @@ class SyncedLedger(Protocol):
         """The highest round at which the DAG holds blocks of a quorum."""
 
     @property
+    def highest_round(self) -> int:
+        """The highest round of any block in the DAG."""
+
+    @property
+    def wants_progress(self) -> bool:
+        """Whether something waits for a commit."""
+
+    @property
     def last_peer_block(self) -> float:
         """When (time.monotonic) a peer's block last passed the receive rules."""
+
+    def own_blocks_to_resend(self, from_round: int, limit: int) -> list[bytes]:
+        """The validator's sent blocks from ``from_round`` up, as JSON texts."""
 
     def receive_block(self, block: object, size: int = 0) -> tuple[BlockRef, bool]:
         """Check a block by the receive rules and keep it."""
@@ -98,6 +125,11 @@ class Synchronizer:
         self._last_probe = 0.0
         self._turn = 0
         self._task: asyncio.Task[None] | None = None
+        self._stall_round = -1
+        self._stall_since = 0.0
+        self._stall_backoff = STALL_PROBE_MIN_SECONDS
+        self._next_stall_probe = 0.0
+        self._stall_task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Start the sync loop (a committee of one has no peers and needs none)."""
@@ -105,7 +137,12 @@ class Synchronizer:
             self._task = asyncio.create_task(self._run(), name="twin-sync")
 
     async def stop(self) -> None:
-        """Stop the sync loop."""
+        """Stop the sync loop (and a stall probe under way)."""
+        if self._stall_task is not None:
+            self._stall_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._stall_task
+            self._stall_task = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -129,6 +166,7 @@ class Synchronizer:
                 await asyncio.wait_for(self._kick.wait(), TICK_SECONDS)
             self._kick.clear()
             try:
+                self._watch_stall()
                 await self._fetch_wanted()
                 await self._catch_up()
                 await self._certify_stale()
@@ -233,6 +271,76 @@ class Synchronizer:
         finally:
             engine.catching_up = False
             engine.wake()
+
+    # -- a stalled quorum round (a healed partition) -------------------------------------------
+
+    def _watch_stall(self) -> None:
+        """Start a stall probe when the quorum round has not moved while something waits."""
+        engine = self._engine
+        now = time.monotonic()
+        round_ = engine.quorum_round
+        if round_ != self._stall_round or not engine.wants_progress:
+            self._stall_round, self._stall_since = round_, now
+            self._stall_backoff = STALL_PROBE_MIN_SECONDS
+            self._next_stall_probe = 0.0
+            return
+        if (
+            now - self._stall_since < STALL_SECONDS
+            or now < self._next_stall_probe
+            or (self._stall_task is not None and not self._stall_task.done())
+            or engine.catching_up
+        ):
+            return
+        self._stall_task = asyncio.create_task(self._unstall(round_), name="twin-sync-stall")
+
+    async def _unstall(self, quorum_round: int) -> None:
+        # TWIN-CONSENSUS-118 "A validator whose quorum round has not moved for a while although
+        # it has something to commit MUST, periodically and with bounded requests, ask every
+        # peer for the blocks of the rounds at and around its own highest rounds ... and MUST
+        # send its own blocks of those rounds to every peer again": every peer, concurrently,
+        # each request bounded by the network's timeouts, the probes spaced by a backoff.
+        engine = self._engine
+        low = max(1, quorum_round - STALL_ROUNDS_BELOW)
+        high = min(
+            max(engine.highest_round, quorum_round) + STALL_ROUNDS_ABOVE, low + MAX_STALL_ROUNDS - 1
+        )
+        found = 0
+        try:
+            resend = engine.own_blocks_to_resend(low, RESEND_BLOCKS)
+            for index in self._network.indices:
+                if not self._network.queued(index):
+                    for text in resend:
+                        self._network.send(index, "/consensus/blocks", text)
+            counts = await asyncio.gather(
+                *(self._probe_rounds(index, low, high) for index in self._network.indices)
+            )
+            found = sum(counts)
+        except (OSError, LedgerError, ApiError, ValueError, KeyError, TypeError):
+            LOG.exception("a stall probe failed")
+        if found:
+            LOG.info("stalled at round %d: %d blocks fetched from the peers", quorum_round, found)
+            self._stall_backoff = STALL_PROBE_MIN_SECONDS
+            self._kick.set()
+        else:
+            self._stall_backoff = min(STALL_PROBE_MAX_SECONDS, 2 * self._stall_backoff)
+        self._next_stall_probe = time.monotonic() + self._stall_backoff
+
+    async def _probe_rounds(self, index: int, low: int, high: int) -> int:
+        """Ask one peer for rounds ``low`` to ``high``; return how many new blocks it gave."""
+        added = 0
+        for round_ in range(low, high + 1):
+            answer = await self._network.get_json(index, f"/consensus/blocks?round={round_}")
+            blocks = answer.get("blocks") if isinstance(answer, dict) else None
+            if not isinstance(blocks, list):
+                return added  # unreachable, or no such round: no need to ask higher
+            for block in blocks:
+                try:
+                    _ref, new = self._engine.receive_block(block)
+                except (LedgerError, ApiError) as exc:
+                    LOG.debug("probed block refused: %s", exc)
+                    continue
+                added += int(new)
+        return added
 
     # -- checkpoints --------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ number of steps gives the same commits.
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 
 from twin_spec._blocks import BlockRef
@@ -31,6 +31,7 @@ GC_DEPTH = 50
 """Rounds a validator keeps below the last commit's leader round (TWIN-CONSENSUS-108)."""
 
 _GC = "TWIN-CONSENSUS-108"
+_RESUME = "TWIN-CONSENSUS-115"
 
 
 def gc_round_after(leader_round: int, gc_depth: int = GC_DEPTH) -> int:
@@ -105,6 +106,70 @@ class CommitSequencer:
         self._gc_depth = gc_depth
         self._parameters = schedule or LeaderScheduleParameters()
         self._progress = _Progress(LeaderSchedule.round_robin(committee), VoteTally(committee))
+
+    @classmethod
+    def resume(
+        cls,
+        committee: Committee,
+        commits: Sequence[CommittedSubDag],
+        dag: Dag,
+        last_decided_round: int,
+        *,
+        gc_depth: int = GC_DEPTH,
+        schedule: LeaderScheduleParameters | None = None,
+    ) -> CommitSequencer:
+        """A sequencer that goes on after the commits a validator already made (a restart).
+
+        ``commits`` are consecutive and end with the last commit made; they start at index 1,
+        or no later than the first commit of the window before the current one (index
+        (m - 1) * N + 1 with m = last index // N), on which the schedule in force and the
+        current window's scores depend, and no later than a commit whose leader round is at or
+        below the garbage-collection round, above which the committed blocks are kept.
+        ``dag`` need only answer ``ancestors`` for their blocks.
+        ``last_decided_round`` is the round of the last slot decided (at least the last
+        commit's leader round). Raises :class:`LedgerError` naming what does not fit.
+        """
+        sequencer = cls(committee, gc_depth=gc_depth, schedule=schedule)
+        per_schedule = sequencer.parameters.commits_per_schedule
+        last = commits[-1].index if commits else 0
+        first = commits[0].index if commits else 1
+        needed = max(1, (last // per_schedule - 1) * per_schedule + 1)
+        floor = gc_round_after(commits[-1].leader.round, gc_depth) if commits else 0
+        if first > needed or (first > 1 and commits[0].leader.round > floor):
+            raise LedgerError(
+                f"resuming after commit {last} needs the commits from {needed} and from one whose"
+                f" leader round is at or below {floor}, not from {first}",
+                requirement=_RESUME,
+            )
+        progress = sequencer._progress
+        for position, commit in enumerate(commits):
+            if commit.index != first + position:
+                raise LedgerError(
+                    f"commit {commit.index} follows commit {first + position - 1}",
+                    requirement=_RESUME,
+                )
+            if commit.leader.round <= progress.last_leader_round and position:
+                raise LedgerError(
+                    f"commit {commit.index}'s leader round does not rise", requirement=_RESUME
+                )
+            progress.last_leader_round = commit.leader.round
+            if commit.index <= needed - 1:
+                continue
+            progress.tally.add(dag, commit)
+            if commit.index % per_schedule == 0:
+                sequencer._change_schedule(progress, commit)
+        if last_decided_round < progress.last_leader_round:
+            raise LedgerError(
+                f"the last decided round {last_decided_round} is below the last commit's leader"
+                f" round {progress.last_leader_round}",
+                requirement=_RESUME,
+            )
+        progress.committed = {
+            ref for commit in commits for ref in commit.blocks if ref.round > floor
+        }
+        progress.commit_count = last
+        progress.last_decided_round = last_decided_round
+        return sequencer
 
     @property
     def gc_depth(self) -> int:

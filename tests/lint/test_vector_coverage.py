@@ -38,6 +38,10 @@ WITHOUT_AN_HONEST_VECTOR = {
         "consensus/block-validity), and tests/reference/test_transaction_limits.py checks "
         "admission against them"
     ),
+    "TWIN-CONSENSUS-118": (
+        "liveness after a healed partition is the behaviour of a running committee over time, "
+        "not a request and its answer (tests/reference/test_partitions.py)"
+    ),
     "TWIN-CONSENSUS-131": (
         "a transaction the ledger loop cannot handle never reaches it past admission, so no "
         "request shows the drop; tests/reference/test_cluster_engine.py feeds one to the engine"

@@ -177,3 +177,51 @@ def test_cluster_starts_validators_prints_them_and_stops_them_all(tmp_path: Path
     for url in read_genesis(tmp_path / "genesis.json").peers.values():
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"{url}/health", timeout=2)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "complaint"),
+    [
+        ("[1]", "must be an object"),
+        ("{not json", "is not JSON"),
+        ('{"x": "http://127.0.0.1:1"}', "not a validator index"),
+        ('{"01": "http://127.0.0.1:1"}', "not a validator index"),
+        ('{"5": "http://127.0.0.1:1"}', "5 is not a validator of the committee of 3"),
+        ('{"0": "http://127.0.0.1:1"}', "0 is this validator itself"),
+        ('{"1": "ftp://127.0.0.1:1"}', "the URL of 1 must be an http or https URL"),
+        ('{"1": "http://127.0.0.1:1/path"}', "the URL of 1 must be an http or https URL"),
+        ('{"1": 7}', "the URL of 1 must be an http or https URL"),
+    ],
+)
+def test_bad_peer_urls_are_refused_naming_what_is_wrong(
+    tmp_path: Path, overrides: str, complaint: str
+) -> None:
+    assert twin_node("genesis", "--validators", "3", "--out", str(tmp_path)).returncode == 0
+    path = tmp_path / "peer-urls.json"
+    path.write_text(overrides)
+    before = sorted(p.name for p in (tmp_path / "validator-0").iterdir())
+    result = twin_node(
+        "serve",
+        "--genesis",
+        str(tmp_path / "genesis.json"),
+        "--validator-index",
+        "0",
+        "--data-dir",
+        str(tmp_path / "validator-0"),
+        "--peer-urls",
+        str(path),
+    )
+    assert result.returncode == 2
+    assert "--peer-urls" in result.stderr
+    assert complaint in result.stderr.replace("\n", " ").replace("  ", " ")
+    # Refused before the data directory was opened: nothing changed.
+    assert sorted(p.name for p in (tmp_path / "validator-0").iterdir()) == before
+
+
+def test_peer_urls_need_a_genesis_file(tmp_path: Path) -> None:
+    path = tmp_path / "peer-urls.json"
+    path.write_text('{"1": "http://127.0.0.1:1"}')
+    result = twin_node("serve", "--peer-urls", str(path), "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 2
+    assert "--peer-urls needs --genesis" in result.stderr
+    assert not (tmp_path / "d").exists()

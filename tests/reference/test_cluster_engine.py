@@ -20,19 +20,27 @@ import pytest
 
 from twin_reference._errors import ApiError
 from twin_reference._ledger import ConsensusSettings, LedgerEngine
-from twin_reference._live_dag import GC_DEPTH, LiveDag, gc_round_after
+from twin_reference._live_dag import LiveDag
 from twin_reference._store import Store
 from twin_spec import (
+    COMMITS_PER_SCHEDULE,
+    GC_DEPTH,
     MAX_BLOCK_TEXT_BYTES,
     MAX_BLOCK_VALUES,
     BlockRef,
+    CommitSequencer,
+    CommittedSubDag,
     Committee,
+    Dag,
     Ed25519SigningKey,
+    LeaderSchedule,
     LedgerError,
     Validator,
     check_commit_follows,
+    gc_round_after,
     genesis_refs,
     json_value_count,
+    leader_of,
     parse_json,
     sign_block,
     verify_certified_checkpoint,
@@ -377,3 +385,66 @@ def test_blocks_stay_within_what_a_peer_takes(wire: Wire) -> None:
     for store in wire.stores:
         (count,) = store.one("SELECT COUNT(*) FROM transactions") or (0,)
         assert count == 20
+
+
+def spec_sequence(store: Store) -> tuple[list[CommittedSubDag], LeaderSchedule]:
+    """The spec core's commits from every block a validator stored, and the schedule after."""
+    dag = Dag(COMMITTEE)
+    for (body,) in store.all("SELECT body FROM blocks WHERE round > 0 ORDER BY round, author"):
+        dag.add(json.loads(str(body)))
+    sequencer = CommitSequencer(COMMITTEE)
+    commits = list(sequencer.advance(dag).commits)
+    return commits, sequencer.schedule
+
+
+def as_subdags(commits: list[Any]) -> list[CommittedSubDag]:
+    return [
+        CommittedSubDag(
+            commit["index"],
+            BlockRef.from_json(commit["leader"]),
+            tuple(BlockRef.from_json(ref) for ref in commit["blocks"]),
+        )
+        for commit in commits
+    ]
+
+
+@pytest.mark.requirement(
+    "TWIN-CONSENSUS-115", "TWIN-CONSENSUS-116", "TWIN-CONSENSUS-117", "TWIN-CONSENSUS-113"
+)
+def test_the_live_leaders_are_the_spec_schedules_across_changes_and_a_restart(
+    tmp_path: Path,
+) -> None:
+    # Validator 3 is silent (crashed): its votes are missing, so the first schedule change, at
+    # commit 300, makes it the bad node and gives its slots to good nodes.
+    wire = Wire(tmp_path, silent=frozenset({3}))
+    try:
+        step = 0
+        restarted = False
+        while wire.engines[0].commit_index < 2 * COMMITS_PER_SCHEDULE + 20:
+            assert step < 10_000, "the committee stopped committing"
+            wire.engines[step % 3].enqueue(transaction(step))
+            wire.step()
+            step += 1
+            if not restarted and wire.engines[1].commit_index > COMMITS_PER_SCHEDULE + 10:
+                # A restart after the change resumes the schedule in force from the database.
+                wire.restart(1)
+                restarted = True
+        commits = assert_agree(wire, [0, 1, 2])
+        assert restarted
+        assert wire.engines[1].commit_index > 2 * COMMITS_PER_SCHEDULE, "the restarted one lags"
+        expected, schedule = spec_sequence(wire.stores[0])
+        assert as_subdags(commits) == expected[: len(commits)]
+        leaders = [BlockRef.from_json(commit["leader"]) for commit in commits]
+        after = leaders[COMMITS_PER_SCHEDULE:]
+        assert all(ref.author != 3 for ref in after), "a crashed validator still leads"
+        # Round-robin would give validator 3 every fourth slot; its slots now commit leaders.
+        swapped = [ref for ref in after if ref.round % 4 == 3]
+        assert swapped, "no slot of validator 3 was given to a good node"
+        # The stored blocks may decide a commit or two more than the engine ran the rule for;
+        # no schedule change lies between (they come every 300 commits).
+        assert len(commits) // COMMITS_PER_SCHEDULE == len(expected) // COMMITS_PER_SCHEDULE
+        for engine in wire.engines[:3]:
+            for round_ in range(leaders[-1].round + 1, leaders[-1].round + 9):
+                assert engine.committer.leader_of(round_) == leader_of(round_, COMMITTEE, schedule)
+    finally:
+        wire.close()

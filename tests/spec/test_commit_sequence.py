@@ -9,6 +9,7 @@ import pytest
 from twin_spec import (
     GC_DEPTH,
     CommitSequencer,
+    LeaderScheduleParameters,
     LedgerError,
     TwoCertifiedBlocksError,
     gc_round_after,
@@ -107,3 +108,59 @@ def test_a_fault_leaves_the_sequencer_unchanged() -> None:
     assert (sequencer.commit_count, sequencer.last_decided_round) == (0, 0)
     with pytest.raises(TwoCertifiedBlocksError):
         try_commit(notation.dag, notation.committee, 0)
+
+
+def _crash_dag() -> Any:
+    """Four validators; D stops after round 10, so schedule changes swap its slots away."""
+    text = "committee: 4\n" + "".join(
+        f"r{r}: A B C{' D' if r <= 10 else ''}\n" for r in range(1, 61)
+    )
+    return parse_dag(text)
+
+
+@REQ("TWIN-CONSENSUS-115", "TWIN-CONSENSUS-108")
+@pytest.mark.parametrize("per_schedule", [1, 3, 7])
+def test_a_resumed_sequencer_makes_the_commits_the_uninterrupted_one_makes(
+    per_schedule: int,
+) -> None:
+    notation = _crash_dag()
+    committee, dag = notation.committee, notation.dag
+    parameters = LeaderScheduleParameters(per_schedule)
+    depth = 4
+    whole = CommitSequencer(committee, gc_depth=depth, schedule=parameters).advance(dag)
+    commits = list(whole.commits)
+    assert len(commits) > 3 * per_schedule
+    assert any(table.bad == (3,) for table in whole.schedules), "D was never swapped out"
+    for cut in range(1, len(commits)):
+        last = commits[cut - 1]
+        needed = max(1, (last.index // per_schedule - 1) * per_schedule + 1)
+        floor = gc_round_after(last.leader.round, depth)
+        below = [c.index for c in commits[:cut] if c.leader.round <= floor]
+        start = min(needed, max(below) if below else 1)
+        resumed = CommitSequencer.resume(
+            committee,
+            commits[start - 1 : cut],
+            dag,
+            last.leader.round,
+            gc_depth=depth,
+            schedule=parameters,
+        )
+        assert resumed.commit_count == cut
+        assert resumed.gc_round == gc_round_after(last.leader.round, depth)
+        assert resumed.advance(dag).commits == tuple(commits[cut:]), f"resumed after {cut}"
+
+
+@REQ("TWIN-CONSENSUS-115")
+def test_resuming_from_too_few_commits_is_refused_with_what_is_needed() -> None:
+    notation = _crash_dag()
+    committee, dag = notation.committee, notation.dag
+    parameters = LeaderScheduleParameters(3)
+    commits = CommitSequencer(committee, gc_depth=4, schedule=parameters).advance(dag).commits
+    with pytest.raises(LedgerError, match="needs the commits from 7"):
+        CommitSequencer.resume(committee, commits[7:9], dag, 99, gc_depth=4, schedule=parameters)
+    with pytest.raises(LedgerError, match="at or below 0, not from 7"):
+        CommitSequencer.resume(committee, commits[6:9], dag, 99, schedule=parameters)
+    with pytest.raises(LedgerError, match="follows commit"):
+        CommitSequencer.resume(committee, commits[:2] + commits[3:5], dag, 99, schedule=parameters)
+    with pytest.raises(LedgerError, match="last decided round"):
+        CommitSequencer.resume(committee, commits[:3], dag, 1, schedule=parameters)

@@ -34,22 +34,28 @@ from twin_conformance.checks._support import (
     spec_failure_requirement,
 )
 from twin_spec import (
+    COMMITS_PER_SCHEDULE,
     BlockRef,
     BlockRejectedError,
+    CommittedSubDag,
     Committee,
     Dag,
     Ed25519SigningKey,
+    LeaderSchedule,
     LedgerError,
     Validator,
+    VoteTally,
     block_digest,
     check_block,
     check_checkpoint_follows,
     check_commit_follows,
     commit_digest,
     commit_transactions,
+    gc_round_after,
     genesis_blocks,
     genesis_refs,
     merkle_tree_hash,
+    next_leader_schedule,
     read_commit,
     sign_block,
     transaction_digest,
@@ -142,26 +148,94 @@ def test_the_committee_is_valid(served_committee: Committee) -> None:
 
 
 @pytest.mark.twin_read_only
-@pytest.mark.twin_requirement("TWIN-CONSENSUS-010", "TWIN-CONSENSUS-011", "TWIN-CONSENSUS-020")
-def test_commits_chain_from_index_1(commits: list[dict[str, Any]], committee: Committee) -> None:
+@pytest.mark.twin_requirement("TWIN-CONSENSUS-010", "TWIN-CONSENSUS-011")
+def test_commits_chain_from_index_1(commits: list[dict[str, Any]]) -> None:
     require(commits, "TWIN-CONSENSUS-011", "the node serves no commit at index 1")
     previous: dict[str, Any] | None = None
     for commit in commits:
         try:
-            _, _, _, leader, _ = read_commit(commit)
+            read_commit(commit)
             check_commit_follows(previous, commit)
         except LedgerError as exc:
             fail(
                 spec_failure_requirement(exc, "TWIN-CONSENSUS-010"),
                 f"commit {commit.get('index')!r}: {exc.message}",
             )
-        require(
-            leader.author == leader.round % committee.size,
-            "TWIN-CONSENSUS-020",
-            f"commit {commit['index']} commits a leader of round {leader.round} by validator "
-            f"{leader.author}; that slot's leader is {leader.round % committee.size}",
-        )
         previous = commit
+
+
+class _ServedAncestors(Dag):
+    """The ancestors of committed blocks, as the node serves each block by digest.
+
+    Only what a reputation tally reads (``ancestors``); a served block must be the one its
+    digest names, or it tells nothing about the commit.
+    """
+
+    def __init__(self, committee: Committee, client: TwinClient) -> None:
+        super().__init__(committee)
+        self._client = client
+
+    def ancestors(self, ref: BlockRef) -> tuple[BlockRef, ...]:
+        """Return the ancestors the served block ``ref`` names."""
+        block = get_block(self._client, ref.to_json())
+        try:
+            served = check_block(block, self.committee).digest
+        except LedgerError as exc:
+            fail(
+                spec_failure_requirement(exc, "TWIN-CONSENSUS-004"),
+                f"committed block {ref.to_json()} as served: {exc.message}",
+            )
+        require(
+            served == ref.digest,
+            "TWIN-CONSENSUS-100",
+            f"GET /consensus/blocks/{ref.digest.hex()} serves a block of digest {served.hex()}",
+        )
+        return tuple(BlockRef.from_json(item) for item in block["ancestors"])
+
+
+@pytest.mark.twin_read_only
+@pytest.mark.twin_requirement(
+    "TWIN-CONSENSUS-020",
+    "TWIN-CONSENSUS-114",
+    "TWIN-CONSENSUS-115",
+    "TWIN-CONSENSUS-116",
+    "TWIN-CONSENSUS-117",
+)
+def test_committed_leaders_follow_the_leader_schedule(
+    client: TwinClient, commits: list[dict[str, Any]], committee: Committee
+) -> None:
+    # The leader of each committed slot is the one the spec core's schedule names, computed
+    # from the served commit sequence alone: round-robin up to commit N, then every N commits
+    # the swap table from the scores over the N commits before (each window's blocks fetched
+    # by digest). To bound the fetches, only the first and the last full windows are scored:
+    # the leaders of the windows after them are checked, those of windows between are not.
+    per_schedule = COMMITS_PER_SCHEDULE
+    full_windows = len(commits) // per_schedule
+    scored = {0, full_windows - 1} & set(range(full_windows))
+    served = _ServedAncestors(committee, client)
+    schedule: LeaderSchedule | None = LeaderSchedule.round_robin(committee)
+    tally = VoteTally(committee)
+    for position, commit in enumerate(commits):
+        index, _, _, leader, blocks = commit_parts(commit)
+        window = position // per_schedule
+        if schedule is not None:
+            expected = schedule.leader_of(leader.round)
+            require(
+                leader.author == expected,
+                "TWIN-CONSENSUS-020" if schedule.after_commit == 0 else "TWIN-CONSENSUS-117",
+                f"commit {index} commits a leader of round {leader.round} by validator "
+                f"{leader.author}; the leader schedule in force (after commit "
+                f"{schedule.after_commit}) names validator {expected}",
+            )
+        if window in scored:
+            tally.add(served, CommittedSubDag(index, leader, tuple(blocks)))
+        if (position + 1) % per_schedule == 0:
+            schedule = (
+                next_leader_schedule(committee, tally.scores, index, leader.round)
+                if window in scored
+                else None
+            )
+            tally = VoteTally(committee)
 
 
 @pytest.mark.twin_read_only
@@ -207,9 +281,6 @@ def test_served_equivocation_evidence_verifies(client: TwinClient, committee: Co
             )
 
 
-GC_DEPTH = 50
-
-
 @pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CONSENSUS-108")
 def test_commits_leave_out_blocks_below_the_garbage_collection_round(
@@ -225,7 +296,7 @@ def test_commits_leave_out_blocks_below_the_garbage_collection_round(
             f"commit {commit['index']} brings block(s) at or below its garbage-collection "
             f"round {gc_round}: {[ref.to_json() for ref in stale][:2]}",
         )
-        gc_round = max(0, leader.round - GC_DEPTH)
+        gc_round = gc_round_after(leader.round)
 
 
 @pytest.mark.twin_read_only
