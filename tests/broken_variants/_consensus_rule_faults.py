@@ -19,15 +19,34 @@ from twin_spec import BlockRef, Committee, Dag
 COMMIT_RULE = "twin_spec._commit_rule"
 KEEP_COMMIT_RULE = ("LeaderDecision", "LeaderDecisionKind", "BlockRef", "Committee", "Dag")
 KEEP_BLOCKS = ("BlockRef", "Committee")
+COMMIT_SEQUENCE = "twin_spec._commit_sequence"
+KEEP_COMMIT_SEQUENCE = ("LeaderDecision", "LeaderDecisionKind", "BlockRef", "Committee", "Dag")
+LEADER_SCHEDULE = "twin_spec._leader_schedule"
+KEEP_LEADER_SCHEDULE = ("BlockRef", "Committee", "Dag", "CommittedSubDag")
 
 
-def _evaluate_commit_rule(replacements: dict[str, str]) -> None:
-    """Make the evaluate route decide and linearise with a changed copy of the commit rule."""
+def _evaluate_commit_rule(
+    replacements: dict[str, str], schedule: dict[str, str] | None = None
+) -> None:
+    """Make the evaluate route decide and linearise with a changed copy of the commit rule.
+
+    The route sequences through :class:`CommitSequencer`, so it gets a copy of the sequencer
+    that calls the changed rule (and, with ``schedule``, a changed copy of the leader
+    schedule); the node's own ledger keeps the spec core's.
+    """
     from twin_reference import _routes_consensus
 
     rules = patched_copy(COMMIT_RULE, replacements, keep=KEEP_COMMIT_RULE)
-    rebind(_routes_consensus, "try_commit", rules.try_commit)
-    rebind(_routes_consensus, "linearize", rules.linearize)
+    sequencing = patched_copy(COMMIT_SEQUENCE, {}, keep=KEEP_COMMIT_SEQUENCE)
+    if schedule is not None:
+        schedules = patched_copy(LEADER_SCHEDULE, schedule, keep=KEEP_LEADER_SCHEDULE)
+        for name in ("LeaderSchedule", "VoteTally", "next_leader_schedule"):
+            if hasattr(rules, name):
+                setattr(rules, name, getattr(schedules, name))
+            setattr(sequencing, name, getattr(schedules, name))
+    sequencing.try_commit = rules.try_commit  # type: ignore[attr-defined]
+    sequencing.linearize = rules.linearize  # type: ignore[attr-defined]
+    rebind(_routes_consensus, "CommitSequencer", sequencing.CommitSequencer)
 
 
 def _receive_rules_changed(
@@ -91,9 +110,13 @@ def _evaluate_committee(kind: type[Committee]) -> Callable[[], None]:
     return patch
 
 
-def _commit_rule_changed(replacements: dict[str, str]) -> Callable[[], None]:
+def _commit_rule_changed(
+    replacements: dict[str, str], schedule: dict[str, str] | None = None
+) -> Callable[[], None]:
+    """A patch making the evaluate route decide with the commit rule (or schedule) changed."""
+
     def patch() -> None:
-        _evaluate_commit_rule(replacements)
+        _evaluate_commit_rule(replacements, schedule)
 
     return patch
 
@@ -152,8 +175,11 @@ PAST_UNDECIDED_SLOTS = {
     ),
 }
 """The decided slots after an undecided one are output too."""
-LEADER_OFF_BY_ONE = {"return round_ % committee.size": "return (round_ + 1) % committee.size"}
-"""The leader of round r is validator (r + 1) mod n."""
+LEADER_OFF_BY_ONE = {
+    "leader = round_ % self.size": "leader = (round_ + (0 if self.bad else 1)) % self.size"
+}
+"""The leader of round r is validator (r + 1) mod n (under a table that swaps nothing: the
+swap rule, TWIN-CONSENSUS-117, keeps its own base so that only the round-robin breaks)."""
 
 TIMESTAMP_UNCHECKED = {"if timestamp < dag.timestamp(ancestor):": "if False:"}
 DAG_TIMESTAMP_UNCHECKED = {"if timestamp < self.timestamp(ancestor):": "if False:"}
@@ -265,7 +291,7 @@ FAULTS = (
         "leader-off-by-one",
         "TWIN-CONSENSUS-020",
         "evaluation takes validator (r + 1) mod n as the leader of round r",
-        _commit_rule_changed(LEADER_OFF_BY_ONE),
+        _commit_rule_changed({}, LEADER_OFF_BY_ONE),
     ),
     _rule_fault(
         "vote-for-the-slot",
@@ -283,9 +309,10 @@ FAULTS = (
         "evaluation counts a round r+2 block as a certificate on votes of a third of the stake; "
         "on the split-votes vector that sees two certified blocks, as a vote for the slot or "
         "an indirect commit on votes would, and the harness names the indirect decision the "
-        "spec makes there (TWIN-CONSENSUS-026)",
+        "spec makes there (TWIN-CONSENSUS-026) or the fault the node reports where the spec "
+        "sees none (TWIN-CONSENSUS-027)",
         _commit_rule_changed(VALIDITY_CERTIFICATE),
-        also=("TWIN-CONSENSUS-026",),
+        also=("TWIN-CONSENSUS-026", "TWIN-CONSENSUS-027"),
     ),
     _rule_fault(
         "skip-needs-more-than-quorum",
@@ -308,8 +335,11 @@ FAULTS = (
     _rule_fault(
         "indirect-commit-by-vote",
         "TWIN-CONSENSUS-026",
-        "through an anchor, evaluation commits a leader block its history votes for",
+        "through an anchor, evaluation commits a leader block its history votes for; on the "
+        "split-votes vector both blocks of the slot then count as certified, and the harness "
+        "names the fault the node reports where the spec sees none (TWIN-CONSENSUS-027)",
         _commit_rule_changed(INDIRECT_BY_VOTE),
+        also=("TWIN-CONSENSUS-027",),
     ),
     _rule_fault(
         "first-of-two-certified",
