@@ -986,7 +986,7 @@ def _check_signed_blocks(answer: Mapping[str, Any], send: Send, where: str) -> N
             if misuse is not None:
                 _fail(misuse[0], f"{where}: block {position}: {misuse[1]}")
             _fail(
-                _CODE_REQUIREMENTS.get(str(getattr(exc, "code", "")), "TWIN-CONSENSUS-112"),
+                _CODE_REQUIREMENTS.get(str(getattr(exc, "code", "")), "TWIN-CONSENSUS-100"),
                 f"{where}: block {position} fails a receive rule: {exc.message[:100]}",
             )
 
