@@ -64,8 +64,7 @@ def patch_commit_blocks_without_leader() -> None:
             "previousDigest": previous.hex(),
             "timestampMs": timestamp,
             "leader": leader.to_json(),
-            # A commit of the leader alone keeps it: an empty list would break the schema.
-            "blocks": [ref.to_json() for ref in refs if ref != leader or len(refs) == 1],
+            "blocks": [ref.to_json() for ref in refs if ref != leader],
         }
 
     rebind(_committing, "make_commit", make)
@@ -216,7 +215,8 @@ def patch_commit_applied_in_reverse() -> None:
         "twin_reference._committing",
         {
             "for position, (tx_digest, transaction) in enumerate(transactions):": (
-                "for position, (tx_digest, transaction) in enumerate(transactions[::-1]):"
+                # Applied last to first, each still recorded at its place in the commit.
+                "for position, (tx_digest, transaction) in reversed(list(enumerate(transactions))):"
             )
         },
     )
@@ -242,8 +242,11 @@ FAULTS = (
         "commit-without-leader-block",
         "consensus",
         "TWIN-CONSENSUS-010",
-        "the node's commits list the leader's history in blocks without the leader itself",
+        "the node's commits list the leader's history in blocks without the leader itself; "
+        "a validator of a committee of one mostly commits its leader alone, so its commits "
+        "list no block, which the schema refuses (TWIN-CORE-056)",
         patch=patch_commit_blocks_without_leader,
+        also=("TWIN-CORE-056",),
     ),
     fault(
         "commit-timestamp-wall-clock",
@@ -290,16 +293,18 @@ FAULTS = (
         "synced-blocks-unchecked",
         "consensus",
         "TWIN-CONSENSUS-112",
-        "blocks fetched from peers join the DAG without the receive rules (a validator of a "
-        "committee of one fetches nothing)",
+        "blocks fetched from peers join the DAG without the receive rules",
         patch=patch_synced_blocks_unchecked,
+        interop="a validator fetches only from the peers of its committee and a node judged "
+        "alone has none: interop (issue 14) catches it, with harness validators offering it "
+        "blocks that break a receive rule",
     ),
     fault(
         "commit-applied-in-reverse",
         "consensus",
         "TWIN-CONSENSUS-113",
-        "each commit's transactions are applied last to first (a commit of one transaction is "
-        "the same either way)",
+        "each commit's transactions are applied last to first, each recorded at its place (a "
+        "commit of one transaction is the same either way)",
         patch=patch_commit_applied_in_reverse,
     ),
 )

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from twin_conformance._client import TwinClient, require
+from twin_conformance._client import Exchange, TwinClient, require
 from twin_conformance._run import TwinState
 from twin_conformance.checks._support import (
     DID_RESOLUTION,
@@ -138,6 +138,16 @@ def wait_committed(client: TwinClient, digest: str, requirement: str, what: str)
         pause = min(pause * 2, 1.0)
 
 
+def _require_not_accepted(exchange: Exchange, what: str) -> None:
+    """A transaction past a limit acknowledged (2xx) breaks the limit itself."""
+    require(
+        not 200 <= (exchange.status or 0) < 300,
+        "TWIN-ANCHORING-060",
+        f"{what} was acknowledged ({exchange.status}): the node takes transactions past the "
+        "limits every validator applies",
+    )
+
+
 @pytest.mark.twin_requirement("TWIN-ANCHORING-061", "TWIN-ANCHORING-060", "TWIN-CONSENSUS-104")
 def test_a_transaction_past_a_limit_is_refused_and_one_at_it_committed(
     client: TwinClient, run: TwinState
@@ -153,6 +163,7 @@ def test_a_transaction_past_a_limit_is_refused_and_one_at_it_committed(
     exchange = client.post(
         "/consensus/transactions", json_body=deep, auth=True, expect_rejection=True
     )
+    _require_not_accepted(exchange, "a transaction 65 levels deep")
     require_status(exchange, 400, "TWIN-ANCHORING-061", "a transaction 65 levels deep")
     require(
         error_code(exchange) == "transactionTooDeep",
@@ -165,6 +176,7 @@ def test_a_transaction_past_a_limit_is_refused_and_one_at_it_committed(
         "/consensus/transactions", json_body=large, auth=True, expect_rejection=True
     )
     what = f"a transaction of {MAX_TRANSACTION_BYTES + 1} bytes of JCS"
+    _require_not_accepted(exchange, what)
     require_status(exchange, 413, "TWIN-ANCHORING-061", what)
     require(
         error_code(exchange) == "transactionTooLarge",
