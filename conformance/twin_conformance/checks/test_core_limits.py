@@ -308,7 +308,8 @@ def _retry_after(exchange: Exchange) -> float | None:
     return moment.timestamp() - time.time()
 
 
-@pytest.mark.twin_read_only
+# Not read-only: wrong passwords for the run's own account could trip a production node's
+# lockout policy, which a read-only run must never do.
 @pytest.mark.twin_requirement("TWIN-CORE-064")
 def test_login_time_does_not_tell_whether_an_account_exists(
     twin: TwinClient, twin_state: TwinState
