@@ -21,7 +21,7 @@ VOLUME ["/data"]
 ENV TWIN_NODE_PORT=8080
 EXPOSE 8080
 
-# The admin password comes from $TWIN_NODE_PASSWORD (or is generated and printed once).
+# The admin password comes from $TWIN_NODE_PASSWORD (or is generated into /data/admin-password).
 HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=3 \
   CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('TWIN_NODE_PORT', '8080') + '/health', timeout=2)"]
 

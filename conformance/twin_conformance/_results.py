@@ -409,6 +409,8 @@ def verdict_line(report: Mapping[str, Any]) -> str:
             for reason in entry["reasons"]
         ]
         parts.append(reasons[0] if reasons else "not every check ran")
+    if run["selection"].get("destructive"):
+        parts.append("destructive checks ran (--destructive), last")
     known = result["knownFailures"]
     if known:
         state = "passed" if result["passed"] else "failed"

@@ -191,8 +191,15 @@ def _target_from_options(config: pytest.Config) -> Target | None:
 
 
 def _order(item: pytest.Item) -> int:
-    """Route presence first; fuzzing (which changes state) late; destructive checks last."""
+    """Route presence first; fuzzing (which changes state) late; destructive checks last.
+
+    A check that makes the node refuse the harness's logins for a while (throttling) runs
+    after every other check but the destructive ones, so that no check needing a login
+    meets the throttle it set off.
+    """
     if item.get_closest_marker("twin_destructive") is not None:
+        return 4
+    if item.get_closest_marker("twin_throttles_logins") is not None:
         return 3
     name = Path(str(item.path)).name
     return 0 if name == PRESENCE_MODULE else 2 if name == FUZZ_MODULE else 1

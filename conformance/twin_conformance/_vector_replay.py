@@ -508,10 +508,12 @@ def _replay_commit_rule(vector: Mapping[str, Any], send: Send) -> str:
     if not isinstance(decisions, list) or not isinstance(commits, list):
         _fail("TWIN-CONSENSUS-102", f"{where} answered no decisions or commits list")
     size = len(inputs["committee"]["validators"])
+    # Below the first leader schedule's fromRound the leaders are round-robin (TWIN-CONSENSUS-115).
+    first_swap = _first_swap_round(expected)
     for got in decisions:
         slot = got.get("round") if isinstance(got, Mapping) else None
-        # Round-robin leaders (TWIN-CONSENSUS-020) unless the vector gives a leader schedule.
-        if "leaderSchedule" in inputs:
+        # Round-robin leaders (TWIN-CONSENSUS-020) below the first swap table.
+        if first_swap is not None and isinstance(slot, int) and slot >= first_swap:
             break
         if isinstance(slot, int) and got.get("leader") != slot % size:
             _fail(
@@ -554,6 +556,10 @@ def _replay_commit_rule(vector: Mapping[str, Any], send: Send) -> str:
         if slip is not None:
             _fail(slip[0], f"{where}: {slip[1]}")
     slots = {decision["round"]: decision for decision in expected["decisions"]}
+    if first_swap is not None and _same_below(run, decisions, first_swap):
+        # The slots before the first swap table agree: a difference after it starts with the
+        # table itself (its scores, its good and bad nodes), not with the decision rule.
+        _check_leader_schedules(expected["leaderSchedules"], answer.get("leaderSchedules"), where)
     for position in range(max(len(run), len(decisions))):
         want = run[position] if position < len(run) else None
         got = decisions[position] if position < len(decisions) else None
@@ -563,7 +569,11 @@ def _replay_commit_rule(vector: Mapping[str, Any], send: Send) -> str:
                 f"{where} decided {len(decisions)} slots in a row, expected {len(run)}",
             )
         if _decision(got) != _decision(want):
-            scheduled = "leaderSchedule" in inputs and got.get("leader") != want.get("leader")
+            scheduled = (
+                first_swap is not None
+                and want["round"] >= first_swap
+                and got.get("leader") != want.get("leader")
+            )
             same_slot = got.get("round") == want["round"]
             _fail(
                 "TWIN-CONSENSUS-117"
@@ -590,6 +600,26 @@ def _replay_commit_rule(vector: Mapping[str, Any], send: Send) -> str:
                 f"{where}: commit {index + 1} differs at {_first_difference(want, got, 'commit')}",
             )
     return f"{len(run)} slots decided and {len(wanted)} commits, as expected"
+
+
+def _first_swap_round(expected: Mapping[str, Any]) -> int | None:
+    """The fromRound of the first leader swap table a vector expects, or None."""
+    tables = expected.get("leaderSchedules") or []
+    rounds = [table["fromRound"] for table in tables if isinstance(table.get("fromRound"), int)]
+    return min(rounds) if rounds else None
+
+
+def _same_below(run: list[Mapping[str, Any]], decisions: list[Any], round_: int) -> bool:
+    """Whether the decided slots below ``round_`` are the expected ones."""
+    want = [_decision(decision) for decision in run if decision["round"] < round_]
+    got = [
+        _decision(decision)
+        for decision in decisions
+        if isinstance(decision, Mapping)
+        and isinstance(decision.get("round"), int)
+        and decision["round"] < round_
+    ]
+    return want == got
 
 
 # Which requirement a difference in a leader swap table breaks, by the member that differs.
@@ -986,7 +1016,7 @@ def _check_signed_blocks(answer: Mapping[str, Any], send: Send, where: str) -> N
             if misuse is not None:
                 _fail(misuse[0], f"{where}: block {position}: {misuse[1]}")
             _fail(
-                _CODE_REQUIREMENTS.get(str(getattr(exc, "code", "")), "TWIN-CONSENSUS-112"),
+                _CODE_REQUIREMENTS.get(str(getattr(exc, "code", "")), "TWIN-CONSENSUS-100"),
                 f"{where}: block {position} fails a receive rule: {exc.message[:100]}",
             )
 

@@ -79,8 +79,8 @@ class TokenIssuer:
         session = payload.get("sid", jti)
         if not isinstance(session, str):
             raise UnauthorizedError("the bearer token's sid is not a string")
-        # TWIN-CORE-065 "A logout MUST end the session of the token given: that token and
-        # every token refreshed from the same login MUST be refused afterwards."
+        # TWIN-CORE-065 "A logout SHOULD end the session of the token given: every token
+        # refreshed from the same login SHOULD be refused afterwards, as the token given is."
         if self._store.one("SELECT 1 FROM revoked_tokens WHERE jti = ?", session) is not None:
             raise UnauthorizedError("the bearer token's session was ended by a logout")
         return subject, session, expiry

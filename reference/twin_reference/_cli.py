@@ -181,7 +181,8 @@ def serve(
     On first start the data directory gets the node's identity (a did:twin with its
     #immutable-proof-assertion key), the committee (committee.json), and the admin user:
     email $TWIN_NODE_ADMIN_EMAIL (default admin@twin.example), password $TWIN_NODE_PASSWORD,
-    or a generated one printed once.
+    or a generated one kept in DATA_DIR/admin-password, readable by the owner only (the
+    console names the file, never the password).
 
     Without --genesis the committee is this node alone. With --genesis FILE --validator-index I
     (the data directory made by twin-node genesis for validator I) the node is one validator of
@@ -357,9 +358,10 @@ def cluster_command(
     The first run creates DATA_DIR/genesis.json and one data directory per validator (as
     twin-node genesis does) and an admin password shared by every node ($TWIN_NODE_PASSWORD,
     or a generated one kept in DATA_DIR/admin-password, readable by the owner only). Each run
-    starts every validator, prints its URL and the admin login, and writes each validator's
-    log to DATA_DIR/validator-I.log. Ctrl-C (or SIGTERM) stops them all; a validator that
-    exits is reported and the others keep running.
+    starts every validator, prints its URL and the admin login (naming the password's file,
+    never the password), and writes each validator's log to DATA_DIR/validator-I.log. Ctrl-C
+    (or SIGTERM) stops them all; a validator that exits is reported and the others keep
+    running.
 
     Every node serves the whole API: a DID created through one resolves on all, and a receipt
     from any verifies offline against DATA_DIR/genesis.json's committee

@@ -23,9 +23,8 @@ from twin_reference._genesis import (
     read_genesis,
     validator_dir,
 )
-from twin_reference._setup import DEFAULT_ADMIN_EMAIL
+from twin_reference._setup import ADMIN_PASSWORD_FILE, DEFAULT_ADMIN_EMAIL
 
-PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name, not a password
 READY_SECONDS = 90.0
 STOP_SECONDS = 15.0
 
@@ -39,7 +38,7 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
 
 
 def _password(data_dir: Path, created: bool) -> str | None:
-    path = data_dir / PASSWORD_FILE
+    path = data_dir / ADMIN_PASSWORD_FILE
     if created:
         password = os.environ.get("TWIN_NODE_PASSWORD") or secrets.token_urlsafe(18)
         write_file(path, password + "\n", PRIVATE_FILE)
@@ -111,8 +110,14 @@ def run_cluster(
         for index, url in sorted(genesis.peers.items()):
             click.echo(f"  validator {index}: {url}  (log {data_dir}/validator-{index}.log)")
         email = os.environ.get("TWIN_NODE_ADMIN_EMAIL", DEFAULT_ADMIN_EMAIL)
-        shown = password if password is not None else "(the one chosen when it was created)"
-        click.echo(f"  admin login on every node: {email} / {shown}")
+        # No secret on the console: the password is named by where it is kept.
+        if password is None:
+            shown = "the password chosen when the cluster was created"
+        elif os.environ.get("TWIN_NODE_PASSWORD"):
+            shown = f"$TWIN_NODE_PASSWORD (also in {data_dir / ADMIN_PASSWORD_FILE})"
+        else:
+            shown = f"the password in {data_dir / ADMIN_PASSWORD_FILE}"
+        click.echo(f"  admin login on every node: {email} with {shown}")
         click.echo(f"  committee: {validator_dir(data_dir, 0)}/committee.json")
         click.echo("waiting for the committee to commit every node's DID ...")
         _wait_ready(genesis.peers, processes)

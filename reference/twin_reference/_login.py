@@ -131,7 +131,7 @@ class LoginGuard:
                 "the node is checking as many logins as it takes at once; try again later"
             ).with_headers({"retry-after": "1"})
         row = self._store.one("SELECT identity, password_hash FROM users WHERE email = ?", email)
-        # TWIN-CORE-064 "... an unknown email MUST get the same answer as a wrong password,
+        # TWIN-CORE-064 "... an unknown email SHOULD get the same answer as a wrong password,
         # after as much work": it is checked against the dummy hash.
         stored = str(row[1]) if row is not None else self._dummy
         self._waiting += 1

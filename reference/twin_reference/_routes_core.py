@@ -88,7 +88,7 @@ async def info(request: Request) -> Response:
 async def health(request: Request) -> Response:
     """Report the database, the ledger and (in a committee of several) the peers."""
     node = node_of(request)
-    # TWIN-CORE-066 "GET /health MUST report warning or error, naming the component and the
+    # TWIN-CORE-066 "GET /health SHOULD report warning or error, naming the component and the
     # reason in details, when the ledger has not committed for a while although writes wait,
     # when the node cannot reach a quorum of its committee, and when its storage fails."
     components: list[dict[str, Any]] = [_database_health(node), _ledger_health(node)]

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from twin_reference._auth import TokenIssuer, hash_password
 from twin_reference._errors import ApiError, WritePending
-from twin_reference._files import PUBLIC_FILE, private_directory, write_file
+from twin_reference._files import PRIVATE_FILE, PUBLIC_FILE, private_directory, write_file
 from twin_reference._genesis import VALIDATOR_KEY, Genesis
 from twin_reference._identity import jwk_method, new_did_document
 from twin_reference._ledger import ConsensusSettings, LedgerEngine
@@ -41,6 +41,8 @@ from twin_spec import Committee, Validator, did_twin_from_bytes
 DATABASE_FILE = "node.sqlite"
 COMMITTEE_FILE = "committee.json"
 DEFAULT_ADMIN_EMAIL = "admin@twin.example"
+ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name, not a password
+"""Where a generated admin password is kept (mode 0600), in the data directory."""
 NODE_KEYS = ("immutable-proof-assertion", "attestation-assertion")
 LOG = logging.getLogger("twin_reference")
 
@@ -141,10 +143,15 @@ def _create_node(
         email = os.environ.get("TWIN_NODE_ADMIN_EMAIL", DEFAULT_ADMIN_EMAIL)
         password = os.environ.get("TWIN_NODE_PASSWORD")
         if not password:
+            # No secret on the console or in a log: the generated password goes to a file
+            # only its owner can read, and the console names the file.
             password = secrets.token_urlsafe(18)
+            password_file = data_dir / ADMIN_PASSWORD_FILE
+            write_file(password_file, password + "\n", PRIVATE_FILE)
             print(
-                f"twin-node: created admin user {email} with password {password} "
-                "(shown once; set TWIN_NODE_PASSWORD to choose it)",
+                f"twin-node: created admin user {email}; its generated password is in "
+                f"{password_file} (readable by the owner only; set TWIN_NODE_PASSWORD to "
+                "choose it)",
                 file=sys.stderr,
                 flush=True,
             )

@@ -14,6 +14,7 @@ import sys
 from starlette.applications import Starlette
 
 from tests.broken_variants._asgi import FaultMiddleware
+from tests.broken_variants._worker import patch_worker_pool
 from tests.broken_variants.catalog import FAULTS, Fault, fault_named
 from twin_reference._node import Node
 
@@ -27,6 +28,8 @@ def serve(fault: Fault, serve_arguments: list[str]) -> None:
 
     if fault.patch is not None:
         fault.patch()
+        # The evaluate route runs in a worker process, which must hold the fault too.
+        patch_worker_pool(fault.name)
 
     def variant_app(node: Node) -> FaultMiddleware | Starlette:
         return fault.wrap(create_app(node))

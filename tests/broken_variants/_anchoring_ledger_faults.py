@@ -94,9 +94,9 @@ def patch_hex_text_leaves() -> None:
 
 def patch_previous_digest_is_commit_digest() -> None:
     """Chain each checkpoint to the previous one's commitDigest, not to its own digest."""
-    from twin_reference import _ledger
+    from twin_reference import _committing
 
-    original: Callable[..., dict[str, Any]] = getattr(_ledger, "make_checkpoint_summary")  # noqa: B009
+    original: Callable[..., dict[str, Any]] = getattr(_committing, "make_checkpoint_summary")  # noqa: B009
     last: dict[str, bytes] = {}
 
     def summary(*args: Any) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def patch_previous_digest_is_commit_digest() -> None:
         last["digest"] = bytes.fromhex(str(made["commitDigest"]))
         return made
 
-    rebind(_ledger, "make_checkpoint_summary", summary)
+    rebind(_committing, "make_checkpoint_summary", summary)
 
 
 def patch_checkpoint_in_commit_vote_domain() -> None:

@@ -220,7 +220,7 @@ def patch_peer_body_limit_one_mib() -> None:
     """Make the node take a peer's block up to its ordinary 1 MiB body limit, not 2 MiB."""
     from twin_reference import _routes_consensus
 
-    rebind(_routes_consensus, "PEER_BODY_LIMIT", 1024 * 1024)
+    rebind(_routes_consensus, "MAX_BLOCK_TEXT_BYTES", 1024 * 1024)
 
 
 async def transaction_digest_of_raw_body(request: HttpRequest, context: Context) -> HttpResponse:

@@ -34,29 +34,29 @@ from twin_spec import (
 
 def patch_block_signed_with_signature_member() -> None:
     """Make the node sign its blocks with an empty signature member in the signed bytes."""
-    from twin_reference import _ledger
+    from twin_reference import _proposing
 
     def sign(key: Ed25519SigningKey, unsigned: dict[str, Any]) -> dict[str, Any]:
         signature = sign_message(key, MessageKind.BLOCK, {**unsigned, "signature": ""})
         return {**unsigned, "signature": multibase_encode(signature)}
 
-    rebind(_ledger, "sign_block", sign)
+    rebind(_proposing, "sign_block", sign)
 
 
 def patch_block_digest_without_signature() -> None:
     """Make the node name its blocks by SHA-256 of the block without its signature."""
-    from twin_reference import _ledger
+    from twin_reference import _proposing
 
     def digest(block: dict[str, Any]) -> bytes:
         unsigned = {name: value for name, value in block.items() if name != "signature"}
         return hashlib.sha256(canonicalize(unsigned)).digest()
 
-    rebind(_ledger, "block_digest", digest)
+    rebind(_proposing, "block_digest", digest)
 
 
 def patch_commit_blocks_without_leader() -> None:
     """Make the node's commits list the leader's history in blocks, without the leader."""
-    from twin_reference import _ledger
+    from twin_reference import _committing
 
     def make(index: int, previous: bytes, timestamp: int, leader: Any, refs: Any) -> Any:
         return {
@@ -67,39 +67,39 @@ def patch_commit_blocks_without_leader() -> None:
             "blocks": [ref.to_json() for ref in refs if ref != leader],
         }
 
-    rebind(_ledger, "make_commit", make)
+    rebind(_committing, "make_commit", make)
 
 
 def patch_commit_timestamp_wall_clock() -> None:
     """Make the node stamp each commit with its wall clock, not its leader's timestamp."""
-    from twin_reference import _ledger
+    from twin_reference import _committing
 
-    original = getattr(_ledger, "make_commit")  # noqa: B009 - a name it imports
+    original = getattr(_committing, "make_commit")  # noqa: B009 - a name it imports
 
     def make(index: int, previous: bytes, timestamp: int, leader: Any, refs: Any) -> Any:
         return original(index, previous, max(timestamp, time.time_ns() // 1_000_000), leader, refs)
 
-    rebind(_ledger, "make_commit", make)
+    rebind(_committing, "make_commit", make)
 
 
 def patch_commit_index_off_by_one() -> None:
     """Make each checkpoint name the commit after the one it certifies as commitIndex."""
-    from twin_reference import _ledger
+    from twin_reference import _committing
 
-    original = getattr(_ledger, "make_checkpoint_summary")  # noqa: B009 - a name it imports
+    original = getattr(_committing, "make_checkpoint_summary")  # noqa: B009 - a name it imports
 
     def summary(*args: Any) -> Any:
         return original(*args[:2], args[2] + 1, *args[3:])
 
-    rebind(_ledger, "make_checkpoint_summary", summary)
+    rebind(_committing, "make_checkpoint_summary", summary)
 
 
 def patch_batch_and_sort_transactions() -> None:
     """Gather queued transactions for 300 ms and certify each commit's in digest order."""
-    from twin_reference import _ledger
+    from twin_reference import _committing, _ledger
 
     engine = _ledger.LedgerEngine
-    queue = engine._queue
+    queue = engine.enqueue
     waiting: list[dict[str, Any]] = []
 
     def flush(self: Any) -> None:
@@ -112,63 +112,61 @@ def patch_batch_and_sort_transactions() -> None:
         waiting.append(transaction)
         return hashlib.sha256(canonicalize(transaction)).digest()
 
-    original = getattr(_ledger, "make_checkpoint_summary")  # noqa: B009 - a name it imports
+    original = getattr(_committing, "make_checkpoint_summary")  # noqa: B009 - a name it imports
 
     def summary(*args: Any) -> Any:
         return original(*args[:4], sorted(args[4]), *args[5:])
 
     setattr(engine, "enqueue", enqueue)  # noqa: B010 - the method is replaced on purpose
-    rebind(_ledger, "make_checkpoint_summary", summary)
+    rebind(_committing, "make_checkpoint_summary", summary)
 
 
 def patch_second_block_per_round() -> None:
     """Make the node sign and store a second block for every round it proposes in."""
-    from twin_reference import _ledger
+    from twin_reference import _proposing
+    from twin_spec import BlockRef
 
-    engine = _ledger.LedgerEngine
-    propose = engine._propose
+    proposer = _proposing.Proposer
+    propose = proposer.propose
 
     def propose_twice(self: Any, round_: int, now: float) -> None:
         propose(self, round_, now)
-        row = self._store.one("SELECT body FROM blocks WHERE digest = ?", self._last_block.digest)
-        first = json.loads(str(row[0]))
+        first = self._ledger.block(self._last_block.digest)
+        if first is None or first["round"] != round_:
+            return  # Nothing was proposed (its transactions were dropped).
         unsigned = {name: value for name, value in first.items() if name != "signature"}
         twin = sign_block(self._key, {**unsigned, "timestampMs": first["timestampMs"] + 1})
-        with self._store.write(durable=False) as connection:
-            connection.execute(
-                "INSERT OR IGNORE INTO blocks (digest, round, author, body) VALUES (?, ?, ?, ?)",
-                (block_digest(twin), round_, first["author"], json.dumps(twin)),
-            )
+        ref = BlockRef(round_, first["author"], block_digest(twin))
+        with self._ledger.write(durable=False) as connection:
+            self._ledger.insert_block(connection, ref, json.dumps(twin), or_ignore=True)
 
-    setattr(engine, "_propose", propose_twice)  # noqa: B010 - the method is replaced on purpose
+    setattr(proposer, "propose", propose_twice)  # noqa: B010 - the method is replaced on purpose
 
 
 def _stale_round_two_block(engine: Any) -> Any:
     """A second block of round 2 the node signs and stores but never adds to its DAG."""
     from twin_spec import BlockRef
 
-    row = engine._store.one("SELECT body FROM blocks WHERE round = 2 AND author = ?", engine._own)
+    ledger = engine._ledger
+    row = ledger.store.one("SELECT body FROM blocks WHERE round = 2 AND author = ?", engine._own)
     first = json.loads(str(row[0]))
     unsigned = {name: value for name, value in first.items() if name != "signature"}
-    stale = sign_block(engine._key, {**unsigned, "transactions": [], "timestampMs": 1})
+    stale = sign_block(engine._proposer._key, {**unsigned, "transactions": [], "timestampMs": 1})
     ref = BlockRef(2, first["author"], block_digest(stale))
-    with engine._store.write(durable=False) as connection:
-        connection.execute(
-            "INSERT OR IGNORE INTO blocks (digest, round, author, body) VALUES (?, ?, ?, ?)",
-            (ref.digest, 2, first["author"], json.dumps(stale)),
-        )
+    with ledger.write(durable=False) as connection:
+        ledger.insert_block(connection, ref, json.dumps(stale), or_ignore=True)
     return ref
 
 
 def patch_stale_block_committed_late() -> None:
     """Make the node run 60 rounds at start, then commit a round-2 block below the GC round."""
-    from twin_reference import _ledger
+    from twin_reference import _committing, _ledger
     from twin_reference._node import now_ms
     from twin_reference._transactions import new_transaction
 
     engine = _ledger.LedgerEngine
     start = engine.start
-    original = getattr(_ledger, "make_commit")  # noqa: B009 - a name it imports
+    original = getattr(_committing, "make_commit")  # noqa: B009 - a name it imports
     state: dict[str, Any] = {}
 
     async def pump(self: Any) -> None:
@@ -190,7 +188,7 @@ def patch_stale_block_committed_late() -> None:
         return original(index, previous, timestamp, leader, refs)
 
     setattr(engine, "start", start_and_pump)  # noqa: B010 - the method is replaced on purpose
-    rebind(_ledger, "make_commit", make)
+    rebind(_committing, "make_commit", make)
 
 
 def patch_synced_blocks_unchecked() -> None:
@@ -211,17 +209,18 @@ def patch_synced_blocks_unchecked() -> None:
 
 def patch_commit_applied_in_reverse() -> None:
     """Make the node apply each commit's transactions last to first."""
-    from twin_reference import _ledger
+    from twin_reference import _committing
 
-    ledger = patched_copy(
-        "twin_reference._ledger",
+    committing = patched_copy(
+        "twin_reference._committing",
         {
             "for position, (tx_digest, transaction) in enumerate(transactions):": (
-                "for position, (tx_digest, transaction) in enumerate(transactions[::-1]):"
+                # Applied last to first, each still recorded at its place in the commit.
+                "for position, (tx_digest, transaction) in reversed(list(enumerate(transactions))):"
             )
         },
     )
-    setattr(_ledger.LedgerEngine, "_commit", ledger.LedgerEngine._commit)  # noqa: B010
+    setattr(_committing.Committer, "_commit", committing.Committer._commit)  # noqa: B010
 
 
 FAULTS = (
@@ -243,8 +242,11 @@ FAULTS = (
         "commit-without-leader-block",
         "consensus",
         "TWIN-CONSENSUS-010",
-        "the node's commits list the leader's history in blocks without the leader itself",
+        "the node's commits list the leader's history in blocks without the leader itself; "
+        "a validator of a committee of one mostly commits its leader alone, so its commits "
+        "list no block, which the schema refuses (TWIN-CORE-056)",
         patch=patch_commit_blocks_without_leader,
+        also=("TWIN-CORE-056",),
     ),
     fault(
         "commit-timestamp-wall-clock",
@@ -291,16 +293,18 @@ FAULTS = (
         "synced-blocks-unchecked",
         "consensus",
         "TWIN-CONSENSUS-112",
-        "blocks fetched from peers join the DAG without the receive rules (a validator of a "
-        "committee of one fetches nothing)",
+        "blocks fetched from peers join the DAG without the receive rules",
         patch=patch_synced_blocks_unchecked,
+        interop="a validator fetches only from the peers of its committee and a node judged "
+        "alone has none: interop (issue 14) catches it, with harness validators offering it "
+        "blocks that break a receive rule",
     ),
     fault(
         "commit-applied-in-reverse",
         "consensus",
         "TWIN-CONSENSUS-113",
-        "each commit's transactions are applied last to first (a commit of one transaction is "
-        "the same either way)",
+        "each commit's transactions are applied last to first, each recorded at its place (a "
+        "commit of one transaction is the same either way)",
         patch=patch_commit_applied_in_reverse,
     ),
 )

@@ -19,32 +19,56 @@ from twin_spec import BlockRef, Committee, Dag
 COMMIT_RULE = "twin_spec._commit_rule"
 KEEP_COMMIT_RULE = ("LeaderDecision", "LeaderDecisionKind", "BlockRef", "Committee", "Dag")
 KEEP_BLOCKS = ("BlockRef", "Committee")
+COMMIT_SEQUENCE = "twin_spec._commit_sequence"
+KEEP_COMMIT_SEQUENCE = ("LeaderDecision", "LeaderDecisionKind", "BlockRef", "Committee", "Dag")
+LEADER_SCHEDULE = "twin_spec._leader_schedule"
+KEEP_LEADER_SCHEDULE = ("BlockRef", "Committee", "Dag", "CommittedSubDag")
 
 
-def _evaluate_commit_rule(replacements: dict[str, str]) -> None:
-    """Make the evaluate route decide and linearise with a changed copy of the commit rule."""
+def _evaluate_commit_rule(
+    replacements: dict[str, str], schedule: dict[str, str] | None = None
+) -> None:
+    """Make the evaluate route decide and linearise with a changed copy of the commit rule.
+
+    The route sequences through :class:`CommitSequencer`, so it gets a copy of the sequencer
+    that calls the changed rule (and, with ``schedule``, a changed copy of the leader
+    schedule); the node's own ledger keeps the spec core's.
+    """
     from twin_reference import _routes_consensus
 
     rules = patched_copy(COMMIT_RULE, replacements, keep=KEEP_COMMIT_RULE)
-    rebind(_routes_consensus, "try_commit", rules.try_commit)
-    rebind(_routes_consensus, "linearize", rules.linearize)
+    sequencing = patched_copy(COMMIT_SEQUENCE, {}, keep=KEEP_COMMIT_SEQUENCE)
+    if schedule is not None:
+        schedules = patched_copy(LEADER_SCHEDULE, schedule, keep=KEEP_LEADER_SCHEDULE)
+        for name in ("LeaderSchedule", "VoteTally", "next_leader_schedule"):
+            if hasattr(rules, name):
+                setattr(rules, name, getattr(schedules, name))
+            setattr(sequencing, name, getattr(schedules, name))
+    sequencing.try_commit = rules.try_commit  # type: ignore[attr-defined]
+    sequencing.linearize = rules.linearize  # type: ignore[attr-defined]
+    rebind(_routes_consensus, "CommitSequencer", sequencing.CommitSequencer)
 
 
 def _receive_rules_changed(
     blocks: dict[str, str],
     validity: dict[str, str] | None = None,
     dag: dict[str, str] | None = None,
+    limits: dict[str, str] | None = None,
 ) -> Callable[[], None]:
     """A patch checking evaluated blocks with the receive rules changed as given.
 
     ``dag`` changes the DAG's own joining rules too (it checks ancestors and timestamps again
-    when a block is added), for a fault of those.
+    when a block is added), for a fault of those; ``limits`` changes the transaction limits
+    the rules apply to each transaction of a block.
     """
 
     def patch() -> None:
         from twin_reference import _routes_consensus
 
         alone = patched_copy("twin_spec._blocks", blocks, keep=KEEP_BLOCKS)
+        if limits is not None:
+            changed = patched_copy("twin_spec._limits", limits)
+            alone.check_transaction_limits = changed.check_transaction_limits  # type: ignore[attr-defined]
         with_dag = patched_copy(
             "twin_spec._block_validity", validity or {}, keep=("Committee", "Dag", "BlockRef")
         )
@@ -91,9 +115,13 @@ def _evaluate_committee(kind: type[Committee]) -> Callable[[], None]:
     return patch
 
 
-def _commit_rule_changed(replacements: dict[str, str]) -> Callable[[], None]:
+def _commit_rule_changed(
+    replacements: dict[str, str], schedule: dict[str, str] | None = None
+) -> Callable[[], None]:
+    """A patch making the evaluate route decide with the commit rule (or schedule) changed."""
+
     def patch() -> None:
-        _evaluate_commit_rule(replacements)
+        _evaluate_commit_rule(replacements, schedule)
 
     return patch
 
@@ -152,9 +180,31 @@ PAST_UNDECIDED_SLOTS = {
     ),
 }
 """The decided slots after an undecided one are output too."""
-LEADER_OFF_BY_ONE = {"return round_ % committee.size": "return (round_ + 1) % committee.size"}
+LEADER_OFF_BY_ONE = {"leader = round_ % self.size": "leader = (round_ + 1) % self.size"}
 """The leader of round r is validator (r + 1) mod n."""
 
+OLDER_ANCESTOR_VOTES = {
+    "                    ancestor.round == ref.round - 1\n                    and ancestor in": (
+        "                    ancestor.round < ref.round\n                    and ancestor in"
+    ),
+}
+"""A block scores for every window leader in its ancestors, not only those one round below."""
+TABLE_A_ROUND_LATE = {"leader_round + 1, tuple(scores)": "leader_round + 2, tuple(scores)"}
+"""A new swap table applies from two rounds above its commit's leader round, not one."""
+STAKE_LIMIT_ROUNDED_UP = {
+    "limit = bad_nodes_stake_threshold * committee.total_stake // 100": (
+        "limit = -(-bad_nodes_stake_threshold * committee.total_stake // 100)"
+    ),
+}
+"""Good and bad nodes may hold up to P percent of the stake rounded up, not down."""
+SWAP_BY_ROUND = {
+    "return self.good[swap_draw(round_) % len(self.good)]": (
+        "return self.good[round_ % len(self.good)]"
+    ),
+}
+"""A swapped slot goes to the good node at position r mod g, not at the hash draw."""
+DEPTH_UNCHECKED = {"if depth > MAX_TRANSACTION_DEPTH:": "if depth > 4 * MAX_TRANSACTION_DEPTH:"}
+"""A block's transactions may nest 256 levels deep, not 64."""
 TIMESTAMP_UNCHECKED = {"if timestamp < dag.timestamp(ancestor):": "if False:"}
 DAG_TIMESTAMP_UNCHECKED = {"if timestamp < self.timestamp(ancestor):": "if False:"}
 EXTRA_TRANSACTIONS = {"if len(sizes) > MAX_BLOCK_TRANSACTIONS:": "if len(sizes) > 4 * 1024:"}
@@ -265,7 +315,41 @@ FAULTS = (
         "leader-off-by-one",
         "TWIN-CONSENSUS-020",
         "evaluation takes validator (r + 1) mod n as the leader of round r",
-        _commit_rule_changed(LEADER_OFF_BY_ONE),
+        _commit_rule_changed({}, LEADER_OFF_BY_ONE),
+    ),
+    _rule_fault(
+        "reputation-counts-older-ancestors",
+        "TWIN-CONSENSUS-114",
+        "evaluation scores a validator for every window leader among its block's ancestors, "
+        "not only for the leader one round below it",
+        _commit_rule_changed({}, OLDER_ANCESTOR_VOTES),
+    ),
+    _rule_fault(
+        "swap-table-a-round-late",
+        "TWIN-CONSENSUS-115",
+        "evaluation applies a new leader swap table from two rounds above its commit's leader "
+        "round, not one",
+        _commit_rule_changed({}, TABLE_A_ROUND_LATE),
+    ),
+    _rule_fault(
+        "bad-node-stake-rounded-up",
+        "TWIN-CONSENSUS-116",
+        "evaluation lets the good and the bad nodes hold up to P percent of the stake rounded "
+        "up (3 of 7 validators at 33 %, not 2)",
+        _commit_rule_changed({}, STAKE_LIMIT_ROUNDED_UP),
+    ),
+    _rule_fault(
+        "swap-by-round-not-draw",
+        "TWIN-CONSENSUS-117",
+        "evaluation gives a swapped slot to the good node at position r mod g, not to the one "
+        "SHA-256 of the round draws",
+        _commit_rule_changed({}, SWAP_BY_ROUND),
+    ),
+    _rule_fault(
+        "block-transaction-depth-unchecked",
+        "TWIN-CONSENSUS-130",
+        "evaluation accepts a block whose transaction nests 256 levels deep, not only 64",
+        _receive_rules_changed({}, limits=DEPTH_UNCHECKED),
     ),
     _rule_fault(
         "vote-for-the-slot",
@@ -283,9 +367,10 @@ FAULTS = (
         "evaluation counts a round r+2 block as a certificate on votes of a third of the stake; "
         "on the split-votes vector that sees two certified blocks, as a vote for the slot or "
         "an indirect commit on votes would, and the harness names the indirect decision the "
-        "spec makes there (TWIN-CONSENSUS-026)",
+        "spec makes there (TWIN-CONSENSUS-026) or the fault the node reports where the spec "
+        "sees none (TWIN-CONSENSUS-027)",
         _commit_rule_changed(VALIDITY_CERTIFICATE),
-        also=("TWIN-CONSENSUS-026",),
+        also=("TWIN-CONSENSUS-026", "TWIN-CONSENSUS-027"),
     ),
     _rule_fault(
         "skip-needs-more-than-quorum",
@@ -308,8 +393,11 @@ FAULTS = (
     _rule_fault(
         "indirect-commit-by-vote",
         "TWIN-CONSENSUS-026",
-        "through an anchor, evaluation commits a leader block its history votes for",
+        "through an anchor, evaluation commits a leader block its history votes for; on the "
+        "split-votes vector both blocks of the slot then count as certified, and the harness "
+        "names the fault the node reports where the spec sees none (TWIN-CONSENSUS-027)",
         _commit_rule_changed(INDIRECT_BY_VOTE),
+        also=("TWIN-CONSENSUS-027",),
     ),
     _rule_fault(
         "first-of-two-certified",

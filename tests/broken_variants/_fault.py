@@ -45,6 +45,14 @@ class Fault:
     """At most this many failed checks (one root cause, one failure), when set."""
     also: tuple[str, ...] = ()
     """Requirements the variant breaks too, unavoidably (its description says why)."""
+    fail_on_should: bool = False
+    """The rule broken is a SHOULD: the run fails on SHOULDs (``--fail-on should``)."""
+    destructive: bool = False
+    """The check that catches it runs only with ``--destructive``."""
+    interop: str | None = None
+    """Why no run against one node can catch it, and the interop scenario that will: such a
+    variant breaks a rule the registry marks unobservable; the catalog run lists it, runs it
+    not, and leaves it out of the kill rates."""
 
     @property
     def checked_profile(self) -> str:
@@ -58,7 +66,14 @@ class Fault:
 
     def harness_options(self) -> list[str]:
         """The ``twin-conformance run`` options that detection needs (target aside)."""
-        return ["--profile", self.checked_profile, "--fuzz-examples", str(self.fuzz_examples)]
+        return [
+            "--profile",
+            self.checked_profile,
+            "--fuzz-examples",
+            str(self.fuzz_examples),
+            *(["--fail-on", "should"] if self.fail_on_should else []),
+            *(["--destructive"] if self.destructive else []),
+        ]
 
     def wrap(self, app: Starlette) -> FaultMiddleware | Starlette:
         """The node's app with this fault's rules around it."""
@@ -78,6 +93,9 @@ def fault(
     fuzz_examples: int = 0,
     expect: str = CAUGHT,
     max_failures: int | None = None,
+    fail_on_should: bool = False,
+    destructive: bool = False,
+    interop: str | None = None,
 ) -> Fault:
     """A catalog entry (a run checking consensus claims it in a target file)."""
     return Fault(
@@ -93,4 +111,7 @@ def fault(
         expect=expect,
         max_failures=max_failures,
         also=also,
+        fail_on_should=fail_on_should,
+        destructive=destructive,
+        interop=interop,
     )

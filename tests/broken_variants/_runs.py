@@ -35,17 +35,38 @@ class RunOptions:
     profile: str
     fuzz_examples: int = 0
     claim_in_target_file: bool = False
+    fail_on_should: bool = False
+    destructive: bool = False
 
     @classmethod
     def of(cls, fault: Fault) -> RunOptions:
         """The options that catching ``fault`` needs."""
-        return cls(fault.checked_profile, fault.fuzz_examples, fault.claim_in_target_file)
+        return cls(
+            fault.checked_profile,
+            fault.fuzz_examples,
+            fault.claim_in_target_file,
+            fault.fail_on_should,
+            fault.destructive,
+        )
 
     @property
     def key(self) -> str:
         """A short name for the options, for folders and reports."""
         claim = "-target-file" if self.claim_in_target_file else ""
-        return f"{self.profile}-fuzz{self.fuzz_examples}{claim}"
+        should = "-should" if self.fail_on_should else ""
+        destructive = "-destructive" if self.destructive else ""
+        return f"{self.profile}-fuzz{self.fuzz_examples}{claim}{should}{destructive}"
+
+    def harness_options(self) -> list[str]:
+        """The options the harness run gets besides the target and the output."""
+        return [
+            "--profile",
+            self.profile,
+            "--fuzz-examples",
+            str(self.fuzz_examples),
+            *(["--fail-on", "should"] if self.fail_on_should else []),
+            *(["--destructive"] if self.destructive else []),
+        ]
 
     def to_json(self) -> dict[str, Any]:
         """The options as the catalog report shows them."""
@@ -53,6 +74,8 @@ class RunOptions:
             "profile": self.profile,
             "fuzzExamples": self.fuzz_examples,
             "targetFile": self.claim_in_target_file,
+            "failOnShould": self.fail_on_should,
+            "destructive": self.destructive,
         }
 
 
@@ -117,10 +140,7 @@ def run_harness(url: str, options: RunOptions, workdir: Path) -> RunResult:
         str(out),
         "--run-timeout",
         str(RUN_TIMEOUT_SECONDS),
-        "--profile",
-        options.profile,
-        "--fuzz-examples",
-        str(options.fuzz_examples),
+        *options.harness_options(),
         *_target_arguments(url, options, workdir),
     ]
     environment = {**os.environ, PASSWORD_ENV: ADMIN_PASSWORD}

@@ -20,8 +20,10 @@ from tests.broken_variants import (
     _consensus_faults,
     _consensus_ledger_faults,
     _consensus_rule_faults,
+    _consensus_write_faults,
     _core_crypto_faults,
     _core_faults,
+    _core_limits_faults,
     _deviation_faults,
     _identity_credential_faults,
     _identity_did_faults,
@@ -39,6 +41,7 @@ from tests.broken_variants._fault import (
 CATALOG: tuple[Fault, ...] = (
     *_core_faults.FAULTS,
     *_core_crypto_faults.FAULTS,
+    *_core_limits_faults.FAULTS,
     *_identity_faults.FAULTS,
     *_identity_did_faults.FAULTS,
     *_identity_proof_faults.FAULTS,
@@ -48,6 +51,7 @@ CATALOG: tuple[Fault, ...] = (
     *_consensus_faults.FAULTS,
     *_consensus_ledger_faults.FAULTS,
     *_consensus_rule_faults.FAULTS,
+    *_consensus_write_faults.FAULTS,
 )
 """One variant or more for every observable MUST, each breaking that rule."""
 

@@ -141,6 +141,9 @@ def run_catalog(
 ) -> dict[str, Any]:
     """Run everything in a pool of ``workers``; return the catalog report."""
     started = time.monotonic()
+    # A variant only interop can catch is listed, not run (its rule is unobservable alone).
+    awaiting_interop = [fault for fault in variants if fault.interop is not None]
+    variants = [fault for fault in variants if fault.interop is None]
     option_sets = sorted(
         {RunOptions.of(fault) for fault in [*variants, *deviations]}, key=lambda o: o.key
     )
@@ -186,6 +189,16 @@ def run_catalog(
         "baselines": baseline_rows,
         "variants": variant_rows,
         "deviations": deviation_rows,
+        "awaitingInterop": [
+            {
+                "name": fault.name,
+                "profile": fault.profile,
+                "requirement": fault.requirement,
+                "description": fault.description,
+                "why": fault.interop,
+            }
+            for fault in awaiting_interop
+        ],
     }
 
 
@@ -218,6 +231,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
                 f"  DEVIATION {row['name']}: expected {row['expect']}, exit {row['exitCode']}, "
                 f"failed {row['failedRequirements']}"
             )
+    for row in report.get("awaitingInterop", []):
+        lines.append(f"  AWAITING INTEROP {row['name']} ({row['requirement']}): {row['why']}")
     for row in report["baselines"]:
         if not row["conformant"]:
             lines.append(

@@ -201,6 +201,12 @@ def test_a_poison_write(twin) -> None:
 
 
 @pytest.mark.twin_requirement("TWIN-CORE-050")
+@pytest.mark.twin_throttles_logins
+def test_a_login_flood(twin) -> None:
+    _ran("throttle")
+
+
+@pytest.mark.twin_requirement("TWIN-CORE-050")
 @pytest.mark.twin_read_only
 def test_a_read(twin) -> None:
     _ran("read")
@@ -244,5 +250,9 @@ def test_destructive_checks_run_only_when_asked_and_last(tmp_path: Path) -> None
     assert outcome["outcome"] == "skipped"
     assert "only with --destructive" in outcome["message"]
     assert runs["destructive"][-1] == "destructive", "destructive checks run last"
+    assert runs["destructive"][-2] == "throttle", "a check throttling logins runs next to last"
+    assert runs["default"][-1] == "throttle", "a check throttling logins runs after the others"
     assert reports["destructive"]["run"]["selection"]["destructive"] is True
+    assert "destructive checks ran" in verdict_line(reports["destructive"])
+    assert "destructive" not in verdict_line(reports["default"])
     assert runs["read-only"] == ["read"], "a read-only run never writes, destructive or not"

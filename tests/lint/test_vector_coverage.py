@@ -32,6 +32,11 @@ WITHOUT_AN_HONEST_VECTOR = {
         "when a validator proposes and whom it sends blocks to is timing behaviour of a running "
         "cluster (a SHOULD), not an answer to a request"
     ),
+    "TWIN-CONSENSUS-112": (
+        "fetching missing blocks from peers and checking them is what a validator does in a "
+        "committee, not an answer to one request (interop with harness validators, issue 14; "
+        "tests/reference/test_cluster.py)"
+    ),
     "TWIN-ANCHORING-061": (
         "which write makes a transaction over a limit depends on how a node lays out its "
         "transactions; the limits themselves have vectors (anchoring/transaction, "

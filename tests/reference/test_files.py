@@ -111,3 +111,25 @@ def test_a_cluster_writes_its_logs_and_password_owner_only_under_umask_000(
             process.wait(timeout=30)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def test_a_generated_admin_password_is_kept_owner_only_and_never_printed(tmp_path: Path) -> None:
+    """Without $TWIN_NODE_PASSWORD the console names the password's file, never the password."""
+    data_dir = tmp_path / "data"
+    node = start_node(data_dir, password=None, prefix=UMASK_000)
+    try:
+        password_file = data_dir / "admin-password"
+        assert mode(password_file) == 0o600
+        password = password_file.read_text().strip()
+        assert len(password) >= 16
+        log = node.log()
+        assert str(password_file) in log, log[-2000:]
+        assert password not in log
+        with node.client() as client:
+            login = client.post(
+                "/authentication/login",
+                json={"email": "admin@twin.example", "password": password},
+            )
+            assert login.status_code == 200, login.text
+    finally:
+        node.stop()

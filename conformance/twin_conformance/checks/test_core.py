@@ -6,15 +6,17 @@ and TWIN-CORE-040 for error bodies).
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 
-from twin_conformance._client import TwinClient, fail, require
+from twin_conformance._client import Exchange, TwinClient, fail, require
 from twin_conformance._contract import load_contract
 from twin_conformance._failures import status_cause
 from twin_conformance._run import TwinState
+from twin_conformance._target import token_from_cookies
 from twin_conformance.checks._support import PLACEHOLDERS, fresh_login
 from twin_spec import DidError, parse_did
 
@@ -289,12 +291,27 @@ def test_login_answers_the_token_in_its_body(twin: TwinClient, twin_state: TwinS
         twin.validator(exchange, False)
 
 
-@pytest.mark.twin_requirement("TWIN-CORE-051")
+def _refreshed_token(exchange: Exchange) -> str | None:
+    """The new token a refresh answered, from its body or else its cookie."""
+    try:
+        body = json.loads(exchange.body)
+    except (UnicodeDecodeError, ValueError):
+        body = None
+    token = body.get("token") if isinstance(body, dict) else None
+    if isinstance(token, str) and token:
+        return token
+    cookie = token_from_cookies(exchange.set_cookies)
+    return None if cookie is None else cookie[1]
+
+
+@pytest.mark.twin_requirement("TWIN-CORE-051", "TWIN-CORE-065")
 @pytest.mark.twin_read_only
 def test_a_logged_out_token_is_refused(twin: TwinClient, twin_state: TwinState) -> None:
+    """Log in (A), refresh (B), log A out: A and B are both refused (the session ended)."""
     token = fresh_login(twin, twin_state)
     refresh = twin.get("/authentication/refresh", auth=token)
     require(refresh.status == 200, None, f"refresh with a fresh token answered {refresh.status}")
+    refreshed = _refreshed_token(refresh)
     logout = twin.get("/authentication/logout", params={"token": token})
     require(logout.status == 204, None, f"logout answered {logout.status}, not 204")
     again = twin.get("/authentication/refresh", auth=token, expect_rejection=True)
@@ -302,4 +319,13 @@ def test_a_logged_out_token_is_refused(twin: TwinClient, twin_state: TwinState) 
         again.status == 401,
         None,
         f"a logged-out token was answered {again.status} by refresh, not 401",
+    )
+    if refreshed is None or refreshed == token:
+        return  # No second token of the session to try.
+    derived = twin.get("/authentication/refresh", auth=refreshed, expect_rejection=True)
+    require(
+        derived.status == 401,
+        "TWIN-CORE-065",
+        f"a token refreshed before its session's logout was answered {derived.status} by "
+        "refresh after the logout, not 401",
     )

@@ -1,0 +1,397 @@
+"""Core checks of hostile input: body bounds, slow and idle connections, failed logins.
+
+Issue 13: a node must bound every body in bytes and in JSON values before parsing it, cut off
+a client that trickles its request head, keep serving new clients while idle connections are
+open, answer an unknown email as slowly as a wrong password, and throttle failed logins. Each
+bound the harness applies is stated here; each holds on a loaded two-core machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import ssl
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import pytest
+
+from twin_conformance._client import Exchange, TwinClient, fail, require
+from twin_conformance._run import TwinState
+from twin_conformance.checks._support import error_code, require_status, seeded_random
+
+pytestmark = pytest.mark.twin_profile("core")
+
+PROBE_BODY_BYTES = 17 * 1024 * 1024
+"""A body over every route's byte bound: the 413 it gets states the route's bound."""
+EVALUATE_BODY_BYTES = 16 * 1024 * 1024
+"""POST /consensus/evaluate takes 16 MiB (TWIN-CONSENSUS-103): this fills it with ``{}``."""
+HEALTH_BOUND_SECONDS = 2.0
+"""How long GET /health may take while a hostile body is being refused."""
+HEAD_BOUND_SECONDS = 30.0
+"""How long a node may hold a request head that arrives one byte a second."""
+IDLE_CONNECTIONS = 200
+NEW_CLIENT_BOUND_SECONDS = 5.0
+"""How soon a new client is served while ``IDLE_CONNECTIONS`` idle connections are open."""
+KNOWN_LOGINS = 5
+"""Wrong passwords for the run's own account (half of what a node may let one account fail)."""
+UNKNOWN_LOGINS = 10
+TIMING_TOLERANCE = 0.20
+TIMING_FLOOR_SECONDS = 0.010
+"""Fastest times closer than this are equal whatever their ratio (noise on loopback)."""
+THROTTLE_ATTEMPTS = 100
+"""Failed logins for one made-up account after which the node must have answered 429."""
+
+
+def _padded_login(size: int, prefix: bytes = b'{"email": 7, "password": []') -> bytes:
+    """A login body of exactly ``size`` bytes (spaces before the closing brace)."""
+    return prefix + b" " * (size - len(prefix) - 1) + b"}"
+
+
+def _limit_of(exchange: Exchange) -> object:
+    """``properties.limit`` of an error body (None when absent)."""
+    try:
+        body = json.loads(exchange.body)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    properties = body.get("properties") if isinstance(body, dict) else None
+    return properties.get("limit") if isinstance(properties, dict) else None
+
+
+def _require_refused(exchange: Exchange, code: str, what: str) -> int:
+    """413 with ``properties.code`` ``code`` and an integer ``properties.limit``; the limit."""
+    require_status(exchange, 413, "TWIN-CORE-061", what)
+    require(
+        error_code(exchange) == code,
+        "TWIN-CORE-061",
+        f"{what}: the 413 names properties.code {error_code(exchange)!r}, not {code}",
+    )
+    limit = _limit_of(exchange)
+    require(
+        isinstance(limit, int) and not isinstance(limit, bool) and limit > 0,
+        "TWIN-CORE-061",
+        f"{what}: the 413 states no positive integer properties.limit (got {limit!r})",
+    )
+    assert isinstance(limit, int)
+    return limit
+
+
+@pytest.mark.twin_read_only
+@pytest.mark.twin_requirement("TWIN-CORE-061", "TWIN-CORE-053")
+def test_a_body_one_byte_over_its_bound_is_413_naming_the_bound(twin: TwinClient) -> None:
+    """The login route's byte bound, as its 413 states it, holds to the byte."""
+    probe = twin.post(
+        "/authentication/login",
+        content=_padded_login(PROBE_BODY_BYTES),
+        headers={"content-type": "application/json"},
+        expect_rejection=True,
+    )
+    bound = _require_refused(probe, "bodyTooLarge", f"a {PROBE_BODY_BYTES} byte login body")
+    floor = len(_padded_login(0)) + 1
+    require(
+        floor <= bound < PROBE_BODY_BYTES,
+        "TWIN-CORE-061",
+        f"the 413 to a {PROBE_BODY_BYTES} byte body states a bound of {bound} bytes",
+    )
+    over = twin.post(
+        "/authentication/login",
+        content=_padded_login(bound + 1),
+        headers={"content-type": "application/json"},
+        expect_rejection=True,
+    )
+    stated = _require_refused(over, "bodyTooLarge", f"a login body of {bound + 1} bytes")
+    require(
+        stated == bound,
+        "TWIN-CORE-061",
+        f"a body one byte over the bound of {bound} bytes states a bound of {stated}",
+    )
+    at = twin.post(
+        "/authentication/login",
+        content=_padded_login(bound),
+        headers={"content-type": "application/json"},
+        expect_rejection=True,
+    )
+    require(
+        at.status != 413,
+        "TWIN-CORE-061",
+        f"a login body of exactly its bound, {bound} bytes, was refused as too large",
+    )
+
+
+def _evaluate_body() -> bytes:
+    """Just under 16 MiB of JSON: an empty committee and millions of ``{}`` blocks."""
+    head, tail = b'{"committee": {}, "blocks": [', b"{}]}"
+    count = (EVALUATE_BODY_BYTES - len(head) - len(tail)) // 3
+    return head + b"{}," * count + tail
+
+
+@pytest.mark.twin_profile("consensus")
+@pytest.mark.twin_read_only
+@pytest.mark.twin_requirement("TWIN-CORE-061", "TWIN-CORE-054")
+def test_a_body_of_too_many_values_is_413_and_health_answers_meanwhile(
+    twin: TwinClient,
+) -> None:
+    """16 MiB of ``{}`` to the public evaluate route: refused by its value bound, not parsed.
+
+    Parsed, it would be five million objects (hundreds of MiB, seconds of work); a node that
+    counts before parsing refuses it at once, and answers /health all the while.
+    """
+    body = _evaluate_body()
+    answer: list[Exchange] = []
+    failure: list[BaseException] = []
+
+    def send() -> None:
+        sender = TwinClient(
+            twin.base_url, timeout=twin.timeout, observer=twin.observer, validator=twin.validator
+        )
+        try:
+            answer.append(
+                sender.post(
+                    "/consensus/evaluate",
+                    content=body,
+                    headers={"content-type": "application/json"},
+                    expect_rejection=True,
+                )
+            )
+        except BaseException as exc:  # Re-raised in the check's own thread.
+            failure.append(exc)
+        finally:
+            sender.close()
+
+    worker = threading.Thread(target=send, name="evaluate-body", daemon=True)
+    worker.start()
+    slowest = 0.0
+    while worker.is_alive():
+        started = time.monotonic()
+        health = twin.get("/health", validate=False)
+        took = time.monotonic() - started
+        slowest = max(slowest, took)
+        require_status(health, 200, "TWIN-CORE-061", "GET /health while a hostile body is sent")
+        require(
+            took <= HEALTH_BOUND_SECONDS,
+            "TWIN-CORE-061",
+            f"GET /health took {took:.1f} s while a {len(body)} byte body of {{}} values was "
+            f"sent to POST /consensus/evaluate (bound {HEALTH_BOUND_SECONDS:g} s)",
+        )
+        worker.join(0.2)
+    worker.join(twin.timeout + 5)
+    if failure:
+        raise failure[0]
+    require(bool(answer), None, "POST /consensus/evaluate did not answer")
+    bound = _require_refused(
+        answer[0], "tooManyValues", f"a {len(body)} byte evaluate body of {{}} values"
+    )
+    require(
+        bound < len(body) // 3,
+        "TWIN-CORE-061",
+        f"the 413 states a value bound of {bound}, above the values the body holds",
+    )
+
+
+def _address(base_url: str) -> tuple[str, int, bool]:
+    """The target's host, port and whether it speaks TLS."""
+    parts = urlsplit(base_url)
+    secure = parts.scheme == "https"
+    return parts.hostname or "127.0.0.1", parts.port or (443 if secure else 80), secure
+
+
+@contextlib.contextmanager
+def _raw_connection(base_url: str, timeout: float) -> Iterator[socket.socket]:
+    """A socket to the target (TLS when it is https), closed on leaving."""
+    host, port, secure = _address(base_url)
+    raw = socket.create_connection((host, port), timeout=timeout)
+    connection: socket.socket = raw
+    try:
+        if secure:
+            connection = ssl.create_default_context().wrap_socket(raw, server_hostname=host)
+        yield connection
+    finally:
+        connection.close()
+
+
+@pytest.mark.twin_read_only
+@pytest.mark.twin_requirement("TWIN-CORE-062")
+def test_a_request_head_trickled_a_byte_a_second_is_cut_off(twin: TwinClient) -> None:
+    """A head that never ends is answered 408 or closed within the harness's bound."""
+    host, _port, _secure = _address(twin.base_url)
+    head = f"GET /health HTTP/1.1\r\nHost: {host}\r\nX-Conformance-Trickle: ".encode()
+    started = time.monotonic()
+    with _raw_connection(twin.base_url, 5.0) as connection:
+        connection.settimeout(1.0)
+        try:
+            connection.sendall(head)
+            while time.monotonic() - started < HEAD_BOUND_SECONDS:
+                try:
+                    answer = connection.recv(64)
+                except TimeoutError:
+                    connection.sendall(b"a")
+                    continue
+                if not answer:
+                    return  # Closed: the node cut the head off.
+                status = answer.split(b"\r\n", 1)[0].decode("latin-1")
+                require(
+                    " 408" in status or " 400" in status,
+                    "TWIN-CORE-062",
+                    f"an unfinished request head was answered {status!r}, not 408",
+                )
+                return
+        except OSError:
+            return  # Reset or broken pipe: closed.
+    fail(
+        "TWIN-CORE-062",
+        f"a request head trickled a byte a second was still held open after "
+        f"{HEAD_BOUND_SECONDS:g} s (no 408, no close)",
+    )
+
+
+@pytest.mark.twin_read_only
+@pytest.mark.twin_requirement("TWIN-CORE-062")
+def test_a_new_client_is_served_while_idle_connections_are_open(twin: TwinClient) -> None:
+    """``IDLE_CONNECTIONS`` connections that send nothing do not keep a new client out."""
+    host, port, _secure = _address(twin.base_url)
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(IDLE_CONNECTIONS):
+            try:
+                idle.append(socket.create_connection((host, port), timeout=5.0))
+            except OSError:
+                break  # Refused beyond the node's cap: refused cleanly is allowed.
+        fresh = TwinClient(
+            twin.base_url,
+            timeout=NEW_CLIENT_BOUND_SECONDS,
+            observer=twin.observer,
+            validator=twin.validator,
+        )
+        started = time.monotonic()
+        try:
+            health = fresh.get("/health", validate=False)
+        finally:
+            fresh.close()
+        took = time.monotonic() - started
+    finally:
+        for connection in idle:
+            connection.close()
+    require_status(
+        health, 200, "TWIN-CORE-062", f"a new client with {len(idle)} idle connections open"
+    )
+    require(
+        took <= NEW_CLIENT_BOUND_SECONDS,
+        "TWIN-CORE-062",
+        f"a new client waited {took:.1f} s with {len(idle)} idle connections open",
+    )
+
+
+def _login(twin: TwinClient, email: str, password: str) -> tuple[Exchange, float]:
+    started = time.monotonic()
+    exchange = twin.post(
+        "/authentication/login",
+        json_body={"email": email, "password": password},
+        expect_rejection=True,
+    )
+    return exchange, time.monotonic() - started
+
+
+def _retry_after(exchange: Exchange) -> float | None:
+    """Seconds ``Retry-After`` asks for (delta-seconds or an HTTP date), or None."""
+    value = exchange.headers.get("retry-after", "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment.timestamp() - time.time()
+
+
+# Not read-only: wrong passwords for the run's own account could trip a production node's
+# lockout policy, which a read-only run must never do.
+@pytest.mark.twin_requirement("TWIN-CORE-064")
+def test_login_time_does_not_tell_whether_an_account_exists(
+    twin: TwinClient, twin_state: TwinState
+) -> None:
+    """Wrong password for the run's email vs unknown emails: same 401, same time.
+
+    Load on the machine only ever adds time, so the fastest of each kind is the best measure
+    of the work a login costs; the two differ by more than 20 % (and 10 ms) only when every
+    login of one kind was faster than every login of the other as well. The known logins are
+    spread evenly among the unknown ones (every third), so that load that comes and goes
+    slows both kinds alike.
+    """
+    target = twin_state.target
+    if target is None or not target.email:
+        pytest.skip("the run has no login email whose account is known to exist")
+    rng = seeded_random(twin_state, "core:login-timing")
+    times: dict[str, list[float]] = {"known": [], "unknown": []}
+    bodies: dict[str, object] = {}
+    tries = [
+        "known" if position % 3 == 1 else "unknown"
+        for position in range(KNOWN_LOGINS + UNKNOWN_LOGINS)
+    ]
+    for attempt, kind in enumerate(tries):
+        email = (
+            target.email
+            if kind == "known"
+            else f"nobody-{rng.getrandbits(64):016x}@conformance.invalid"
+        )
+        exchange, took = _login(twin, email, f"not-the-password-{attempt}")
+        if exchange.status == 429:
+            pytest.skip("the node throttles the harness's logins already (429)")
+        require_status(exchange, 401, "TWIN-CORE-064", f"a login with a {kind} email")
+        times[kind].append(took)
+        bodies.setdefault(kind, exchange.json("TWIN-CORE-064"))
+    require(
+        bodies["known"] == bodies["unknown"],
+        "TWIN-CORE-064",
+        "a wrong password for a known email and an unknown email get different 401 bodies: "
+        f"{bodies['known']!r} and {bodies['unknown']!r}",
+    )
+    known, unknown = times["known"], times["unknown"]
+    separated = max(known) < min(unknown) or max(unknown) < min(known)
+    gap = abs(min(known) - min(unknown))
+    require(
+        not separated
+        or gap <= TIMING_FLOOR_SECONDS
+        or gap <= TIMING_TOLERANCE * max(min(known), min(unknown)),
+        "TWIN-CORE-064",
+        f"a wrong password for a known email takes at least {min(known) * 1000:.1f} ms "
+        f"(median {statistics.median(known) * 1000:.1f} ms of {len(known)}), an unknown email "
+        f"at least {min(unknown) * 1000:.1f} ms (median {statistics.median(unknown) * 1000:.1f} "
+        f"ms of {len(unknown)}), every one of a kind faster than every one of the other: the "
+        "time tells whether an account exists",
+    )
+
+
+@pytest.mark.twin_throttles_logins
+@pytest.mark.twin_requirement("TWIN-CORE-063")
+def test_repeated_failed_logins_are_throttled_with_retry_after(
+    twin: TwinClient, twin_state: TwinState
+) -> None:
+    """Wrong passwords for one made-up account: 429 with Retry-After >= 1 s, in bounded tries.
+
+    It throttles the harness's own address too, so it runs after every check that logs in and
+    never in a read-only run.
+    """
+    rng = seeded_random(twin_state, "core:throttle")
+    email = f"throttled-{rng.getrandbits(64):016x}@conformance.invalid"
+    for attempt in range(1, THROTTLE_ATTEMPTS + 1):
+        exchange, _took = _login(twin, email, f"wrong-{attempt}")
+        if exchange.status == 429:
+            wait = _retry_after(exchange)
+            require(
+                wait is not None and wait >= 1,
+                "TWIN-CORE-063",
+                f"the 429 after {attempt} failed logins asks Retry-After "
+                f"{exchange.headers.get('retry-after')!r}, not at least 1 s",
+            )
+            return
+        require_status(exchange, 401, "TWIN-CORE-063", f"failed login {attempt}")
+    fail(
+        "TWIN-CORE-063",
+        f"{THROTTLE_ATTEMPTS} failed logins for one account from one address were all "
+        "answered 401: nothing throttles them",
+    )
