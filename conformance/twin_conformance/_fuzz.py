@@ -12,6 +12,7 @@ exchange as report evidence and a curl command that sends the failing request ag
 
 from __future__ import annotations
 
+import ast
 import copy
 import functools
 import json
@@ -221,10 +222,8 @@ class FuzzSettings:
     examples: int
     request_timeout: float
     profiles: frozenset[str]
-    time_limit: float
-    """Seconds one operation (or the stateful phase) may take before the fuzzer gives up."""
     deadline: float | None = None
-    """The run's deadline (``time.monotonic()``), which shortens the time limit when near."""
+    """The run's deadline (``time.monotonic()``), which shortens every time limit when near."""
 
 
 @dataclass
@@ -262,7 +261,8 @@ class FuzzResult:
     cases: int = 0
     findings: list[Finding] = field(default_factory=list)
     fuzzer_errors: list[str] = field(default_factory=list)
-    timed_out: bool = False
+    budget_reached: bool = False
+    """The time it was given ran out before schemathesis finished: ``cases`` ran, no more."""
     seconds: float = 0.0
     not_applicable: str | None = None
     _seen: set[tuple[str, ...]] = field(default_factory=set)
@@ -313,18 +313,22 @@ class Fuzzer:
         """The operationId of a schemathesis label (``METHOD /path``), if it is one of ours."""
         return next((op.operation_id for op in self.operations.values() if op.label == label), None)
 
-    def operation(self, operation_id: str) -> FuzzResult:
-        """Run the examples, coverage and fuzzing phases on one operation."""
+    def operation(self, operation_id: str, seconds: float) -> FuzzResult:
+        """Run the examples, coverage and fuzzing phases on one operation, for ``seconds`` at most.
+
+        Call it inside :meth:`context` (entered once around all the fuzzing of a run).
+        """
         label = self.operations[operation_id].label
         schema = self._schema(_UNIT_PHASES).exclude(
             lambda context: context.operation.label != label
         )
-        return self._run(schema, operation_id)
+        return self._run(schema, operation_id, seconds)
 
-    def stateful(self, excluded: frozenset[str] = frozenset()) -> FuzzResult:
+    def stateful(self, seconds: float, excluded: frozenset[str] = frozenset()) -> FuzzResult:
         """Run the stateful phase over the links between the operations of the run's profiles.
 
         ``excluded`` operations (absent or stopped answering) are left out, with their links.
+        It runs for ``seconds`` at most, inside :meth:`context`.
         """
         chosen = {
             op.operation_id
@@ -340,10 +344,14 @@ class Fuzzer:
         schema = self._schema(["stateful"]).exclude(
             lambda context: context.operation.label not in labels
         )
-        return self._run(schema, "the stateful phase")
+        return self._run(schema, "the stateful phase", seconds)
 
-    def _run(self, schema: BaseSchema, what: str) -> FuzzResult:
-        """Consume the engine's events in a thread, so a target that hangs cannot hang the run."""
+    def _run(self, schema: BaseSchema, what: str, seconds: float) -> FuzzResult:
+        """Consume the engine's events in a thread, so a target that hangs cannot hang the run.
+
+        After ``seconds`` (or at the run's deadline) the engine is stopped: what ran is kept,
+        and the result says the budget was reached.
+        """
         result = FuzzResult()
         stream = from_schema(schema).execute()
 
@@ -355,19 +363,32 @@ class Fuzzer:
                 result.fuzzer_errors.append(f"{type(error).__name__}: {error}")
 
         started = time.monotonic()
-        with _hypothesis_home(Path(self._home.name)), _no_local_constants():
-            thread = threading.Thread(target=consume, name=f"twin-fuzz {what}", daemon=True)
-            thread.start()
-            limit = self.settings.time_limit
-            if self.settings.deadline is not None:
-                limit = max(1.0, min(limit, self.settings.deadline - started))
-            thread.join(limit)
-            if thread.is_alive():
-                result.timed_out = True
-                stream.stop()
-                thread.join(self.settings.request_timeout * 2 + 5)
+        thread = threading.Thread(target=consume, name=f"twin-fuzz {what}", daemon=True)
+        thread.start()
+        limit = seconds
+        if self.settings.deadline is not None:
+            limit = min(limit, self.settings.deadline - started)
+        thread.join(max(limit, 0.0))
+        if thread.is_alive():
+            result.budget_reached = True
+            stream.stop()
+            thread.join(self.settings.request_timeout * 2 + 5)
         result.seconds = time.monotonic() - started
         return result
+
+    @contextmanager
+    def context(self) -> Iterator[None]:
+        """Hypothesis set up for this fuzzer: its own home folder, draws from the seed alone.
+
+        Operations are fuzzed in several threads at once (``_fuzz_schedule.py``), so Python
+        source is parsed one thread at a time meanwhile (see :func:`_parse_one_at_a_time`).
+        """
+        with (
+            _hypothesis_home(Path(self._home.name)),
+            _no_local_constants(),
+            _parse_one_at_a_time(),
+        ):
+            yield
 
     def _collect(self, result: FuzzResult, event: events.EngineEvent) -> None:
         """Fold one engine event into the result."""
@@ -585,6 +606,30 @@ def _body_bytes(body: object) -> bytes | None:
     if isinstance(body, bytes):
         return body
     return str(body).encode("utf-8")
+
+
+_PARSE_LOCK = threading.Lock()
+
+
+@contextmanager
+def _parse_one_at_a_time() -> Iterator[None]:
+    """Serialise ``ast.parse`` while fuzzing threads run.
+
+    CPython 3.11 keeps the counter ``ast.parse`` uses to build the tree per interpreter, not per
+    thread, so two threads parsing at once (hypothesis reads a test's source, schemathesis
+    reads constants) fail with "SystemError: AST constructor recursion depth mismatch".
+    """
+    original = ast.parse
+
+    def parse(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - ast.parse's own signature
+        with _PARSE_LOCK:
+            return original(*args, **kwargs)
+
+    ast.parse = parse
+    try:
+        yield
+    finally:
+        ast.parse = original
 
 
 @contextmanager
