@@ -191,18 +191,26 @@ def harness_run(url: str, password: str, out: Path, *options: str) -> dict[str, 
 
 
 def measure_cpu(folder: Path) -> None:
-    """(a) A full run at --concurrency 1: the harness's CPU against the node's."""
-    with node(folder / "cpu") as (url, password, process):
-        before = cpu_seconds(process)
-        run = harness_run(url, password, folder / "cpu-report", "--concurrency", "1")
-        node_cpu = cpu_seconds(process) - before
-    report = run["report"]
-    print(
-        f"cpu: full run at --concurrency 1: {run['wall']:.1f} s wall, verdict {report['verdict']}"
-        f" (exit {run['code']}), {report['run']['fuzz']['examplesRun']} fuzz examples; "
-        f"harness CPU {run['cpu']:.1f} s, node CPU {node_cpu:.1f} s; "
-        f"harness / node = {run['cpu'] / node_cpu:.2f} (target <= 1)"
-    )
+    """(a) A full run at --concurrency 1: the harness's CPU against the node's.
+
+    Then the same without fuzzing (--fuzz-examples 0), to show what fuzzing's share is.
+    """
+    for name, extra in (("full run", ()), ("without fuzzing", ("--fuzz-examples", "0"))):
+        key = "cpu-" + name.replace(" ", "-")
+        (folder / key).mkdir()
+        with node(folder / key) as (url, password, process):
+            before = cpu_seconds(process)
+            run = harness_run(url, password, folder / f"{key}-report", "--concurrency", "1", *extra)
+            node_cpu = cpu_seconds(process) - before
+        report = run["report"]
+        fuzz = report["run"]["fuzz"]
+        print(
+            f"cpu: {name} at --concurrency 1: {run['wall']:.1f} s wall, verdict "
+            f"{report['verdict']} (exit {run['code']}), {fuzz['examplesRun']} fuzz examples "
+            f"({len(fuzz['budgetReached'])} fuzz checks cut short by the budget); harness CPU "
+            f"{run['cpu']:.1f} s, node CPU {node_cpu:.1f} s; harness / node = "
+            f"{run['cpu'] / node_cpu:.2f} (target <= 1)"
+        )
 
 
 def measure_slow(folder: Path) -> None:

@@ -352,6 +352,7 @@ def run(
         args += ["--twin-profile", profile]
     for check_id in selected:
         args += ["--twin-select", check_id]
+    _import_before_pytest(fuzz_examples > 0)
     reporter = ProgressReporter(console, verbose=verbose)
     environment = {"TWIN_TARGET_PASSWORD": password, "TWIN_TARGET_TOKEN": token}
     saved = {name: os.environ.get(name) for name in environment}
@@ -388,6 +389,21 @@ def run(
     )
     console.print(f"Verdict: {verdict_line(report)}", markup=False)
     sys.exit(exit_code(report))
+
+
+def _import_before_pytest(fuzzing: bool) -> None:
+    """Import the harness's heavy modules before pytest starts, so pytest does not rewrite them.
+
+    pytest rewrites the asserts of every module of every installed pytest plugin it imports
+    (schemathesis and hypothesis are plugins: several hundred modules), and where bytecode is
+    not written (``PYTHONDONTWRITEBYTECODE``) it does so again on every run: seconds of CPU.
+    Modules imported before it starts are used as they are. The checks themselves are still
+    rewritten (their assertion messages are part of a report).
+    """
+    import twin_conformance._session
+
+    if fuzzing:
+        import twin_conformance._fuzz  # noqa: F401 - the same
 
 
 def _finite(value: float, option: str) -> float:

@@ -44,6 +44,7 @@ from openapi_core.validation.response.exceptions import (
 )
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 
+from twin_conformance._bundle import bundled_document
 from twin_conformance._client import Exchange
 from twin_conformance._failures import ConformanceFailure
 from twin_conformance._paths import spec_dir
@@ -157,12 +158,13 @@ def _violation(requirement: str, message: str, *signature: object) -> ContractVi
 
 
 class SpecFiles:
-    """The spec's schema files for openapi-core's ``$ref`` lookups: read and parsed once each.
+    """The spec's files for any ``$ref`` openapi-core still looks up: each read once.
 
-    openapi-core's default handler reads and YAML-parses a file again on every lookup of a
-    ``$ref`` into it, which made the contract check nine tenths of the harness's time per
-    response; it would also fetch http(s) references. This one serves only files under the
-    spec folder, from memory after the first read (the files do not change during a run).
+    The document it validates with is bundled (no reference leaves it), so this is a guard:
+    openapi-core's default handler would read and YAML-parse a file again on every lookup of
+    a ``$ref`` into it (nine tenths of the harness's time per response, before bundling), and
+    would fetch http(s) references. This one serves only files under the spec folder, from
+    memory after the first read.
     """
 
     def __init__(self, root: Path) -> None:
@@ -212,7 +214,9 @@ class OpenApiContract:
         )
         self.api = OpenAPI(
             SchemaPath.from_dict(
-                self.document,
+                # Every schema file inlined: a $ref into another file made openapi-core look
+                # the file up and crawl it again on every response.
+                bundled_document(root),
                 base_uri=self.path.resolve().as_uri(),
                 handlers={"file": SpecFiles(root)},
             ),
