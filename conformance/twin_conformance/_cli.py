@@ -34,6 +34,7 @@ from twin_conformance._target import (
     probe,
 )
 from twin_conformance._version import SUITE_VERSION
+from twin_conformance.plugin import DEFAULT_CONCURRENCY, DEFAULT_FUZZ_BUDGET, MAX_CONCURRENCY
 
 PROBE_TIMEOUT_SECONDS = 5.0
 SECRET_OPTIONS = {"--password": "TWIN_TARGET_PASSWORD", "--token": "TWIN_TARGET_TOKEN"}
@@ -177,7 +178,25 @@ def _prepare_target(
     type=click.IntRange(0, 10_000),
     default=10,
     show_default=True,
-    help="Fuzzing budget: generated cases per operation (0 skips fuzzing).",
+    help="Generated cases per operation at most (0 skips fuzzing).",
+)
+@click.option(
+    "--fuzz-budget",
+    type=click.FloatRange(0, 86_400, min_open=True),
+    default=DEFAULT_FUZZ_BUDGET,
+    show_default=True,
+    callback=lambda _context, _parameter, value: _finite(value, "--fuzz-budget"),
+    help="Seconds for all fuzzing, split over the operations and then the stateful phase; "
+    "the report and the console say how many examples actually ran.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, MAX_CONCURRENCY),
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    help="Connections at once to the target for checks that do not depend on each other "
+    "(pure vectors, fuzzing of separate operations); checks that change state keep their "
+    "order. 1 runs everything one request at a time. Verdicts do not depend on it.",
 )
 @click.option(
     "--request-timeout",
@@ -231,6 +250,8 @@ def run(
     read_only: bool,
     destructive: bool,
     fuzz_examples: int,
+    fuzz_budget: float,
+    concurrency: int,
     request_timeout: float,
     run_timeout: float,
     vectors_path: Path | None,
@@ -294,6 +315,10 @@ def run(
         fail_on,
         "--twin-fuzz-examples",
         str(fuzz_examples),
+        "--twin-fuzz-budget",
+        repr(fuzz_budget),
+        "--twin-concurrency",
+        str(concurrency),
         "--twin-request-timeout",
         str(request_timeout),
         "--twin-run-timeout",
@@ -327,6 +352,7 @@ def run(
         args += ["--twin-profile", profile]
     for check_id in selected:
         args += ["--twin-select", check_id]
+    _import_before_pytest(fuzz_examples > 0)
     reporter = ProgressReporter(console, verbose=verbose)
     environment = {"TWIN_TARGET_PASSWORD": password, "TWIN_TARGET_TOKEN": token}
     saved = {name: os.environ.get(name) for name in environment}
@@ -363,6 +389,28 @@ def run(
     )
     console.print(f"Verdict: {verdict_line(report)}", markup=False)
     sys.exit(exit_code(report))
+
+
+def _import_before_pytest(fuzzing: bool) -> None:
+    """Import the harness's heavy modules before pytest starts, so pytest does not rewrite them.
+
+    pytest rewrites the asserts of every module of every installed pytest plugin it imports
+    (schemathesis and hypothesis are plugins: several hundred modules), and where bytecode is
+    not written (``PYTHONDONTWRITEBYTECODE``) it does so again on every run: seconds of CPU.
+    Modules imported before it starts are used as they are. The checks themselves are still
+    rewritten (their assertion messages are part of a report).
+    """
+    import twin_conformance._session
+
+    if fuzzing:
+        import twin_conformance._fuzz  # noqa: F401 - the same
+
+
+def _finite(value: float, option: str) -> float:
+    """``value``, or a usage error naming ``option`` when it is not a number (NaN)."""
+    if value != value:
+        raise click.BadParameter(f"{value} is not a number of seconds", param_hint=option)
+    return value
 
 
 def _redact(text: str, *secrets: str | None) -> str:

@@ -13,6 +13,7 @@ serve, one that stopped answering) and sees every exchange after it.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import time
 import zlib
@@ -207,6 +208,16 @@ class Exchange:
         }
 
 
+def same_request(one: Exchange, other: Exchange) -> bool:
+    """Whether two prepared exchanges are the same request (method, URL, headers, body)."""
+    return (
+        one.method == other.method
+        and one.url == other.url
+        and one.request_headers == other.request_headers
+        and one.request_body == other.request_body
+    )
+
+
 class ExchangeObserver(Protocol):
     """What the plugin does around every request: refuse it early, and see what came back."""
 
@@ -250,7 +261,7 @@ class TwinClient:
         """Close the connection pool."""
         self._http.close()
 
-    def request(
+    def prepare(
         self,
         method: str,
         path: str,
@@ -260,15 +271,8 @@ class TwinClient:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         auth: bool | str = False,
-        expect_rejection: bool = False,
-        validate: bool = True,
     ) -> Exchange:
-        """Send one request to ``path`` on the target and return the exchange.
-
-        ``auth`` True sends the session token, a string sends that token. ``expect_rejection``
-        says the request is bad input, so any 5xx answer breaks TWIN-CORE-054. A transport
-        failure (timeout, dropped connection, oversized body) fails the check with evidence.
-        """
+        """The exchange a request to ``path`` would make (URL, headers, body), not sent yet."""
         if not path.startswith("/") or path.startswith("//"):
             raise ValueError(f"a check asked for {path!r}: paths must stay on the target")
         request_headers = {name.lower(): value for name, value in (headers or {}).items()}
@@ -285,10 +289,58 @@ class TwinClient:
                 url = str(httpx.URL(url, params=dict(params)))
             except httpx.InvalidURL as error:
                 raise ValueError(f"a check built a request httpx cannot send: {error}") from None
-        if self.observer is not None:
-            self.observer.before(method.upper(), url)
-        exchange = Exchange(method.upper(), url, request_headers, body)
+        return Exchange(method.upper(), url, request_headers, body)
+
+    def fetch(self, prepared: Exchange) -> Exchange:
+        """Send a prepared exchange and return it as it came back: no observer, no checks.
+
+        For sending ahead of the check that will look at the answer (``_prefetch.py``); the
+        check then passes the exchange to :meth:`request` as ``prefetched``.
+        """
+        exchange = Exchange(
+            prepared.method, prepared.url, dict(prepared.request_headers), prepared.request_body
+        )
         self._send(exchange)
+        return exchange
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = _UNSET,  # noqa: ANN401 - any JSON value
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        auth: bool | str = False,
+        expect_rejection: bool = False,
+        validate: bool = True,
+        prefetched: tuple[Exchange, Exchange] | None = None,
+    ) -> Exchange:
+        """Send one request to ``path`` on the target and return the exchange.
+
+        ``auth`` True sends the session token, a string sends that token. ``expect_rejection``
+        says the request is bad input, so any 5xx answer breaks TWIN-CORE-054. A transport
+        failure (timeout, dropped connection, oversized body) fails the check with evidence.
+        ``prefetched`` is (the prepared request, what :meth:`fetch` got for it): when the
+        request is that same request, its answer is used instead of sending it again, and
+        everything else (observer, checks, evidence) happens as if it had been sent now.
+        """
+        exchange = self.prepare(
+            method,
+            path,
+            json_body=json_body,
+            content=content,
+            headers=headers,
+            params=params,
+            auth=auth,
+        )
+        if self.observer is not None:
+            self.observer.before(exchange.method, exchange.url)
+        if prefetched is not None and same_request(prefetched[0], exchange):
+            exchange = dataclasses.replace(prefetched[1])
+        else:
+            self._send(exchange)
         if self.observer is not None:
             self.observer.after(exchange)
         if exchange.status is None:

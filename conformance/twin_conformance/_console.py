@@ -97,6 +97,18 @@ def failure_line(test: Mapping[str, Any]) -> Text:
 def print_summary(report: Mapping[str, Any], console: Console) -> None:
     """Print the profile table, the deviations, and one line per failed or broken check."""
     console.print(_profile_table(report))
+    fuzz = report.get("run", {}).get("fuzz")
+    if isinstance(fuzz, Mapping) and fuzz.get("checks"):
+        cut = fuzz.get("budgetReached") or []
+        console.print(
+            Text(
+                f"fuzzing: {fuzz['examplesRun']} examples ran in {len(fuzz['checks'])} fuzz "
+                f"checks within {report['run'].get('fuzzBudgetSeconds', 0):g} s"
+                + (f"; the budget cut {len(cut)} short" if cut else "")
+                + f" (concurrency {report['run'].get('concurrency', 1)})"
+            ),
+            soft_wrap=True,
+        )
     for deviation in report.get("deviations", []):
         console.print(
             Text("deviation worked around: " + plain(deviation["message"])), soft_wrap=True

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,7 @@ import jsonschema
 import referencing
 import referencing.jsonschema
 import yaml
+from jsonschema_path import SchemaPath
 from openapi_core import Config, OpenAPI
 from openapi_core.templating.paths.exceptions import PathError
 from openapi_core.templating.paths.finders import APICallPathFinder
@@ -41,6 +44,7 @@ from openapi_core.validation.response.exceptions import (
 )
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 
+from twin_conformance._bundle import bundled_document
 from twin_conformance._client import Exchange
 from twin_conformance._failures import ConformanceFailure
 from twin_conformance._paths import spec_dir
@@ -153,6 +157,39 @@ def _violation(requirement: str, message: str, *signature: object) -> ContractVi
     return ContractViolation(requirement, message, "|".join([requirement, *map(str, signature)]))
 
 
+class SpecFiles:
+    """The spec's files for any ``$ref`` openapi-core still looks up: each read once.
+
+    The document it validates with is bundled (no reference leaves it), so this is a guard:
+    openapi-core's default handler would read and YAML-parse a file again on every lookup of
+    a ``$ref`` into it (nine tenths of the harness's time per response, before bundling), and
+    would fetch http(s) references. This one serves only files under the spec folder, from
+    memory after the first read.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._parsed: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, uri: str) -> Any:  # noqa: ANN401 - any JSON value
+        """The parsed file at a ``file:`` URI under the spec folder."""
+        with self._lock:
+            if uri not in self._parsed:
+                self._parsed[uri] = self._read(uri)
+            return self._parsed[uri]
+
+    def _read(self, uri: str) -> Any:  # noqa: ANN401 - any JSON value
+        parts = urllib.parse.urlsplit(uri)
+        path = Path(urllib.request.url2pathname(urllib.parse.unquote(parts.path))).resolve()
+        if parts.scheme != "file" or not path.is_relative_to(self.root) or not path.is_file():
+            raise ValueError(f"the OpenAPI document refers to {uri}, not a file of the spec")
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".json":
+            return json.loads(text)
+        return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - the safe loader
+
+
 @dataclass(frozen=True)
 class Operation:
     """One operation of the OpenAPI document: its method, path template, id, profile, auth."""
@@ -175,8 +212,14 @@ class OpenApiContract:
             self.path.read_text(encoding="utf-8"),
             Loader=SAFE_LOADER,  # noqa: S506 - the safe loader, in C when available
         )
-        self.api = OpenAPI.from_file_path(
-            str(self.path),
+        self.api = OpenAPI(
+            SchemaPath.from_dict(
+                # Every schema file inlined: a $ref into another file made openapi-core look
+                # the file up and crawl it again on every response.
+                bundled_document(root),
+                base_uri=self.path.resolve().as_uri(),
+                handlers={"file": SpecFiles(root)},
+            ),
             config=Config(extra_media_type_deserializers={DID_RESOLUTION: json.loads}),
         )
         self._finder = APICallPathFinder(self.api.spec)

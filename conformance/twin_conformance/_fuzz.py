@@ -12,9 +12,10 @@ exchange as report evidence and a curl command that sends the failing request ag
 
 from __future__ import annotations
 
-import copy
+import ast
 import functools
 import json
+import os
 import tempfile
 import threading
 import time
@@ -29,7 +30,6 @@ import hypothesis.configuration
 import jsonschema
 import requests
 import schemathesis
-import yaml
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import Failure
 from schemathesis.engine import events, from_schema
@@ -37,8 +37,11 @@ from schemathesis.engine.errors import UnhealthyAPIError, UnresponsiveOperationE
 from schemathesis.engine.recorder import Interaction, ScenarioRecorder
 from schemathesis.schemas import BaseSchema
 
+from twin_conformance._bundle import FuzzError, _bundled, bundled_document
 from twin_conformance._client import evidence_text
 from twin_conformance._paths import spec_dir
+
+__all__ = ["FuzzError", "Fuzzer", "bundled_document", "spec_links", "spec_operations"]
 
 FUZZ_CONFIG = Path(__file__).resolve().with_name("fuzz.toml")
 OPENAPI = Path("openapi") / "twin.openapi.yaml"
@@ -86,10 +89,6 @@ _UNIT_PHASES = ["examples", "coverage", "fuzzing"]
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
-class FuzzError(Exception):
-    """The fuzzer cannot run: the spec or its configuration is unusable (not a target fault)."""
-
-
 @schemathesis.deserializer(DID_RESOLUTION)
 def _did_resolution(_context: schemathesis.DeserializationContext, response: Any) -> Any:  # noqa: ANN401
     """Parse a DID resolution result (JSON, but not a ``+json`` type) so it is validated too."""
@@ -109,61 +108,6 @@ class FuzzOperation:
     def label(self) -> str:
         """``METHOD /path/{template}``, as schemathesis names the operation."""
         return f"{self.method} {self.path}"
-
-
-@functools.cache
-def _bundled(root: Path) -> dict[str, Any]:
-    """The OpenAPI document with every schema file it refers to inlined (read from disk)."""
-    schemas = (root / "schemas").resolve()
-    document = yaml.safe_load((root / OPENAPI).read_text(encoding="utf-8"))
-    if not isinstance(document, dict):
-        raise FuzzError(f"{root / OPENAPI} is not an OpenAPI document")
-    existing = set(document.get("components", {}).get("schemas", {}))
-    components: dict[str, Any] = {}
-    inlined: dict[Path, str] = {}
-
-    def name_for(path: Path) -> str:
-        path = path.resolve()
-        if not path.is_relative_to(schemas) or not path.is_file():
-            raise FuzzError(f"the OpenAPI document refers to {path}, not a schema of the spec")
-        if path not in inlined:
-            name = path.name  # e.g. "error.schema.json": a valid component name of its own
-            if name in existing:
-                raise FuzzError(f"component {name} exists already; cannot bundle {path}")
-            inlined[path] = name
-            schema = json.loads(path.read_text(encoding="utf-8"))
-            schema.pop("$schema", None)
-            schema.pop("$id", None)
-            components[name] = rewrite(schema, path, name)
-        return inlined[path]
-
-    def rewrite(node: Any, base: Path, own: str | None) -> Any:  # noqa: ANN401 - any JSON
-        if isinstance(node, list):
-            return [rewrite(item, base, own) for item in node]
-        if not isinstance(node, dict):
-            return node
-        result = {key: rewrite(value, base, own) for key, value in node.items()}
-        reference = node.get("$ref")
-        if isinstance(reference, str):
-            target, _, fragment = reference.partition("#")
-            if fragment and not fragment.startswith("/"):
-                raise FuzzError(f"$ref {reference!r} in {base.name}: only JSON Pointer fragments")
-            if target:
-                if urllib.parse.urlsplit(target).scheme or target.startswith("//"):
-                    raise FuzzError(f"$ref {reference!r} in {base.name} is not a file of the spec")
-                result["$ref"] = f"#/components/schemas/{name_for(base.parent / target)}{fragment}"
-            elif own is not None:
-                result["$ref"] = f"#/components/schemas/{own}{fragment}"
-        return result
-
-    bundled: dict[str, Any] = rewrite(document, (root / OPENAPI).resolve(), None)
-    bundled.setdefault("components", {}).setdefault("schemas", {}).update(components)
-    return bundled
-
-
-def bundled_document(root: Path | None = None) -> dict[str, Any]:
-    """A fresh copy of the spec's OpenAPI document with its schema files bundled in."""
-    return copy.deepcopy(_bundled((root or spec_dir()).resolve()))
 
 
 def spec_operations(root: Path | None = None) -> list[FuzzOperation]:
@@ -221,10 +165,8 @@ class FuzzSettings:
     examples: int
     request_timeout: float
     profiles: frozenset[str]
-    time_limit: float
-    """Seconds one operation (or the stateful phase) may take before the fuzzer gives up."""
     deadline: float | None = None
-    """The run's deadline (``time.monotonic()``), which shortens the time limit when near."""
+    """The run's deadline (``time.monotonic()``), which shortens every time limit when near."""
 
 
 @dataclass
@@ -262,7 +204,8 @@ class FuzzResult:
     cases: int = 0
     findings: list[Finding] = field(default_factory=list)
     fuzzer_errors: list[str] = field(default_factory=list)
-    timed_out: bool = False
+    budget_reached: bool = False
+    """The time it was given ran out before schemathesis finished: ``cases`` ran, no more."""
     seconds: float = 0.0
     not_applicable: str | None = None
     _seen: set[tuple[str, ...]] = field(default_factory=set)
@@ -282,11 +225,17 @@ class Fuzzer:
         self.settings = settings
         self.root = (root or spec_dir()).resolve()
         self.operations = {op.operation_id: op for op in spec_operations(self.root)}
-        self._home = tempfile.TemporaryDirectory(prefix="twin-conformance-hypothesis-")
+        self._temporary: tempfile.TemporaryDirectory[str] | None = None
+        home = hypothesis_cache_dir()
+        if home is None:
+            self._temporary = tempfile.TemporaryDirectory(prefix="twin-conformance-hypothesis-")
+            home = Path(self._temporary.name)
+        self._home = home
 
     def close(self) -> None:
         """Remove the temporary folder hypothesis wrote into."""
-        self._home.cleanup()
+        if self._temporary is not None:
+            self._temporary.cleanup()
 
     def _schema(self, phases: list[str]) -> BaseSchema:
         """The document loaded into schemathesis with the shipped config and the run's settings."""
@@ -313,18 +262,22 @@ class Fuzzer:
         """The operationId of a schemathesis label (``METHOD /path``), if it is one of ours."""
         return next((op.operation_id for op in self.operations.values() if op.label == label), None)
 
-    def operation(self, operation_id: str) -> FuzzResult:
-        """Run the examples, coverage and fuzzing phases on one operation."""
+    def operation(self, operation_id: str, seconds: float) -> FuzzResult:
+        """Run the examples, coverage and fuzzing phases on one operation, for ``seconds`` at most.
+
+        Call it inside :meth:`context` (entered once around all the fuzzing of a run).
+        """
         label = self.operations[operation_id].label
         schema = self._schema(_UNIT_PHASES).exclude(
             lambda context: context.operation.label != label
         )
-        return self._run(schema, operation_id)
+        return self._run(schema, operation_id, seconds)
 
-    def stateful(self, excluded: frozenset[str] = frozenset()) -> FuzzResult:
+    def stateful(self, seconds: float, excluded: frozenset[str] = frozenset()) -> FuzzResult:
         """Run the stateful phase over the links between the operations of the run's profiles.
 
         ``excluded`` operations (absent or stopped answering) are left out, with their links.
+        It runs for ``seconds`` at most, inside :meth:`context`.
         """
         chosen = {
             op.operation_id
@@ -340,10 +293,14 @@ class Fuzzer:
         schema = self._schema(["stateful"]).exclude(
             lambda context: context.operation.label not in labels
         )
-        return self._run(schema, "the stateful phase")
+        return self._run(schema, "the stateful phase", seconds)
 
-    def _run(self, schema: BaseSchema, what: str) -> FuzzResult:
-        """Consume the engine's events in a thread, so a target that hangs cannot hang the run."""
+    def _run(self, schema: BaseSchema, what: str, seconds: float) -> FuzzResult:
+        """Consume the engine's events in a thread, so a target that hangs cannot hang the run.
+
+        After ``seconds`` (or at the run's deadline) the engine is stopped: what ran is kept,
+        and the result says the budget was reached.
+        """
         result = FuzzResult()
         stream = from_schema(schema).execute()
 
@@ -355,19 +312,32 @@ class Fuzzer:
                 result.fuzzer_errors.append(f"{type(error).__name__}: {error}")
 
         started = time.monotonic()
-        with _hypothesis_home(Path(self._home.name)), _no_local_constants():
-            thread = threading.Thread(target=consume, name=f"twin-fuzz {what}", daemon=True)
-            thread.start()
-            limit = self.settings.time_limit
-            if self.settings.deadline is not None:
-                limit = max(1.0, min(limit, self.settings.deadline - started))
-            thread.join(limit)
-            if thread.is_alive():
-                result.timed_out = True
-                stream.stop()
-                thread.join(self.settings.request_timeout * 2 + 5)
+        thread = threading.Thread(target=consume, name=f"twin-fuzz {what}", daemon=True)
+        thread.start()
+        limit = seconds
+        if self.settings.deadline is not None:
+            limit = min(limit, self.settings.deadline - started)
+        thread.join(max(limit, 0.0))
+        if thread.is_alive():
+            result.budget_reached = True
+            stream.stop()
+            thread.join(self.settings.request_timeout * 2 + 5)
         result.seconds = time.monotonic() - started
         return result
+
+    @contextmanager
+    def context(self) -> Iterator[None]:
+        """Hypothesis set up for this fuzzer: its own home folder, draws from the seed alone.
+
+        Operations are fuzzed in several threads at once (``_fuzz_schedule.py``), so Python
+        source is parsed one thread at a time meanwhile (see :func:`_parse_one_at_a_time`).
+        """
+        with (
+            _hypothesis_home(self._home),
+            _no_local_constants(),
+            _parse_one_at_a_time(),
+        ):
+            yield
 
     def _collect(self, result: FuzzResult, event: events.EngineEvent) -> None:
         """Fold one engine event into the result."""
@@ -585,6 +555,48 @@ def _body_bytes(body: object) -> bytes | None:
     if isinstance(body, bytes):
         return body
     return str(body).encode("utf-8")
+
+
+_PARSE_LOCK = threading.Lock()
+
+
+@contextmanager
+def _parse_one_at_a_time() -> Iterator[None]:
+    """Serialise ``ast.parse`` while fuzzing threads run.
+
+    CPython 3.11 keeps the counter ``ast.parse`` uses to build the tree per interpreter, not per
+    thread, so two threads parsing at once (hypothesis reads a test's source, schemathesis
+    reads constants) fail with "SystemError: AST constructor recursion depth mismatch".
+    """
+    original = ast.parse
+
+    def parse(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - ast.parse's own signature
+        with _PARSE_LOCK:
+            return original(*args, **kwargs)
+
+    ast.parse = parse
+    try:
+        yield
+    finally:
+        ast.parse = original
+
+
+def hypothesis_cache_dir() -> Path | None:
+    """Where hypothesis keeps its Unicode tables between runs, or None if it cannot be made.
+
+    With no example database (``fuzz.toml``), hypothesis writes only tables computed from
+    Python's own Unicode data there (the characters of each category and codec): the same on
+    every run, but two to three seconds of CPU to compute, so a per-user cache keeps them
+    (``$XDG_CACHE_HOME/twin-conformance``, by default ``~/.cache``) rather than a fresh
+    temporary folder each run. Nothing that could change a run's requests is kept.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    folder = Path(base) / "twin-conformance" / f"hypothesis-{hypothesis.__version__}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
 
 
 @contextmanager

@@ -86,6 +86,8 @@ class TwinState:
     """The check's last exchange with the target (raw, for deriving a root cause)."""
     baseline: set[str] | None = None
     known_ids: set[str] = field(default_factory=set)
+    fuzzed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Fuzz check ID → the examples that actually ran, its seconds, whether the budget ended it."""
 
     def record(self, exchange: Exchange) -> None:
         """Keep an exchange as evidence of the check that is running."""

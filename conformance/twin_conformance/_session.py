@@ -50,7 +50,9 @@ from twin_conformance._target import (
 )
 from twin_conformance._version import SUITE_VERSION
 from twin_conformance.plugin import (
+    DEFAULT_CONCURRENCY,
     DEFAULT_FAIL_ON,
+    DEFAULT_FUZZ_BUDGET,
     DEFAULT_FUZZ_EXAMPLES,
     DEFAULT_REQUEST_TIMEOUT,
     _prerequisites,
@@ -510,6 +512,12 @@ def _reproduce(run: TwinState, key: str) -> str:
     fuzz_examples = int(config.getoption("--twin-fuzz-examples"))
     if fuzz_examples != DEFAULT_FUZZ_EXAMPLES:
         parts += ["--fuzz-examples", str(fuzz_examples)]
+    fuzz_budget = float(config.getoption("--twin-fuzz-budget"))
+    if fuzz_budget != DEFAULT_FUZZ_BUDGET:
+        parts += ["--fuzz-budget", f"{fuzz_budget:g}"]
+    concurrency = int(config.getoption("--twin-concurrency"))
+    if concurrency != DEFAULT_CONCURRENCY:
+        parts += ["--concurrency", str(concurrency)]
     if run.request_timeout != DEFAULT_REQUEST_TIMEOUT:
         parts += ["--request-timeout", f"{run.request_timeout:g}"]
     for option, flag in (
@@ -631,6 +639,9 @@ def build_run_report(run: TwinState) -> dict[str, Any]:
             "durationSeconds": round((finished - run.started).total_seconds(), 3),
             "profiles": [p for p in PROFILES if p in run.requested],
             "fuzzExamples": int(config.getoption("--twin-fuzz-examples")),
+            "fuzzBudgetSeconds": float(config.getoption("--twin-fuzz-budget")),
+            "concurrency": int(config.getoption("--twin-concurrency")),
+            "fuzz": _fuzz_summary(run),
             "command": config.getoption("--twin-command")
             or shlex.join(["pytest", *config.invocation_params.args]),
             "baseline": config.getoption("--twin-expected-failures") or None,
@@ -638,6 +649,16 @@ def build_run_report(run: TwinState) -> dict[str, Any]:
     )
     redacted: dict[str, Any] = run.redactor.value(report)
     return redacted
+
+
+def _fuzz_summary(run: TwinState) -> dict[str, Any]:
+    """What fuzzing actually ran: examples per fuzz check, and the checks the budget cut short."""
+    checks = dict(sorted(run.fuzzed.items()))
+    return {
+        "examplesRun": sum(int(entry["examples"]) for entry in checks.values()),
+        "budgetReached": [check for check, entry in checks.items() if entry["budgetReached"]],
+        "checks": checks,
+    }
 
 
 def _learn_from_evidence(run: TwinState, exchange: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ checks.
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
 import time
@@ -41,6 +42,12 @@ _STATE = pytest.StashKey["TwinState"]()
 _STARTED = pytest.StashKey[tuple[datetime, float]]()
 REPORT_FILES = ("report.json", "junit.xml", "report.html")
 DEFAULT_FUZZ_EXAMPLES = 10
+DEFAULT_FUZZ_BUDGET = 60.0
+"""Seconds of fuzzing per run: with the other checks, a run against a node answering in 30 ms
+stays under two minutes (bench/bench_slow_target.py measures it)."""
+DEFAULT_CONCURRENCY = 4
+"""Connections at once to the target: enough to hide a slow network, few enough to be polite."""
+MAX_CONCURRENCY = 64
 DEFAULT_REQUEST_TIMEOUT = 10.0
 DEFAULT_FAIL_ON = "must"
 
@@ -85,6 +92,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fuzz cases per operation",
     )
     group.addoption(
+        "--twin-fuzz-budget",
+        type=_positive_seconds,
+        default=DEFAULT_FUZZ_BUDGET,
+        help="seconds for all fuzzing (operations, then the stateful phase); the report "
+        "says how many examples ran",
+    )
+    group.addoption(
+        "--twin-concurrency",
+        type=_concurrency,
+        default=DEFAULT_CONCURRENCY,
+        help="connections at once to the target for checks that do not depend on each other "
+        f"(1 to {MAX_CONCURRENCY}; 1 runs everything in order)",
+    )
+    group.addoption(
         "--twin-request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT, help="seconds"
     )
     group.addoption("--twin-run-timeout", type=float, default=1800.0, help="seconds")
@@ -117,6 +138,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--twin-sign-key", default=None, help="certifier's key file: sign report.json with it"
     )
     group.addoption("--twin-command", default=None, help=TWIN_COMMAND_HELP)
+
+
+def _positive_seconds(text: str) -> float:
+    """A fuzzing budget: a finite number of seconds above 0 (argparse names the option)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 86_400 or value != value:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds from 0 to 86400")
+    return value
+
+
+def _concurrency(text: str) -> int:
+    """A number of connections from 1 to MAX_CONCURRENCY (argparse names the option)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"{value} is not from 1 to {MAX_CONCURRENCY}")
+    return value
 
 
 def _profile(item: pytest.Item) -> str | None:

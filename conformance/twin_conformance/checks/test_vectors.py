@@ -2,7 +2,9 @@
 
 The manifest is verified before anything is replayed (a tampered, unsigned or untrusted set
 ends the run with code 2); each vector names the requirements it covers, and a vector the
-target answers differently fails the most specific of them.
+target answers differently fails the most specific of them. With ``--twin-concurrency`` above
+1, pure vectors are replayed ahead over that many connections less one (``_prefetch.py``);
+each check still judges its own vector's answers in its turn.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from twin_conformance._manifest import (
     verify_manifest,
 )
 from twin_conformance._paths import spec_dir, vectors_dir
+from twin_conformance._prefetch import RecordedAnswers, ReplayPrefetch
 from twin_conformance._run import TwinState
 from twin_conformance._vector_replay import HttpResponse, is_live, replay_vector
 from twin_conformance.checks._support import node_did_method
@@ -109,11 +112,68 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("vector", params)
 
 
-def test_vector(twin: TwinClient, twin_state: TwinState, vector: Mapping[str, Any]) -> None:
+def prefetchable(vector: Mapping[str, Any]) -> bool:
+    """Whether the vector may be replayed ahead, side by side with others.
+
+    Pure vectors only; and none that logs in, since failed logins change the node's throttle
+    state (TWIN-CORE-063), so their order matters.
+    """
+    return read_only(vector) and "/authentication/" not in json.dumps(vector.get("input"))
+
+
+_PREFETCH = pytest.StashKey[ReplayPrefetch | None]()
+
+
+@pytest.fixture
+def prefetch(
+    twin: TwinClient, twin_state: TwinState, request: pytest.FixtureRequest
+) -> ReplayPrefetch | None:
+    """The run's replay-ahead of pure vectors (``--twin-concurrency`` above 1), or None."""
+    config = request.config
+    if _PREFETCH in config.stash:
+        return config.stash[_PREFETCH]
+    concurrency = int(config.getoption("--twin-concurrency"))
+    if concurrency <= 1:
+        config.stash[_PREFETCH] = None
+        return None
+    usable = twin_state.requested & twin_state.claimed
+    did_method = node_did_method(twin_state)
+    vectors = []
+    for item in request.session.items:
+        callspec = getattr(item, "callspec", None)
+        vector = callspec.params.get("vector") if callspec is not None else None
+        if (
+            isinstance(vector, Mapping)
+            and str(vector["id"]).split("/")[0] in usable
+            and prefetchable(vector)
+            and applies_to(vector, did_method)
+        ):
+            vectors.append(vector)
+    # The check's own requests take one connection; the replay-ahead takes the others.
+    created = ReplayPrefetch(
+        twin.base_url,
+        twin.token,
+        twin.timeout,
+        concurrency - 1,
+        twin_state.run_deadline,
+    )
+    config.stash[_PREFETCH] = created
+    config.add_cleanup(created.close)
+    created.start(vectors)
+    return created
+
+
+def test_vector(
+    twin: TwinClient,
+    twin_state: TwinState,
+    vector: Mapping[str, Any],
+    prefetch: ReplayPrefetch | None,
+) -> None:
     did_method = node_did_method(twin_state)
     if not applies_to(vector, did_method):
         pytest.skip(f"not applicable: it assumes did:twin, and the node mints did:{did_method}")
     expect_rejection = vector["expected"].get("result") == "invalid"
+    recorded = RecordedAnswers(prefetch.take(str(vector["id"])) if prefetch else [])
 
     def send(
         method: str,
@@ -123,6 +183,7 @@ def test_vector(twin: TwinClient, twin_state: TwinState, vector: Mapping[str, An
         headers: Mapping[str, str] | None = None,
         auth: bool = False,
     ) -> HttpResponse:
+        prepared = twin.prepare(method, path, content=body, headers=headers, auth=auth)
         exchange = twin.request(
             method,
             path,
@@ -130,6 +191,7 @@ def test_vector(twin: TwinClient, twin_state: TwinState, vector: Mapping[str, An
             headers=headers,
             auth=auth,
             expect_rejection=expect_rejection,
+            prefetched=recorded.next_for(prepared),
         )
         assert exchange.status is not None  # The client fails the check when none came.
         return HttpResponse(exchange.status, exchange.headers, exchange.body)

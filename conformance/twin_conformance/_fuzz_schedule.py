@@ -1,0 +1,145 @@
+"""Fuzzing within the user's time budget, several operations at once, then the stateful phase.
+
+The fuzz checks are one pytest check per operation and one for the stateful phase, reported in
+their order. The work behind them starts when the first of them runs: a background thread
+fuzzes every selected operation, ``concurrency`` at a time (each operation is its own
+schemathesis run, seeded by the run's seed, so running them side by side sends each the same
+requests as running them one by one), then runs the stateful phase alone, because its chains
+change state in order. Each check waits for its own result.
+
+Time: the operations share ``OPERATIONS_SHARE`` of the budget, a fair slot each. An operation
+that starts may use the operations' time left but the fair slots of those not yet started
+(so time an early operation leaves unused flows to later ones, and none is starved); the
+stateful phase gets whatever remains of the whole budget. A run that reaches the budget keeps
+what it ran and says so: each result counts the examples that actually ran.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from twin_conformance._fuzz import Fuzzer, FuzzResult
+
+OPERATIONS_SHARE = 0.6
+"""The part of the budget the operations share; the stateful phase has the rest (at least)."""
+WAIT_MARGIN_SECONDS = 60.0
+"""How much longer than the budget a check waits for its result before giving up on it."""
+
+
+@dataclass(frozen=True)
+class FuzzPlan:
+    """What a run fuzzes: the operations (in check order) and whether the stateful phase runs."""
+
+    operations: tuple[str, ...]
+    stateful: bool
+    excluded: frozenset[str] = frozenset()
+    """Operations left out of the stateful phase (absent, or stopped answering)."""
+
+
+class FuzzSchedule:
+    """The run's fuzzing, started once in the background; each check takes its own result."""
+
+    def __init__(self, fuzzer: Fuzzer, budget: float, concurrency: int) -> None:
+        if budget <= 0:
+            raise ValueError(f"the fuzzing budget must be above 0 seconds, got {budget}")
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        self.fuzzer = fuzzer
+        self.budget = budget
+        self.concurrency = concurrency
+        self._results: dict[str, Future[FuzzResult]] = {}
+        self._stateful: Future[FuzzResult] = Future()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._waiting = 0
+        self._fair_slot = 0.0
+        self._started = 0.0
+
+    @property
+    def started(self) -> bool:
+        """Whether the plan is running (or ran)."""
+        return self._thread is not None
+
+    def start(self, plan: FuzzPlan) -> None:
+        """Start fuzzing the plan in a background thread (once)."""
+        if self._thread is not None:
+            return
+        self._results = {operation: Future() for operation in plan.operations}
+        share = OPERATIONS_SHARE if plan.stateful else 1.0
+        self._fair_slot = self.budget * share / max(len(plan.operations), 1)
+        self._waiting = len(plan.operations)
+        self._started = time.monotonic()
+        self._thread = threading.Thread(
+            target=self._run, args=(plan,), name="twin-fuzz-schedule", daemon=True
+        )
+        self._thread.start()
+
+    def operation(self, operation_id: str) -> FuzzResult:
+        """The result of one operation of the plan (waits for it)."""
+        future = self._results.get(operation_id)
+        if future is None:
+            raise KeyError(f"{operation_id} is not in the fuzzing plan")
+        return future.result(timeout=self._wait_seconds())
+
+    def stateful(self) -> FuzzResult:
+        """The result of the stateful phase (waits for it)."""
+        return self._stateful.result(timeout=self._wait_seconds())
+
+    def join(self) -> None:
+        """Wait for the background thread (bounded: budget plus margin)."""
+        if self._thread is not None:
+            self._thread.join(self._wait_seconds())
+
+    def _wait_seconds(self) -> float:
+        request_timeout = self.fuzzer.settings.request_timeout
+        elapsed = time.monotonic() - self._started
+        return max(self.budget - elapsed, 0.0) + request_timeout * 2 + WAIT_MARGIN_SECONDS
+
+    def _run(self, plan: FuzzPlan) -> None:
+        """Fuzz every operation, ``concurrency`` at once, then the stateful phase alone."""
+        end = self._started + self.budget
+        operations_end = self._started + self.budget * (OPERATIONS_SHARE if plan.stateful else 1)
+        try:
+            with self.fuzzer.context():
+                with ThreadPoolExecutor(
+                    max_workers=self.concurrency, thread_name_prefix="twin-fuzz"
+                ) as pool:
+                    for operation in plan.operations:
+                        pool.submit(self._one, operation, operations_end)
+                if plan.stateful and end - time.monotonic() <= 0:
+                    self._stateful.set_result(FuzzResult(budget_reached=True))
+                elif plan.stateful:
+                    self._settle(
+                        self._stateful,
+                        lambda: self.fuzzer.stateful(end - time.monotonic(), plan.excluded),
+                    )
+        finally:
+            for future in [*self._results.values(), self._stateful]:
+                if not future.done():
+                    future.set_exception(RuntimeError("the fuzzing schedule ended without it"))
+
+    def _one(self, operation: str, operations_end: float) -> None:
+        """Fuzz one operation for its share of the time left to the operations."""
+        with self._lock:
+            # Each operation not yet started keeps its fair slot of the operations' time; this
+            # one may use the rest (what earlier operations left unused flows to later ones).
+            self._waiting -= 1
+            left = max(operations_end - time.monotonic(), 0.0)
+            reserved = self._waiting * self._fair_slot / self.concurrency
+            seconds = max(left - reserved, min(left, self._fair_slot))
+        if seconds <= 0:
+            self._results[operation].set_result(FuzzResult(budget_reached=True))
+            return
+        self._settle(self._results[operation], lambda: self.fuzzer.operation(operation, seconds))
+
+    @staticmethod
+    def _settle(future: Future[FuzzResult], work: Callable[[], FuzzResult]) -> None:
+        """Run ``work`` and hand its result (or its exception) to the waiting check."""
+        try:
+            future.set_result(work())
+        except BaseException as error:  # handed to the check, which reports it
+            future.set_exception(error)

@@ -1,0 +1,146 @@
+"""Concurrency changes no verdict and no evidence; a fuzzing budget says what it ran.
+
+The same seed is run with ``--concurrency 1`` and at the default against two fresh copies of a
+broken variant of the reference node (every 4xx error body lacks ``name``, TWIN-CORE-040), so
+that the runs hold failures, checks blocked by them, fuzz findings and pure vectors replayed
+ahead. Each run is a real ``twin-conformance run`` subprocess against a real node on
+127.0.0.1; each node is stopped by the test that started it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.broken_variants import start_variant
+from tests.node_process import ADMIN_EMAIL, ADMIN_PASSWORD, start_node
+from twin_conformance.plugin import DEFAULT_CONCURRENCY
+
+HARNESS_TIMEOUT_SECONDS = 600
+FAULT = "error-without-name"
+
+
+def _run(tmp_path: Path, name: str, *options: str, fault: str | None = FAULT) -> dict[str, Any]:
+    """Start a fresh node (the variant, or the real one), run the harness on it, stop it."""
+    data = tmp_path / f"{name}-data"
+    node = start_variant(fault, data) if fault else start_node(data)
+    try:
+        out = tmp_path / name
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "twin_conformance",
+                "run",
+                "--target",
+                node.url,
+                "--email",
+                ADMIN_EMAIL,
+                "--out",
+                str(out),
+                *options,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=HARNESS_TIMEOUT_SECONDS,
+            env={**os.environ, "TWIN_TARGET_PASSWORD": ADMIN_PASSWORD},
+            check=False,
+        )
+    finally:
+        node.stop()
+    assert (out / "report.json").is_file(), result.stdout + result.stderr
+    report: dict[str, Any] = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    report["exitCode"] = result.returncode
+    report["console"] = result.stdout
+    return report
+
+
+def _outcomes(report: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """Per check: outcome, failed requirement, blocker, and its evidence as method and status.
+
+    Evidence is compared without the values a node mints afresh (DIDs, ids, times), which
+    differ between two nodes whatever the harness does.
+    """
+    return {
+        test["id"]: (
+            test["outcome"],
+            test["failedRequirement"],
+            test["blockedBy"],
+            tuple(
+                (
+                    exchange["request"]["method"],
+                    (exchange.get("response") or {}).get("status"),
+                )
+                for exchange in test["evidence"]
+            ),
+        )
+        for test in report["tests"]
+    }
+
+
+@pytest.mark.suite("SUITE-034", "SUITE-010")
+def test_concurrency_changes_no_outcome_and_no_evidence(tmp_path: Path) -> None:
+    common = ("--seed", "7", "--fuzz-examples", "3", "--fuzz-budget", "900")
+    one = _run(tmp_path, "one", *common, "--concurrency", "1")
+    default = _run(tmp_path, "default", *common)
+
+    assert one["run"]["concurrency"] == 1
+    assert default["run"]["concurrency"] == DEFAULT_CONCURRENCY > 1
+    # The budget did not bind, so both runs fuzzed exactly the same examples.
+    for report in (one, default):
+        assert report["run"]["fuzz"]["budgetReached"] == []
+        assert report["run"]["fuzzBudgetSeconds"] == 900
+    assert one["run"]["fuzz"]["checks"].keys() == default["run"]["fuzz"]["checks"].keys()
+    assert {k: v["examples"] for k, v in one["run"]["fuzz"]["checks"].items()} == {
+        k: v["examples"] for k, v in default["run"]["fuzz"]["checks"].items()
+    }
+    assert _outcomes(one) == _outcomes(default)
+    assert (one["verdict"], one["exitCode"]) == (default["verdict"], default["exitCode"])
+
+    # Not a vacuous comparison: failures, blocked checks, fuzzing and vectors replayed ahead.
+    outcomes = _outcomes(default)
+    assert default["verdict"] == "not-conformant"
+    assert any(outcome[0] == "failed" for outcome in outcomes.values())
+    assert any(outcome[0] == "blocked" for outcome in outcomes.values())
+    vectors = [key for key in outcomes if key.startswith("test_vectors.py::")]
+    assert len(vectors) > 100
+    assert any(outcomes[key][0] in ("failed", "blocked") for key in vectors)
+    fuzz = [key for key in outcomes if key.startswith("test_fuzz.py::")]
+    assert any(outcomes[key][0] in ("failed", "blocked") for key in fuzz)
+    assert default["run"]["fuzz"]["examplesRun"] > 0
+
+
+@pytest.mark.suite("SUITE-034", "SUITE-003")
+def test_a_budget_that_runs_out_says_what_it_ran(tmp_path: Path) -> None:
+    report = _run(
+        tmp_path,
+        "tiny",
+        "--profile",
+        "core",
+        "--select",
+        "test_fuzz.py",
+        "--fuzz-budget",
+        "0.5",
+        fault=None,
+    )
+    fuzz = report["run"]["fuzz"]
+    assert report["run"]["fuzzBudgetSeconds"] == 0.5
+    assert fuzz["budgetReached"], "half a second cannot fuzz every core operation"
+    assert fuzz["examplesRun"] == sum(entry["examples"] for entry in fuzz["checks"].values())
+    tests = {test["id"]: test for test in report["tests"]}
+    for check in fuzz["budgetReached"]:
+        entry = fuzz["checks"][check]
+        # A check the budget cut short passed on what ran, or did not run at all: never failed
+        # for being slow, and never claimed as run when nothing ran.
+        if entry["examples"] == 0:
+            assert tests[check]["outcome"] == "not-run"
+        else:
+            assert tests[check]["outcome"] == "passed"
+    assert report["verdict"] == "incomplete"
+    assert f"fuzzing: {fuzz['examplesRun']} examples ran" in report["console"]
