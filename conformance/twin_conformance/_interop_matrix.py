@@ -1,0 +1,110 @@
+"""The interop matrix: per scenario, which member produced and which member consumed, and how.
+
+A cross-member scenario (a DID created on A resolved on B, a credential issued on A verified
+on B, a proof anchored on A verified on B, an equivocation by A caught by B, a write through A
+seen by B) records one observation per producer and consumer. ``interop-matrix.json``
+(schema ``spec/schemas/interop-matrix.schema.json``) and ``interop-matrix.html`` hold them,
+one producer x consumer table per scenario, beside the run's report.json. A cell is failed if
+any observation of it failed; a cell no observation reached carries the outcome of the
+scenario's check (blocked, error, skipped...), so nothing reads as passed that did not run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from twin_conformance._interop_network import MatrixEntry
+
+MATRIX_VERSION = "1"
+SCENARIOS = {
+    "did-resolves": "A DID created on the producer resolves identically on the consumer",
+    "credential-verifies": "A credential issued on the producer verifies on the consumer",
+    "revocation-seen": "A credential revoked on the producer verifies as revoked on the consumer",
+    "proof-verifies": "A proof anchored on the producer verifies on the consumer, and offline",
+    "equivocation-caught": (
+        "The producer's equivocation is served as verifiable evidence by the consumer"
+    ),
+    "write-with-f-crashed": (
+        "With f validators crashed, a write through the producer is seen on the consumer"
+    ),
+}
+CHECKS = {
+    "did-resolves": "test_identity_across.py",
+    "credential-verifies": "test_identity_across.py",
+    "revocation-seen": "test_identity_across.py",
+    "proof-verifies": "test_anchoring_across.py",
+    "equivocation-caught": "test_byzantine.py",
+    "write-with-f-crashed": "test_crashes.py",
+}
+
+
+def build_matrix(report: Mapping[str, Any], entries: Sequence[MatrixEntry]) -> dict[str, Any]:
+    """The matrix of one interop run, from its report and the scenarios' observations."""
+    members = report["interop"]["members"]
+    clients = [m["index"] for m in members if m["kind"] == "client"]
+    outcomes: dict[str, list[str]] = {}
+    for test in report["tests"]:
+        outcomes.setdefault(test["id"].split("::")[0], []).append(test["outcome"])
+    scenarios = []
+    for scenario, title in SCENARIOS.items():
+        seen = [entry for entry in entries if entry.scenario == scenario]
+        producers = sorted(
+            {e.producer for e in seen} | set(clients if scenario != "equivocation-caught" else [])
+        )
+        fallback = _module_outcome(outcomes.get(CHECKS[scenario], []))
+        cells = []
+        for producer in producers:
+            for consumer in clients:
+                if producer == consumer:
+                    continue
+                found = [e for e in seen if e.producer == producer and e.consumer == consumer]
+                if found:
+                    failed = [e for e in found if e.outcome != "passed"]
+                    outcome = "failed" if failed else "passed"
+                    detail = "; ".join(sorted({e.detail for e in failed if e.detail}))
+                else:
+                    outcome, detail = fallback, "no observation"
+                cells.append(
+                    {
+                        "producer": producer,
+                        "consumer": consumer,
+                        "outcome": outcome,
+                        "detail": detail,
+                    }
+                )
+        scenarios.append(
+            {"id": scenario, "title": title, "check": CHECKS[scenario], "cells": cells}
+        )
+    return {
+        "matrixVersion": MATRIX_VERSION,
+        "verdict": report["verdict"],
+        "startedAt": report["run"]["startedAt"],
+        "members": members,
+        "scenarios": scenarios,
+    }
+
+
+def _module_outcome(outcomes: list[str]) -> str:
+    """What a cell no observation reached says: the check's own outcome, never passed."""
+    for outcome in ("failed", "error", "blocked", "not-run", "not-selected", "skipped"):
+        if outcome in outcomes:
+            return outcome
+    return "not-run"
+
+
+def write_matrix(out: Path, matrix: Mapping[str, Any]) -> None:
+    """Write interop-matrix.json and interop-matrix.html into ``out``."""
+    from twin_conformance._cli_common import write_atomic
+    from twin_conformance._render_html import render_template
+
+    write_atomic(out / "interop-matrix.json", json.dumps(matrix, indent=2) + "\n")
+    names = {
+        member["index"]: f"#{member['index']} {member['name']}" for member in matrix["members"]
+    }
+    write_atomic(
+        out / "interop-matrix.html",
+        render_template("interop_matrix.html.j2", matrix=matrix, names=names),
+    )
