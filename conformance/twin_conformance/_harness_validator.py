@@ -11,7 +11,8 @@ harness validator is right, or wrong, exactly as its behaviour says:
   slot; signs the checkpoint of each commit it makes;
 - ``crashed``: from :meth:`HarnessValidator.crash` on it sends and serves nothing;
 - ``equivocating``: after :meth:`HarnessValidator.equivocate_next`, it signs two different
-  blocks for its next round and sends one to some peers and the other to the rest.
+  blocks for its next round and sends one to some peers and the other to the rest, then
+  each peer the block it did not get first, so that every peer has received both.
 
 This module is the validator's state, guarded by one lock; ``_harness_peer.py`` carries it
 over HTTP. Its DAG grows for the length of a run (an interop run is minutes long).
@@ -137,7 +138,12 @@ class HarnessValidator:
             self.behaviour = Behaviour.CRASHED
 
     def equivocate_next(self, first: frozenset[int], second: frozenset[int]) -> None:
-        """Sign two blocks for the next round: one for the peers ``first``, one for ``second``."""
+        """Sign two blocks for the next round: one for the peers ``first``, one for ``second``.
+
+        Each peer then also gets the other block, after the one meant for it: a peer keeps
+        the first it received as the slot's block, and every peer has received both (the
+        condition under which TWIN-CONSENSUS-107 obliges it to record the evidence).
+        """
         with self._lock:
             self.behaviour = Behaviour.EQUIVOCATING
             self._equivocate = (first, second)
@@ -320,6 +326,8 @@ class HarnessValidator:
             self.equivocated = (block, twin)
             self._send(Outgoing(first & others, "/consensus/blocks", _dump(block)))
             self._send(Outgoing(second & others, "/consensus/blocks", _dump(twin)))
+            self._send(Outgoing(first & others, "/consensus/blocks", _dump(twin)))
+            self._send(Outgoing(second & others, "/consensus/blocks", _dump(block)))
         else:
             self._send(Outgoing(others, "/consensus/blocks", _dump(block)))
         self._advance()

@@ -601,7 +601,7 @@ def build_run_report(run: TwinState) -> dict[str, Any]:
     interop = _interop(config)
     if interop is not None:
         # An interop run judges the requirements its scenarios name, and only those: the
-        # single-node run judges the rest (spec/prose/suite.md, SUITE-060).
+        # single-node run judges the rest (spec/prose/suite.md, SUITE-070).
         named = {requirement for record in records for requirement in record.requirements}
         registry = {key: value for key, value in registry.items() if key in named}
         # A profile no scenario belongs to was not tested by this run: not requested.

@@ -1,7 +1,8 @@
 """Interop, a Byzantine peer: a harness validator equivocates, and every client catches it.
 
 The harness validator signs two different blocks for one round with the spec core and sends
-one to some peers and the other to the rest. Every client must store and serve the
+one to some peers and the other to the rest, then to each peer the other one, so that every
+client has received both (what obliges it to record them). Every client must store and serve the
 equivocation evidence (TWIN-CONSENSUS-107), evidence the harness verifies offline with the
 spec core and the genesis committee (TWIN-CONSENSUS-030), naming exactly the two blocks it
 signed; and the members' commit sequences stay prefixes of one another (TWIN-CONSENSUS-113).
