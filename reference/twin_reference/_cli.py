@@ -237,6 +237,16 @@ def serve(
         admin_password = read_password_file(admin_password_file) if admin_password_file else None
     except SecretFileError as exc:
         raise click.UsageError(str(exc)) from None
+    if (
+        genesis is not None
+        and validator_key is not None
+        and validator_key.public_key != genesis.committee.validator(validator_index or 0).public_key
+    ):
+        # TWIN-CONSENSUS-111: checked before the data directory is touched.
+        raise click.UsageError(
+            f"the validator key in {validator_key_file} is not validator {validator_index}'s key"
+            " in the genesis committee"
+        )
     host = host or "127.0.0.1"
     port = 8080 if port is None else port
     settings = NodeSettings(
