@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -68,7 +69,7 @@ def handed(tmp_path: Path) -> tuple[Path, Path, Path, Ed25519SigningKey]:
     return genesis, key_file, password_file, keys[1]
 
 
-CASES = {
+CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "key-open-to-others": (
         lambda folder: _secret(folder, "k", "00" * 32, 0o644),
         "is open to other users (mode 644)",
