@@ -378,6 +378,16 @@ class HarnessValidator:
                 Outgoing(others, f"/consensus/checkpoints/{sequence}/signatures", _dump(own))
             )
 
+    def rule_breaking_blocks(self) -> list[tuple[str, dict[str, Any], str]]:
+        """Variants of its latest block, each breaking one receive rule, with the rule's code."""
+        from twin_conformance._rule_breaking import rule_breaking_blocks
+
+        with self._lock:
+            if self._own_last.round == 0:
+                return []
+            base = self._dag.get(self._own_last)
+            return rule_breaking_blocks(base, self.committee, self._key, self._dag)
+
     # -- reading -------------------------------------------------------------------------------
 
     def block(self, digest: bytes) -> dict[str, Any] | None:

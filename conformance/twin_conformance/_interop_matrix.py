@@ -24,6 +24,9 @@ SCENARIOS = {
     "credential-verifies": "A credential issued on the producer verifies on the consumer",
     "revocation-seen": "A credential revoked on the producer verifies as revoked on the consumer",
     "proof-verifies": "A proof anchored on the producer verifies on the consumer, and offline",
+    "receive-rule-refused": (
+        "A block by the producer breaking one receive rule is refused by the consumer with its code"
+    ),
     "equivocation-caught": (
         "The producer's equivocation is served as verifiable evidence by the consumer"
     ),
@@ -31,11 +34,14 @@ SCENARIOS = {
         "With f validators crashed, a write through the producer is seen on the consumer"
     ),
 }
+HARNESS_PRODUCED = ("receive-rule-refused", "equivocation-caught")
+"""Scenarios whose producer is a harness validator."""
 CHECKS = {
     "did-resolves": "test_identity_across.py",
     "credential-verifies": "test_identity_across.py",
     "revocation-seen": "test_identity_across.py",
     "proof-verifies": "test_anchoring_across.py",
+    "receive-rule-refused": "test_receive_rules.py",
     "equivocation-caught": "test_byzantine.py",
     "write-with-f-crashed": "test_crashes.py",
 }

@@ -170,3 +170,20 @@ def test_a_checkpoint_signature_that_does_not_verify_is_refused(bus: Bus) -> Non
     assert (status, answer["properties"]["code"]) == (400, "unknownSigner")
     status, answer = receiver.receive_signature(10_000, {"signer": 1, "signature": "z1"})
     assert (status, answer["status"]) == (202, "pending")
+
+
+def test_rule_breaking_blocks_are_refused_by_every_peer_with_the_spec_cores_code(
+    bus: Bus,
+) -> None:
+    bus.rounds(3)
+    made = bus.validators[3].rule_breaking_blocks()
+    codes = {code for _name, _block, code in made}
+    assert {"badSignature", "wrongEpoch", "roundZero", "unknownAuthor", "noAncestors"} <= codes
+    assert {"missingAncestor", "timestampBeforeAncestor", "malformed"} <= codes
+    assert {"duplicateAncestorAuthor", "ownAncestorNotFirst", "unknownAncestorAuthor"} <= codes
+    assert {"firstAncestorNotOwn", "tooManyAncestors", "ancestorRoundNotBelow"} <= codes
+    for receiver in bus.validators[:3]:
+        for name, block, code in made:
+            status, answer = receiver.receive_block(block)
+            assert (status, answer["properties"]["code"]) == (400, code), name
+    assert not any(v.equivocations for v in bus.validators)

@@ -23,6 +23,7 @@ MODULE_ORDER = (
     "test_committee.py",
     "test_identity_across.py",
     "test_anchoring_across.py",
+    "test_receive_rules.py",
     "test_byzantine.py",
     "test_crashes.py",
 )
