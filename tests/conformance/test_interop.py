@@ -23,7 +23,7 @@ import psutil
 import pytest
 
 from tests.conformance.container_image import docker_engine_answers, reference_node_image
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, schema_validator
 
 RUN_SECONDS = 420
 
@@ -72,7 +72,7 @@ def test_two_reference_processes_and_two_harness_validators_pass_every_scenario(
         assert result.stdout.strip().splitlines()[-1] == "Verdict: conformant"
         report = json.loads((out / "report.json").read_text())
         outcomes = {test["id"]: test["outcome"] for test in report["tests"]}
-        assert len(outcomes) >= 7
+        assert len(outcomes) >= 8
         assert set(outcomes.values()) == {"passed"}, outcomes
         assert report["interop"]["harnessValidators"] == 2
         kinds = [member["kind"] for member in report["interop"]["members"]]
@@ -91,6 +91,8 @@ def test_two_reference_processes_and_two_harness_validators_pass_every_scenario(
         # The matrix: every cross-member scenario has both directions between the clients,
         # and the equivocation was caught by each client.
         matrix = json.loads((out / "interop-matrix.json").read_text())
+        schema_validator("interop-matrix.schema.json").validate(matrix)
+        schema_validator("conformance-report.schema.json").validate(report)
         cells = {
             scenario["id"]: {
                 (c["producer"], c["consumer"], c["outcome"]) for c in scenario["cells"]
@@ -101,6 +103,8 @@ def test_two_reference_processes_and_two_harness_validators_pass_every_scenario(
             assert cells[scenario] == {(0, 1, "passed"), (1, 0, "passed")}, scenario
         assert cells["proof-verifies"] == {(0, 1, "passed"), (1, 0, "passed")}
         assert cells["equivocation-caught"] == {(2, 0, "passed"), (2, 1, "passed")}
+        assert cells["receive-rule-refused"] == {(3, 0, "passed"), (3, 1, "passed")}
+        assert cells["write-with-f-crashed"] == {(0, 1, "passed"), (1, 0, "passed")}
         assert 'data-scenario="equivocation-caught"' in (out / "interop-matrix.html").read_text()
         # The admin password reached the members as a 0600 file, and no output holds it.
         password_file = kept / "members" / "member-0" / "admin-password"
