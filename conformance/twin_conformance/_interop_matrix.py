@@ -5,8 +5,8 @@ on B, a proof anchored on A verified on B, an equivocation by A caught by B, a w
 seen by B) records one observation per producer and consumer. ``interop-matrix.json``
 (schema ``spec/schemas/interop-matrix.schema.json``) and ``interop-matrix.html`` hold them,
 one producer x consumer table per scenario, beside the run's report.json. A cell is failed if
-any observation of it failed; a cell no observation reached carries the outcome of the
-scenario's check (blocked, error, skipped...), so nothing reads as passed that did not run.
+any observation of it failed; a cell no observation reached says why (its check blocked,
+broke or was skipped, else not run), so nothing reads as passed, or failed, that was not seen.
 """
 
 from __future__ import annotations
@@ -57,9 +57,10 @@ def build_matrix(report: Mapping[str, Any], entries: Sequence[MatrixEntry]) -> d
     scenarios = []
     for scenario, title in SCENARIOS.items():
         seen = [entry for entry in entries if entry.scenario == scenario]
-        producers = sorted(
-            {e.producer for e in seen} | set(clients if scenario != "equivocation-caught" else [])
-        )
+        # A harness validator produces the receive-rule and equivocation scenarios; the
+        # clients produce every other one.
+        expected = [] if scenario in HARNESS_PRODUCED else clients
+        producers = sorted({e.producer for e in seen} | set(expected))
         fallback = _module_outcome(outcomes.get(CHECKS[scenario], []))
         cells = []
         for producer in producers:
@@ -94,8 +95,12 @@ def build_matrix(report: Mapping[str, Any], entries: Sequence[MatrixEntry]) -> d
 
 
 def _module_outcome(outcomes: list[str]) -> str:
-    """What a cell no observation reached says: the check's own outcome, never passed."""
-    for outcome in ("failed", "error", "blocked", "not-run", "not-selected", "skipped"):
+    """What a cell no observation reached says: why it was not observed, never passed.
+
+    A check that failed elsewhere before reaching the cell leaves it ``not-run``; one that was
+    blocked, broke or was skipped gives the cell that outcome.
+    """
+    for outcome in ("error", "blocked", "not-selected", "skipped"):
         if outcome in outcomes:
             return outcome
     return "not-run"

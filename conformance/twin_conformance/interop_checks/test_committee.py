@@ -13,7 +13,11 @@ import pytest
 
 from twin_conformance._failures import fail, require
 from twin_conformance._interop_network import InteropNetwork
-from twin_conformance.checks._support import body_object, require_status
+from twin_conformance.checks._support import (
+    body_object,
+    require_status,
+    spec_failure_requirement,
+)
 from twin_conformance.interop_checks._support import (
     create_identity,
     first_divergence,
@@ -27,7 +31,7 @@ pytestmark = pytest.mark.twin_profile("consensus")
 AGREEMENT_SECONDS = 30.0
 
 
-@pytest.mark.twin_requirement("TWIN-CONSENSUS-111")
+@pytest.mark.twin_requirement("TWIN-CONSENSUS-111", "TWIN-CONSENSUS-001")
 def test_every_member_runs_the_genesis_committee(
     members: list[MemberClient], network: InteropNetwork
 ) -> None:
@@ -37,7 +41,10 @@ def test_every_member_runs_the_genesis_committee(
         try:
             served = Committee.from_json(exchange.json("TWIN-CONSENSUS-111"))
         except LedgerError as exc:
-            fail("TWIN-CONSENSUS-111", f"{member.label} serves no valid committee: {exc.message}")
+            fail(
+                spec_failure_requirement(exc, "TWIN-CONSENSUS-001"),
+                f"{member.label} serves no valid committee: {exc.message}",
+            )
         require(
             served == network.committee,
             "TWIN-CONSENSUS-111",
