@@ -10,6 +10,10 @@ harness validator is right, or wrong, exactly as its behaviour says:
   r - 1 (or a leader timeout has passed), referencing the first block it received of each
   slot; signs the checkpoint of each commit it makes;
 - ``crashed``: from :meth:`HarnessValidator.crash` on it sends and serves nothing;
+- ``silent-leader``: proposes no block in the rounds it leads (the others must move on after
+  their leader timeout);
+- ``withholding``: sends its blocks to some peers only (the others must fetch them when a
+  block they receive names one, TWIN-CONSENSUS-112);
 - ``equivocating``: after :meth:`HarnessValidator.equivocate_next`, it signs two different
   blocks for its next round and sends one to some peers and the other to the rest, then
   each peer the block it did not get first, so that every peer has received both.
@@ -66,6 +70,8 @@ class Behaviour(StrEnum):
     HONEST = "honest"
     CRASHED = "crashed"
     EQUIVOCATING = "equivocating"
+    SILENT_LEADER = "silent-leader"
+    WITHHOLDING = "withholding"
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,7 @@ class HarnessValidator:
         self.equivocations: list[dict[str, Any]] = []
         self.fault: str | None = None
         self._equivocate: tuple[frozenset[int], frozenset[int]] | None = None
+        self._withheld: frozenset[int] = frozenset()
         self.equivocated: tuple[dict[str, Any], dict[str, Any]] | None = None
         """The two blocks it signed for one round, once it has equivocated."""
 
@@ -147,6 +154,33 @@ class HarnessValidator:
         with self._lock:
             self.behaviour = Behaviour.EQUIVOCATING
             self._equivocate = (first, second)
+
+    def be_silent_leader(self) -> None:
+        """From now on, propose nothing in the rounds it leads."""
+        with self._lock:
+            self.behaviour = Behaviour.SILENT_LEADER
+
+    def withhold_from(self, peers: frozenset[int]) -> None:
+        """From now on, send its blocks to every peer but ``peers``."""
+        with self._lock:
+            self.behaviour = Behaviour.WITHHOLDING
+            self._withheld = peers
+
+    def be_honest(self) -> None:
+        """Back to honest (not after a crash)."""
+        with self._lock:
+            if self.alive:
+                self.behaviour = Behaviour.HONEST
+                self._withheld = frozenset()
+
+    def conflicting_signature(self, sequence: int) -> dict[str, Any] | None:
+        """Its signature over another summary than the one of checkpoint ``sequence``."""
+        with self._lock:
+            checkpoint = self._checkpoints.get(sequence)
+            if checkpoint is None:
+                return None
+            other = {**checkpoint.summary, "transactionsRoot": "ab" * 32}
+            return sign_checkpoint(self._key, self.index, other)
 
     @property
     def alive(self) -> bool:
@@ -278,7 +312,13 @@ class HarnessValidator:
                 return 0.01
             previous = round_ - 1
             leader_of = self._sequencer.schedule.leader_of
-            if previous > self.last_round and previous >= 1 and leader_of(previous) == self.index:
+            silent = self.behaviour is Behaviour.SILENT_LEADER
+            if (
+                previous > self.last_round
+                and previous >= 1
+                and leader_of(previous) == self.index
+                and not silent
+            ):
                 # Leading the round the others reached without it: its leader block, late.
                 self._propose(previous)
                 return 0.0
@@ -295,6 +335,10 @@ class HarnessValidator:
             return 0.0
 
     def _propose(self, round_: int) -> None:
+        leads = self._sequencer.schedule.leader_of(round_) == self.index
+        if self.behaviour is Behaviour.SILENT_LEADER and leads:
+            self.last_round = round_  # the round passes without its leader block
+            return
         parents: dict[int, BlockRef] = {}
         for ref in self._dag.blocks_at(round_ - 1):
             if ref.author != self.index:
@@ -329,7 +373,7 @@ class HarnessValidator:
             self._send(Outgoing(first & others, "/consensus/blocks", _dump(twin)))
             self._send(Outgoing(second & others, "/consensus/blocks", _dump(block)))
         else:
-            self._send(Outgoing(others, "/consensus/blocks", _dump(block)))
+            self._send(Outgoing(others - self._withheld, "/consensus/blocks", _dump(block)))
         self._advance()
 
     # -- committing and certifying -------------------------------------------------------------

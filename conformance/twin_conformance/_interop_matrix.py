@@ -27,6 +27,13 @@ SCENARIOS = {
     "receive-rule-refused": (
         "A block by the producer breaking one receive rule is refused by the consumer with its code"
     ),
+    "silent-leader-passed": "The consumer commits while the producer stays silent as leader",
+    "withheld-blocks-fetched": (
+        "The consumer fetches and commits the blocks the producer withheld from it"
+    ),
+    "false-signature-refused": (
+        "The consumer refuses the producer's signature over another checkpoint summary"
+    ),
     "equivocation-caught": (
         "The producer's equivocation is served as verifiable evidence by the consumer"
     ),
@@ -34,7 +41,13 @@ SCENARIOS = {
         "With f validators crashed, a write through the producer is seen on the consumer"
     ),
 }
-HARNESS_PRODUCED = ("receive-rule-refused", "equivocation-caught")
+HARNESS_PRODUCED = (
+    "receive-rule-refused",
+    "silent-leader-passed",
+    "withheld-blocks-fetched",
+    "false-signature-refused",
+    "equivocation-caught",
+)
 """Scenarios whose producer is a harness validator."""
 CHECKS = {
     "did-resolves": "test_identity_across.py",
@@ -42,6 +55,9 @@ CHECKS = {
     "revocation-seen": "test_identity_across.py",
     "proof-verifies": "test_anchoring_across.py",
     "receive-rule-refused": "test_receive_rules.py",
+    "silent-leader-passed": "test_faulty_peers.py",
+    "withheld-blocks-fetched": "test_faulty_peers.py",
+    "false-signature-refused": "test_faulty_peers.py",
     "equivocation-caught": "test_byzantine.py",
     "write-with-f-crashed": "test_crashes.py",
 }

@@ -67,11 +67,24 @@ class Bus:
                     sequence = int(message.path.split("/")[3])
                     validator.receive_signature(sequence, body)
 
+    def fetch(self) -> None:
+        """What ``_harness_peer`` does over HTTP: fetch held blocks' missing ancestors."""
+        for validator in self.validators:
+            for _ in range(10):
+                wanted = validator.missing()
+                if not wanted:
+                    break
+                for digest, author in wanted:
+                    block = self.validators[author].block(digest)
+                    if block is not None:
+                        validator.receive_block(block)
+
     def rounds(self, count: int) -> None:
         for _ in range(count):
             for validator in self.validators:
                 validator.propose_if_ready()
             self.deliver()
+            self.fetch()
 
 
 @pytest.fixture
@@ -187,3 +200,37 @@ def test_rule_breaking_blocks_are_refused_by_every_peer_with_the_spec_cores_code
             status, answer = receiver.receive_block(block)
             assert (status, answer["properties"]["code"]) == (400, code), name
     assert not any(v.equivocations for v in bus.validators)
+
+
+def test_a_silent_leader_leaves_its_slots_empty_and_the_others_commit(bus: Bus) -> None:
+    bus.rounds(3)
+    silent = bus.validators[2]
+    silent.be_silent_leader()
+    bus.rounds(24)
+    schedule = silent._sequencer.schedule  # noqa: SLF001 - which rounds it leads
+    led = [r for r in range(5, 20) if schedule.leader_of(r) == 2]
+    assert led
+    for validator in bus.validators:
+        authors = {(r, b["author"]) for r in led for b in validator.blocks_at(r)}
+        assert all((r, 2) not in authors for r in led), "a silent leader proposed"
+    assert min(len(v.commits) for v in bus.validators) >= 10
+    _agree(bus.validators)
+
+
+def test_blocks_withheld_from_a_peer_reach_it_through_the_others(bus: Bus) -> None:
+    bus.rounds(3)
+    bus.validators[3].withhold_from(frozenset({0}))
+    bus.rounds(10)
+    # Validator 0 never receives validator 3's blocks directly: it fetches each one a block it
+    # receives names, and commits what the others commit.
+    assert min(len(v.commits) for v in bus.validators) >= 5
+    assert len(bus.validators[0].blocks_at(10)) == 4
+    _agree(bus.validators)
+
+
+def test_a_conflicting_checkpoint_signature_is_refused(bus: Bus) -> None:
+    bus.rounds(10)
+    signature = bus.validators[3].conflicting_signature(1)
+    assert signature is not None
+    status, answer = bus.validators[0].receive_signature(1, signature)
+    assert (status, answer["properties"]["code"]) == (400, "badSignature")
