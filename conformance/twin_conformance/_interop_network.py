@@ -24,6 +24,7 @@ from twin_conformance._client_definition import ClientDefinition
 from twin_conformance._harness_peer import HarnessPeer
 from twin_conformance._launch import (
     ContainerMember,
+    LaunchError,
     LocalMember,
     MemberFiles,
     start_member,
@@ -183,6 +184,18 @@ class InteropNetwork:
                 listener.close()
             self.stop()
             raise
+
+    def kill_client(self, member: Member) -> None:
+        """Crash a client: SIGKILL (a container: the engine's kill)."""
+        if member.process is not None:
+            member.process.kill()
+
+    def restart_client(self, member: Member) -> None:
+        """Start a killed client again on its member directory; wait until it is healthy."""
+        if member.process is None or member.definition is None:
+            raise LaunchError(f"{member.label} was not started by the harness")
+        member.process.restart()
+        wait_healthy([(member.label, member.url, member.process, member.definition.start_seconds)])
 
     def stop(self) -> None:
         """Stop every client (SIGTERM, then SIGKILL) and every harness validator."""

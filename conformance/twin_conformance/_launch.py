@@ -145,23 +145,34 @@ class LocalMember:
         for name in ("TWIN_TARGET_PASSWORD", "TWIN_TARGET_TOKEN", "TWIN_NODE_PASSWORD"):
             environment.pop(name, None)
         self.log_path = files.directory / "member.log"
+        self._environment = environment
+        self._cwd = files.directory
+        self.process = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
         log = self.log_path.open("ab")
         try:
-            self.process = subprocess.Popen(  # noqa: S603 - the vendor's declared command
+            return subprocess.Popen(  # noqa: S603 - the vendor's declared command
                 self.argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=environment,
-                cwd=files.directory,
+                env=self._environment,
+                cwd=self._cwd,
                 start_new_session=True,
             )
         except OSError as error:
             raise LaunchError(
-                f"{definition.name}: cannot start {self.argv[0]}: {error.strerror}"
+                f"{self.definition.name}: cannot start {self.argv[0]}: {error.strerror}"
             ) from None
         finally:
             log.close()
+
+    def restart(self) -> None:
+        """Start it again on the same member directory (after :meth:`kill` or :meth:`stop`)."""
+        if self.process.poll() is None:
+            raise LaunchError(f"{self.definition.name} is still running")
+        self.process = self._spawn()
 
     def exited(self) -> str | None:
         """Why it is no longer running, or None while it runs."""
@@ -248,6 +259,13 @@ class ContainerMember:
         """SIGKILL at once (a crash)."""
         with contextlib.suppress(Exception):
             self.container.kill()
+
+    def restart(self) -> None:
+        """Start the stopped container again (same member directory, same arguments)."""
+        try:
+            self.container.start()
+        except Exception as error:
+            raise LaunchError(f"{self.definition.name}: cannot restart: {error}") from None
 
 
 def start_member(

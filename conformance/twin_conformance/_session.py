@@ -604,8 +604,11 @@ def build_run_report(run: TwinState) -> dict[str, Any]:
         # single-node run judges the rest (spec/prose/suite.md, SUITE-070).
         named = {requirement for record in records for requirement in record.requirements}
         registry = {key: value for key, value in registry.items() if key in named}
-        # A profile no scenario belongs to was not tested by this run: not requested.
-        run.requested = {record.profile for record in records} & run.requested
+        # A profile neither a scenario nor a requirement it names belongs to was not tested by
+        # this run: not requested.
+        tested = {record.profile for record in records}
+        tested |= {requirement.profile for requirement in registry.values()}
+        run.requested = tested & run.requested
     finished = datetime.now(UTC)
     target = run.target
     for record in records:

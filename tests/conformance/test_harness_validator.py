@@ -207,7 +207,7 @@ def test_a_silent_leader_leaves_its_slots_empty_and_the_others_commit(bus: Bus) 
     silent = bus.validators[2]
     silent.be_silent_leader()
     bus.rounds(24)
-    schedule = silent._sequencer.schedule  # noqa: SLF001 - which rounds it leads
+    schedule = silent._sequencer.schedule
     led = [r for r in range(5, 20) if schedule.leader_of(r) == 2]
     assert led
     for validator in bus.validators:

@@ -26,6 +26,7 @@ MODULE_ORDER = (
     "test_receive_rules.py",
     "test_faulty_peers.py",
     "test_byzantine.py",
+    "test_restarts.py",
     "test_crashes.py",
 )
 
