@@ -604,10 +604,17 @@ def build_run_report(run: TwinState) -> dict[str, Any]:
         # single-node run judges the rest (spec/prose/suite.md, SUITE-070).
         named = {requirement for record in records for requirement in record.requirements}
         registry = {key: value for key, value in registry.items() if key in named}
-        # A profile neither a scenario nor a requirement it names belongs to was not tested by
-        # this run: not requested.
-        tested = {record.profile for record in records}
-        tested |= {requirement.profile for requirement in registry.values()}
+        # A profile that no applicable scenario, nor a requirement one names, belongs to was
+        # not tested by this run (one client has no other to consume what it made): it is not
+        # requested, rather than conformant on nothing.
+        applicable = [record for record in records if record.outcome != "not-applicable"]
+        tested = {record.profile for record in applicable}
+        tested |= {
+            registry[requirement].profile
+            for record in applicable
+            for requirement in record.requirements
+            if requirement in registry
+        }
         run.requested = tested & run.requested
     finished = datetime.now(UTC)
     target = run.target

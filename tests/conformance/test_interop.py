@@ -279,3 +279,29 @@ def test_a_member_that_exits_is_exit_2_with_its_log(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "#0 Exiting node exited with code 3 before it was healthy" in result.stderr
     assert "bad genesis, giving up" in result.stderr
+
+
+@pytest.mark.suite("SUITE-070")
+def test_one_client_in_a_committee_of_harness_validators_is_judged_on_consensus_alone(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    result = _interop(
+        "--client", "reference.yaml", "--harness-validators", "3", "--out", str(out)
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((out / "report.json").read_text())
+    profiles = {entry["profile"]: entry["verdict"] for entry in report["profiles"]}
+    # With one client nothing is consumed by another client: those scenarios do not apply,
+    # and their profiles are not requested rather than conformant on nothing.
+    assert profiles == {
+        "core": "not-requested",
+        "identity": "not-requested",
+        "anchoring": "not-requested",
+        "consensus": "conformant",
+    }
+    outcomes = {test["id"].split("::")[0]: test["outcome"] for test in report["tests"]}
+    assert outcomes["test_identity_across.py"] == "not-applicable"
+    assert outcomes["test_restarts.py"] == "not-applicable"
+    assert outcomes["test_byzantine.py"] == "passed"
+    assert outcomes["test_crashes.py"] == "passed"

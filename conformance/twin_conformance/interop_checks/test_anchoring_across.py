@@ -21,7 +21,7 @@ from twin_conformance.checks._support import (
     check_receipt,
     require_status,
 )
-from twin_conformance.interop_checks._support import record, wait_until
+from twin_conformance.interop_checks._support import record, require_two_clients, wait_until
 from twin_conformance.interop_checks.conftest import MemberClient
 
 pytestmark = pytest.mark.twin_profile("anchoring")
@@ -32,6 +32,7 @@ SEEN_SECONDS = 30.0
 @prerequisite("every member anchors a document")
 def anchored(members: list[MemberClient], run: TwinState) -> dict[int, Anchored]:
     """One document anchored through each client member, by member index."""
+    require_two_clients(members)
     found = {}
     for member in members:
         document: dict[str, Any] = {

@@ -16,7 +16,12 @@ import pytest
 from twin_conformance._failures import prerequisite, require
 from twin_conformance._interop_network import InteropNetwork
 from twin_conformance.checks._support import body_object, require_status
-from twin_conformance.interop_checks._support import create_identity, record, wait_until
+from twin_conformance.interop_checks._support import (
+    create_identity,
+    record,
+    require_two_clients,
+    wait_until,
+)
 from twin_conformance.interop_checks.conftest import MemberClient
 
 pytestmark = pytest.mark.twin_profile("identity")
@@ -29,6 +34,7 @@ SEEN_SECONDS = 30.0
 @prerequisite("every member creates an identity")
 def created(members: list[MemberClient]) -> dict[int, dict[str, Any]]:
     """One new DID per client member, by member index: its document as created."""
+    require_two_clients(members)
     return {m.member.index: create_identity(m, "TWIN-CONSENSUS-113") for m in members}
 
 
