@@ -606,6 +606,9 @@ def _register_report_commands() -> None:
     from twin_conformance._cli_report import report
 
     main.add_command(report)
+    from twin_conformance._cli_interop import interop
+
+    main.add_command(interop)
 
 
 _register_report_commands()

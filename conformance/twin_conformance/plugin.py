@@ -138,6 +138,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--twin-sign-key", default=None, help="certifier's key file: sign report.json with it"
     )
     group.addoption("--twin-command", default=None, help=TWIN_COMMAND_HELP)
+    group.addoption(
+        "--twin-interop-network",
+        default=None,
+        help="the interop network (JSON) these checks run on (set by twin-conformance interop)",
+    )
 
 
 def _positive_seconds(text: str) -> float:

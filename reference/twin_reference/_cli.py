@@ -23,6 +23,7 @@ from twin_reference._genesis import (
 )
 from twin_reference._logging import configure_logging
 from twin_reference._node import NodeSettings
+from twin_reference._secret_files import SecretFileError, read_password_file, read_validator_key
 from twin_reference._server import (
     ConnectionLimits,
     connection_cap,
@@ -89,6 +90,22 @@ def main() -> None:
     help='With --genesis: a JSON object from validator index to base URL, e.g. {"1":'
     ' "http://127.0.0.1:9201"}, naming where this validator reaches those peers instead of'
     " their genesis URLs (through a relay or a proxy); the others keep their genesis URLs.",
+)
+@click.option(
+    "--validator-key",
+    "validator_key_file",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File holding this validator's Ed25519 seed (64 hex characters, owner-only): a"
+    " committee made elsewhere hands the key in (spec/prose/launch.md); kept in the vault on"
+    " first start, and checked against it later. Needs --genesis.",
+)
+@click.option(
+    "--admin-password-file",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File holding the admin password (one line, owner-only); used on first start instead"
+    " of $TWIN_NODE_PASSWORD.",
 )
 @click.option(
     "--leader-timeout",
@@ -166,6 +183,8 @@ def serve(
     genesis_file: Path | None,
     validator_index: int | None,
     peer_urls_file: Path | None,
+    validator_key_file: Path | None,
+    admin_password_file: Path | None,
     leader_timeout: float,
     commit_timeout: float,
     max_body_bytes: int,
@@ -180,15 +199,18 @@ def serve(
 
     On first start the data directory gets the node's identity (a did:twin with its
     #immutable-proof-assertion key), the committee (committee.json), and the admin user:
-    email $TWIN_NODE_ADMIN_EMAIL (default admin@twin.example), password $TWIN_NODE_PASSWORD,
-    or a generated one kept in DATA_DIR/admin-password, readable by the owner only (the
-    console names the file, never the password).
+    email $TWIN_NODE_ADMIN_EMAIL (default admin@twin.example), password from
+    --admin-password-file, else $TWIN_NODE_PASSWORD, else a generated one kept in
+    DATA_DIR/admin-password, readable by the owner only (the console names the file, never
+    the password).
 
     Without --genesis the committee is this node alone. With --genesis FILE --validator-index I
     (the data directory made by twin-node genesis for validator I) the node is one validator of
     the genesis committee: it exchanges blocks and checkpoint signatures with the other
     validators at their genesis URLs (or the URLs --peer-urls names), and GET /health reports
-    "warning" until the committee has committed the node's own DID.
+    "warning" until the committee has committed the node's own DID. A harness that made the
+    committee hands the validator key in with --validator-key FILE (spec/prose/launch.md)
+    instead of twin-node genesis.
 
     \b
     Limits (every body-level fault is a 4xx; no request holds the event loop long):
@@ -231,6 +253,23 @@ def serve(
         raise click.UsageError("--validator-index needs --genesis")
     elif peer_urls_file is not None:
         raise click.UsageError("--peer-urls needs --genesis")
+    elif validator_key_file is not None:
+        raise click.UsageError("--validator-key needs --genesis")
+    try:
+        validator_key = read_validator_key(validator_key_file) if validator_key_file else None
+        admin_password = read_password_file(admin_password_file) if admin_password_file else None
+    except SecretFileError as exc:
+        raise click.UsageError(str(exc)) from None
+    if (
+        genesis is not None
+        and validator_key is not None
+        and validator_key.public_key != genesis.committee.validator(validator_index or 0).public_key
+    ):
+        # TWIN-CONSENSUS-111: checked before the data directory is touched.
+        raise click.UsageError(
+            f"the validator key in {validator_key_file} is not validator {validator_index}'s key"
+            " in the genesis committee"
+        )
     host = host or "127.0.0.1"
     port = 8080 if port is None else port
     settings = NodeSettings(
@@ -242,6 +281,8 @@ def serve(
         validator_index=validator_index or 0,
         leader_timeout_seconds=leader_timeout,
         commit_timeout_seconds=commit_timeout,
+        validator_key=validator_key,
+        admin_password=admin_password,
     )
     # Open the data directory before serving, so that one that cannot be used (another
     # committee's, a missing key) is a one-line error rather than a start-up traceback.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from twin_reference._vault import Vault
 from twin_reference._writes import BACKGROUND_SECONDS, CURRENT_WRITE, IdempotencyKeys
 from twin_spec import (
     Committee,
+    Ed25519SigningKey,
     JSONValue,
     TransactionLimitError,
     check_transaction_limits,
@@ -58,6 +59,10 @@ class NodeSettings:
     validator_index: int = 0
     """This node's validator in the genesis committee."""
     leader_timeout_seconds: float = 1.0
+    validator_key: Ed25519SigningKey | None = field(default=None, repr=False)
+    """The validator key handed in (``--validator-key``), else the vault's."""
+    admin_password: str | None = field(default=None, repr=False)
+    """The admin password handed in (``--admin-password-file``), else $TWIN_NODE_PASSWORD."""
 
     @property
     def body_limit(self) -> BodyLimit:

@@ -63,12 +63,18 @@ def open_node(settings: NodeSettings, genesis: Genesis | None = None) -> Node:
     try:
         vault = Vault(store)
         if store.get_meta("committee") is None:
-            _create_node(store, vault, data_dir, genesis, settings.validator_index)
+            _create_node(store, vault, data_dir, genesis, settings)
         committee = Committee.from_json(json.loads(store.get_meta("committee") or "null"))
         own_index = int(store.get_meta("validator_index") or "0")
         if genesis is not None:
             _check_genesis(data_dir, genesis, committee, own_index, settings.validator_index)
         validator_key = vault.get(VALIDATOR_KEY)
+        handed = settings.validator_key
+        if handed is not None and validator_key is not None and handed.seed != validator_key.seed:
+            raise SetupError(
+                f"{data_dir} holds another validator key than the one handed in"
+                " (--validator-key); start with the data directory made for that key"
+            )
         token_key = vault.get("auth-token")
         node_did = store.get_meta("node_did")
         if validator_key is None or token_key is None or node_did is None:
@@ -108,8 +114,9 @@ def _check_genesis(
 
 
 def _create_node(
-    store: Store, vault: Vault, data_dir: Path, genesis: Genesis | None, index: int
+    store: Store, vault: Vault, data_dir: Path, genesis: Genesis | None, settings: NodeSettings
 ) -> None:
+    index = settings.validator_index
     node_did = did_twin_from_bytes(secrets.token_bytes(32))
     document = new_did_document(node_did)
     with store.write() as connection:
@@ -124,10 +131,22 @@ def _create_node(
             held = vault.get(VALIDATOR_KEY)
             if not 0 <= index < committee.size:
                 raise SetupError(f"validator {index} is not in the genesis committee")
+            handed = settings.validator_key
+            if held is None and handed is not None:
+                # The launch contract (spec/prose/launch.md): a harness that made the committee
+                # hands each member its validator key as a file; the vault keeps it from now.
+                if handed.public_key != committee.validator(index).public_key:
+                    raise SetupError(
+                        f"the validator key handed in is not validator {index}'s key in the"
+                        " genesis committee"
+                    )
+                vault.put(connection, VALIDATOR_KEY, handed)
+                held = handed
             if held is None or held.public_key != committee.validator(index).public_key:
                 raise SetupError(
                     f"the vault of {data_dir} does not hold validator {index}'s key; create "
-                    "the data directories with twin-node genesis"
+                    "the data directories with twin-node genesis, or hand the key in with"
+                    " --validator-key"
                 )
         vault.create(connection, "auth-token")
         for fragment in NODE_KEYS:
@@ -141,7 +160,7 @@ def _create_node(
             (json.dumps(committee.to_json()), node_did, json.dumps(document), str(index)),
         )
         email = os.environ.get("TWIN_NODE_ADMIN_EMAIL", DEFAULT_ADMIN_EMAIL)
-        password = os.environ.get("TWIN_NODE_PASSWORD")
+        password = settings.admin_password or os.environ.get("TWIN_NODE_PASSWORD")
         if not password:
             # No secret on the console or in a log: the generated password goes to a file
             # only its owner can read, and the console names the file.

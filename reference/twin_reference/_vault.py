@@ -22,6 +22,11 @@ class Vault:
         self._cache[key_id] = key
         return key
 
+    def put(self, connection: sqlite3.Connection, key_id: str, key: Ed25519SigningKey) -> None:
+        """Store a handed-in key (a launcher's validator key) in the caller's transaction."""
+        connection.execute("INSERT INTO vault (key_id, seed) VALUES (?, ?)", (key_id, key.seed))
+        self._cache[key_id] = key
+
     def get(self, key_id: str) -> Ed25519SigningKey | None:
         """Return the key stored under ``key_id``, or None when the node does not hold it."""
         if key_id in self._cache:

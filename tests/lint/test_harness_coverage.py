@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -16,6 +17,10 @@ import yaml
 from tests.support import REPO_ROOT
 
 CHECKS = REPO_ROOT / "conformance" / "twin_conformance" / "checks"
+INTEROP_CHECKS = REPO_ROOT / "conformance" / "twin_conformance" / "interop_checks"
+CHECKED_BY_INTEROP = "checked by interop"
+"""How a registry reason says that the interop scenarios check a requirement no single-node
+run can observe (spec/prose/launch.md)."""
 MANIFEST = REPO_ROOT / "vectors" / "manifest.json"
 
 
@@ -27,10 +32,10 @@ def _registry_ids() -> list[str]:
     return ids
 
 
-def _marked_in_checks() -> dict[str, set[str]]:
+def _marked_in_checks(folder: Path = CHECKS) -> dict[str, set[str]]:
     """Requirement ID → the check modules whose ``twin_requirement`` markers name it."""
     found: dict[str, set[str]] = {}
-    for path in sorted(CHECKS.glob("*.py")):
+    for path in sorted(folder.glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         constants = _string_sequences(tree)
         for node in ast.walk(tree):
@@ -129,3 +134,43 @@ def test_every_check_module_belongs_to_a_profile() -> None:
     for path in sorted(CHECKS.glob("test_*.py")):
         text = path.read_text(encoding="utf-8")
         assert "twin_profile(" in text, f"{path.name} marks no twin_profile"
+
+
+@pytest.mark.parametrize("module", sorted(p.name for p in INTEROP_CHECKS.glob("test_*.py")))
+def test_interop_scenarios_name_only_registered_requirements(module: str) -> None:
+    known = set(_registry_ids())
+    named = {
+        requirement
+        for requirement, modules in _marked_in_checks(INTEROP_CHECKS).items()
+        if module in modules
+    }
+    assert named, f"{module} names no requirement"
+    assert named <= known, f"{module} names unknown requirements {sorted(named - known)}"
+    text = (INTEROP_CHECKS / module).read_text(encoding="utf-8")
+    assert "twin_profile(" in text, f"{module} marks no twin_profile"
+
+
+def test_what_the_registry_says_interop_checks_an_interop_scenario_names() -> None:
+    by_interop = set(_marked_in_checks(INTEROP_CHECKS))
+    said = [
+        requirement
+        for requirement, reason in NOT_OBSERVABLE_ON_A_TARGET.items()
+        if CHECKED_BY_INTEROP in reason
+    ]
+    assert said, "no registry reason says the interop scenarios check it"
+    missing = [requirement for requirement in said if requirement not in by_interop]
+    assert not missing, (
+        f"the registry says interop checks these, but no scenario names them: {missing}"
+    )
+    # A requirement only the interop scenarios check is unobservable in a single-node run,
+    # and its registry reason says where it is checked.
+    only_interop = by_interop - set(_marked_in_checks()) - _live_vector_requirements()
+    unexplained = [
+        requirement
+        for requirement in sorted(only_interop)
+        if CHECKED_BY_INTEROP not in NOT_OBSERVABLE_ON_A_TARGET.get(requirement, "")
+    ]
+    assert not unexplained, (
+        f"checked only by interop scenarios, but the registry does not say '{CHECKED_BY_INTEROP}'"
+        f" in their unobservable reason: {unexplained}"
+    )

@@ -1,0 +1,257 @@
+"""A harness validator on the wire: the peer routes it serves and the messages it sends.
+
+It serves what peers of a committee ask of each other (``spec/prose/consensus-api.md``):
+``POST /consensus/blocks``, ``POST /consensus/checkpoints/{sequence}/signatures``, ``GET
+/consensus/blocks/{digest}``, ``GET /consensus/blocks?round=N``, ``GET
+/consensus/checkpoints?from=S``, plus ``GET /health``; and it sends each message to its peers
+through one bounded queue and one keep-alive connection per peer (3 attempts, then dropped:
+a peer that missed a block fetches it). It also fetches the ancestors its held blocks wait
+for. Every thread it starts, :meth:`HarnessPeer.stop` stops; every request has a timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import queue
+import re
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from twin_conformance._harness_validator import HarnessValidator, Outgoing
+from twin_spec import Committee, Ed25519SigningKey, parse_json
+
+LOG = logging.getLogger("twin_conformance.harness_validator")
+MAX_BODY_BYTES = 2 * 1024 * 1024
+QUEUE_MESSAGES = 4096
+ATTEMPTS = 3
+_BLOCK = re.compile(r"/consensus/blocks/([0-9a-f]{64})\Z")
+_SIGNATURE = re.compile(r"/consensus/checkpoints/([1-9][0-9]{0,15})/signatures\Z")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    peer: HarnessPeer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: ANN401
+        """Quiet: a committee sends hundreds of requests a second."""
+
+    def _answer(self, status: int, body: object) -> None:
+        data = json.dumps(body, separators=(",", ":")).encode("utf-8")
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        """Blocks, rounds, certified checkpoints, health."""
+        validator = self.server.peer.validator
+        if not validator.alive:
+            self.close_connection = True
+            return
+        parts = urlsplit(self.path)
+        query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
+        matched = _BLOCK.match(parts.path)
+        if matched:
+            block = validator.block(bytes.fromhex(matched.group(1)))
+            if block is None:
+                self._answer(404, {"name": "NotFoundError", "message": "no such block"})
+            else:
+                self._answer(200, block)
+        elif parts.path == "/consensus/blocks" and query.get("round", "").isdigit():
+            self._answer(200, {"blocks": validator.blocks_at(int(query["round"]))})
+        elif parts.path == "/consensus/checkpoints":
+            start = int(query["from"]) if query.get("from", "").isdigit() else 1
+            limit = min(1000, int(query["limit"])) if query.get("limit", "").isdigit() else 100
+            self._answer(200, {"checkpoints": validator.certified(start, limit)})
+        elif parts.path == "/health":
+            self._answer(200, {"status": "ok", "components": []})
+        elif parts.path == "/consensus/committee":
+            self._answer(200, validator.committee.to_json())
+        else:
+            self._answer(404, {"name": "NotFoundError", "message": "not served by a harness peer"})
+
+    def do_POST(self) -> None:
+        """Blocks and checkpoint signatures from peers."""
+        validator = self.server.peer.validator
+        if not validator.alive:
+            self.close_connection = True
+            return
+        length = self.headers.get("content-length", "")
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            self.close_connection = True
+            self._answer(413, {"name": "PayloadTooLarge", "message": "body too large or unsized"})
+            return
+        raw = self.rfile.read(int(length))
+        try:
+            body: object = parse_json(raw)
+        except ValueError:
+            body = None
+        path = urlsplit(self.path).path
+        if path == "/consensus/blocks":
+            status, answer = validator.receive_block(body)
+            if status == 400 and answer["properties"]["code"] == "missingAncestor":
+                self.server.peer.wake_fetcher()
+        elif matched := _SIGNATURE.match(path):
+            status, answer = validator.receive_signature(int(matched.group(1)), body)
+        else:
+            status, answer = 404, {"name": "NotFoundError", "message": "not a peer route"}
+        self._answer(status, answer)
+
+
+class HarnessPeer:
+    """A harness validator serving on a socket it was given and sending to its peers."""
+
+    def __init__(
+        self,
+        committee: Committee,
+        index: int,
+        key: Ed25519SigningKey,
+        listener: socket.socket,
+        *,
+        leader_timeout_seconds: float = 0.3,
+    ) -> None:
+        self._queues: dict[int, queue.Queue[Outgoing | None]] = {}
+        self.validator = HarnessValidator(
+            committee, index, key, self._enqueue, leader_timeout_seconds=leader_timeout_seconds
+        )
+        self._listener = listener
+        self._peers: dict[int, str] = {}
+        self._stopping = threading.Event()
+        self._fetch_wanted = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._server: _Server | None = None
+
+    @property
+    def url(self) -> str:
+        """Where it serves (its genesis URL)."""
+        host, port = self._listener.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def start(self, peers: dict[int, str]) -> None:
+        """Serve, propose, send and fetch, with ``peers`` the URL of every other validator."""
+        self._peers = {i: url for i, url in peers.items() if i != self.validator.index}
+        server = _Server(self._listener.getsockname()[:2], _Handler, bind_and_activate=False)
+        server.socket.close()
+        server.socket = self._listener
+        server.server_activate()
+        server.peer = self
+        self._server = server
+        self._spawn(server.serve_forever, "serve")
+        for index in self._peers:
+            self._queues[index] = queue.Queue(QUEUE_MESSAGES)
+            self._spawn(lambda index=index: self._send_loop(index), f"send-{index}")
+        self._spawn(self._propose_loop, "propose")
+        self._spawn(self._fetch_loop, "fetch")
+
+    def _spawn(self, target: Any, name: str) -> None:  # noqa: ANN401 - a callable
+        thread = threading.Thread(
+            target=target, name=f"harness-validator-{self.validator.index}-{name}", daemon=True
+        )
+        thread.start()
+        self._threads.append(thread)
+
+    def crash(self) -> None:
+        """Stop sending, proposing and answering: to its peers it is gone."""
+        self.validator.crash()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def stop(self) -> None:
+        """Stop every thread it started and close its socket."""
+        self._stopping.set()
+        self._fetch_wanted.set()
+        for outbox in self._queues.values():
+            with contextlib.suppress(queue.Full):
+                outbox.put_nowait(None)
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        with contextlib.suppress(OSError):
+            self._listener.close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def wake_fetcher(self) -> None:
+        """A held block waits for ancestors: fetch them now."""
+        self._fetch_wanted.set()
+
+    def _enqueue(self, message: Outgoing) -> None:
+        for index in message.peers:
+            outbox = self._queues.get(index)
+            if outbox is None:
+                continue
+            try:
+                outbox.put_nowait(message)
+            except queue.Full:
+                LOG.warning("outbox to validator %d is full; a message is dropped", index)
+
+    def _send_loop(self, index: int) -> None:
+        outbox = self._queues[index]
+        with httpx.Client(
+            base_url=self._peers[index], timeout=httpx.Timeout(3.0, connect=0.5)
+        ) as client:
+            while not self._stopping.is_set():
+                message = outbox.get()
+                if message is None or not self.validator.alive:
+                    continue
+                for _attempt in range(ATTEMPTS):
+                    if self._stopping.is_set() or not self.validator.alive:
+                        break
+                    try:
+                        client.post(
+                            message.path,
+                            content=message.body,
+                            headers={"content-type": "application/json"},
+                        )
+                        break
+                    except httpx.HTTPError:
+                        self._stopping.wait(0.2)
+
+    def _propose_loop(self) -> None:
+        while not self._stopping.is_set():
+            delay = self.validator.propose_if_ready()
+            if delay > 0:
+                self._stopping.wait(delay)
+
+    def _fetch_loop(self) -> None:
+        with httpx.Client(timeout=httpx.Timeout(3.0, connect=0.5)) as client:
+            while not self._stopping.is_set():
+                self._fetch_wanted.wait(0.5)
+                self._fetch_wanted.clear()
+                if self._stopping.is_set() or not self.validator.alive:
+                    continue
+                for digest, author in self.validator.missing()[:64]:
+                    order = [author, *(i for i in self._peers if i != author)]
+                    for index in order:
+                        url = self._peers.get(index)
+                        if url is None:
+                            continue
+                        try:
+                            answer = client.get(f"{url}/consensus/blocks/{digest.hex()}")
+                        except httpx.HTTPError:
+                            continue
+                        if answer.status_code == 200:
+                            try:
+                                block = parse_json(answer.content)
+                            except ValueError:
+                                continue
+                            status, _ = self.validator.receive_block(block)
+                            if status == 400:
+                                self._fetch_wanted.set()
+                            break

@@ -1,0 +1,1 @@
+"""The interop scenarios: pytest checks over a committee of clients and harness validators."""

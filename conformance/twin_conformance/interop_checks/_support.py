@@ -1,0 +1,82 @@
+"""Helpers of the interop scenarios: paged reads, writes through a member, prefix checks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from twin_conformance._client import TwinClient
+from twin_conformance._failures import fail, require
+from twin_conformance._interop_network import InteropNetwork, MatrixEntry
+from twin_conformance.checks._support import body_object, require_status
+from twin_conformance.interop_checks.conftest import MemberClient
+
+T = TypeVar("T")
+PAGE = 1000
+MAX_PAGES = 100
+
+
+def get_all(client: TwinClient, path: str, member: str, requirement: str) -> list[Any]:
+    """Every item of a paged consensus list (commits, checkpoints, equivocations)."""
+    items: list[Any] = []
+    for _ in range(MAX_PAGES):
+        page = client.get(path, params={"from": str(len(items) + 1), "limit": str(PAGE)})
+        require_status(page, 200, requirement, f"reading {path}")
+        found = body_object(page, requirement, path).get(member)
+        require(isinstance(found, list), requirement, f"{path} answered no {member} list")
+        assert isinstance(found, list)
+        items.extend(found)
+        if len(found) < PAGE:
+            return items
+    fail(requirement, f"{path} holds more than {PAGE * MAX_PAGES} items")
+
+
+def require_two_clients(members: list[MemberClient]) -> None:
+    """Skip a cross-member scenario (not applicable) when only one client runs."""
+    import pytest
+
+    if len(members) < 2:
+        pytest.skip("not applicable: one client has no other client to consume what it made")
+
+
+def create_identity(member: MemberClient, requirement: str) -> dict[str, Any]:
+    """``POST /identity`` through a member: the new DID document (a committed write)."""
+    exchange = member.client.post("/identity", json_body={}, auth=True)
+    require_status(exchange, 200, requirement, f"creating an identity on {member.label}")
+    document = body_object(exchange, requirement, "the new identity")
+    require(isinstance(document.get("id"), str), requirement, "the new identity has no id")
+    return document
+
+
+def first_divergence(first: Sequence[Any], second: Sequence[Any]) -> int | None:
+    """The first index where two sequences differ within the shorter one, or None."""
+    for index, (a, b) in enumerate(zip(first, second, strict=False)):
+        if a != b:
+            return index
+    return None
+
+
+def wait_until(condition: Callable[[], T | None], seconds: float, pause: float = 0.2) -> T | None:
+    """Poll ``condition`` until it returns a value (not None), for at most ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = condition()
+        if value is not None or time.monotonic() > deadline:
+            return value
+        time.sleep(pause)
+
+
+def record(
+    network: InteropNetwork,
+    scenario: str,
+    check: str,
+    producer: int,
+    consumer: int,
+    passed: bool,
+    detail: str = "",
+) -> None:
+    """Note one producer x consumer observation for the interop matrix."""
+    network.record(
+        MatrixEntry(scenario, check, producer, consumer, "passed" if passed else "failed", detail)
+    )

@@ -1,0 +1,236 @@
+"""Harness validators among themselves: a committee of four made wholly by the spec core.
+
+The validators are wired to one another in this process (each message delivered at once to
+its receivers' receive routes), so what they do is exactly what ``twin_spec`` says: they
+agree on one commit sequence and certify its checkpoints, they keep committing with one
+crashed, each records an equivocator's evidence (which verifies offline), and each refuses a
+block that breaks a receive rule with that rule's code. Over HTTP, against real nodes, the
+same validators are exercised by ``test_interop.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+from collections import deque
+
+import pytest
+
+from twin_conformance._harness_validator import HarnessValidator, Outgoing
+from twin_spec import (
+    Committee,
+    Ed25519SigningKey,
+    Validator,
+    block_digest,
+    sign_block,
+    verify_certified_checkpoint,
+    verify_equivocation_evidence,
+)
+
+
+class Bus:
+    """Validators wired in process: messages queued, then delivered in order."""
+
+    def __init__(self, size: int) -> None:
+        keys = [Ed25519SigningKey.generate() for _ in range(size)]
+        self.committee = Committee(
+            0, tuple(Validator(i, key.public_key, 1, None) for i, key in enumerate(keys))
+        )
+        self.keys = keys
+        self.queue: deque[tuple[int, Outgoing]] = deque()
+        self.validators = [
+            HarnessValidator(
+                self.committee,
+                index,
+                key,
+                functools.partial(self._post, index),
+                leader_timeout_seconds=0.0,
+            )
+            for index, key in enumerate(keys)
+        ]
+
+    def _post(self, sender: int, message: Outgoing) -> None:
+        self.queue.append((sender, message))
+
+    def deliver(self) -> None:
+        while self.queue:
+            _sender, message = self.queue.popleft()
+            for index in sorted(message.peers):
+                validator = self.validators[index]
+                if not validator.alive:
+                    continue
+                body = json.loads(message.body)
+                if message.path == "/consensus/blocks":
+                    validator.receive_block(body)
+                else:
+                    sequence = int(message.path.split("/")[3])
+                    validator.receive_signature(sequence, body)
+
+    def fetch(self) -> None:
+        """What ``_harness_peer`` does over HTTP: fetch held blocks' missing ancestors."""
+        for validator in self.validators:
+            for _ in range(10):
+                wanted = validator.missing()
+                if not wanted:
+                    break
+                for digest, author in wanted:
+                    block = self.validators[author].block(digest)
+                    if block is not None:
+                        validator.receive_block(block)
+
+    def rounds(self, count: int) -> None:
+        for _ in range(count):
+            for validator in self.validators:
+                validator.propose_if_ready()
+            self.deliver()
+            self.fetch()
+
+
+@pytest.fixture
+def bus() -> Bus:
+    return Bus(4)
+
+
+def _agree(validators: list[HarnessValidator]) -> None:
+    for first, second in itertools.combinations(validators, 2):
+        shorter, longer = sorted((first.commits, second.commits), key=len)
+        assert longer[: len(shorter)] == shorter
+
+
+def test_four_harness_validators_agree_and_certify(bus: Bus) -> None:
+    bus.rounds(30)
+    commits = [len(v.commits) for v in bus.validators]
+    assert min(commits) >= 20, commits
+    _agree(bus.validators)
+    for validator in bus.validators:
+        checkpoints = validator.certified(1, 1000)
+        assert len(checkpoints) >= len(validator.commits) - 1
+        for checkpoint in checkpoints:
+            verify_certified_checkpoint(checkpoint, bus.committee)
+
+
+def test_one_crashed_validator_does_not_stop_the_others(bus: Bus) -> None:
+    bus.rounds(5)
+    before = len(bus.validators[0].commits)
+    bus.validators[3].crash()
+    bus.rounds(30)
+    live = bus.validators[:3]
+    assert min(len(v.commits) for v in live) >= before + 15
+    _agree(live)
+
+
+def test_every_peer_records_an_equivocators_evidence(bus: Bus) -> None:
+    bus.rounds(3)
+    liar = bus.validators[3]
+    liar.equivocate_next(frozenset({0}), frozenset({1, 2}))
+    bus.rounds(6)
+    assert liar.equivocated is not None
+    signed = sorted(block_digest(block).hex() for block in liar.equivocated)
+    for validator in bus.validators[:3]:
+        evidence = [e for e in validator.equivocations if e["author"] == 3]
+        assert len(evidence) == 1, f"validator {validator.index} recorded {evidence}"
+        verify_equivocation_evidence(evidence[0], bus.committee)
+        assert sorted(block_digest(b).hex() for b in evidence[0]["blocks"]) == signed
+    bus.rounds(10)
+    _agree(bus.validators)
+
+
+def test_a_block_breaking_a_receive_rule_is_refused_with_its_code(bus: Bus) -> None:
+    bus.rounds(2)
+    receiver = bus.validators[0]
+    good = receiver.blocks_at(2)[1]
+    unsigned = {k: v for k, v in good.items() if k != "signature"}
+    cases = {
+        "badSignature": sign_block(bus.keys[2], {**unsigned}),
+        "wrongEpoch": sign_block(bus.keys[1], {**unsigned, "epoch": 1}),
+        "noAncestors": sign_block(bus.keys[1], {**unsigned, "ancestors": []}),
+        "missingAncestor": sign_block(
+            bus.keys[1],
+            {
+                **unsigned,
+                "ancestors": [
+                    unsigned["ancestors"][0],
+                    {**unsigned["ancestors"][1], "digest": "ab" * 32},
+                    *unsigned["ancestors"][2:],
+                ],
+            },
+        ),
+    }
+    for code, block in cases.items():
+        status, answer = receiver.receive_block(block)
+        assert status == 400, (code, answer)
+        assert answer["properties"]["code"] == code
+    assert receiver.receive_block([1, 2]) == (
+        400,
+        {
+            "name": "ValidationError",
+            "message": "the body is not a JSON object",
+            "properties": {"code": "malformed"},
+        },
+    )
+    own = receiver.blocks_at(2)[0]
+    assert receiver.receive_block(own)[0] == 202, "a block it holds is accepted again"
+
+
+def test_a_checkpoint_signature_that_does_not_verify_is_refused(bus: Bus) -> None:
+    bus.rounds(10)
+    receiver = bus.validators[0]
+    assert receiver.commits
+    status, answer = receiver.receive_signature(1, {"signer": 1, "signature": "z" + "1" * 86})
+    assert (status, answer["properties"]["code"]) == (400, "badSignature")
+    status, answer = receiver.receive_signature(1, {"signer": 9, "signature": "z1"})
+    assert (status, answer["properties"]["code"]) == (400, "unknownSigner")
+    status, answer = receiver.receive_signature(10_000, {"signer": 1, "signature": "z1"})
+    assert (status, answer["status"]) == (202, "pending")
+
+
+def test_rule_breaking_blocks_are_refused_by_every_peer_with_the_spec_cores_code(
+    bus: Bus,
+) -> None:
+    bus.rounds(3)
+    made = bus.validators[3].rule_breaking_blocks()
+    codes = {code for _name, _block, code in made}
+    assert {"badSignature", "wrongEpoch", "roundZero", "unknownAuthor", "noAncestors"} <= codes
+    assert {"missingAncestor", "timestampBeforeAncestor", "malformed"} <= codes
+    assert {"duplicateAncestorAuthor", "ownAncestorNotFirst", "unknownAncestorAuthor"} <= codes
+    assert {"firstAncestorNotOwn", "tooManyAncestors", "ancestorRoundNotBelow"} <= codes
+    for receiver in bus.validators[:3]:
+        for name, block, code in made:
+            status, answer = receiver.receive_block(block)
+            assert (status, answer["properties"]["code"]) == (400, code), name
+    assert not any(v.equivocations for v in bus.validators)
+
+
+def test_a_silent_leader_leaves_its_slots_empty_and_the_others_commit(bus: Bus) -> None:
+    bus.rounds(3)
+    silent = bus.validators[2]
+    silent.be_silent_leader()
+    bus.rounds(24)
+    schedule = silent._sequencer.schedule
+    led = [r for r in range(5, 20) if schedule.leader_of(r) == 2]
+    assert led
+    for validator in bus.validators:
+        authors = {(r, b["author"]) for r in led for b in validator.blocks_at(r)}
+        assert all((r, 2) not in authors for r in led), "a silent leader proposed"
+    assert min(len(v.commits) for v in bus.validators) >= 10
+    _agree(bus.validators)
+
+
+def test_blocks_withheld_from_a_peer_reach_it_through_the_others(bus: Bus) -> None:
+    bus.rounds(3)
+    bus.validators[3].withhold_from(frozenset({0}))
+    bus.rounds(10)
+    # Validator 0 never receives validator 3's blocks directly: it fetches each one a block it
+    # receives names, and commits what the others commit.
+    assert min(len(v.commits) for v in bus.validators) >= 5
+    assert len(bus.validators[0].blocks_at(10)) == 4
+    _agree(bus.validators)
+
+
+def test_a_conflicting_checkpoint_signature_is_refused(bus: Bus) -> None:
+    bus.rounds(10)
+    signature = bus.validators[3].conflicting_signature(1)
+    assert signature is not None
+    status, answer = bus.validators[0].receive_signature(1, signature)
+    assert (status, answer["properties"]["code"]) == (400, "badSignature")

@@ -1,0 +1,92 @@
+"""Broken variants as interop clients: each is caught by the right scenario with the right rule.
+
+A client definition can start any command; here it starts a broken variant of the reference
+node (``python -m tests.broken_variants FAULT``, the catalog of ``tests/broken_variants``) as
+member 0, beside an honest reference node and two harness validators. The interop run must
+fail the scenario that observes the fault, naming the requirement the variant breaks, and
+mark the matrix cell of the broken member as consumer failed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import REPO_ROOT
+
+CASES = {
+    # fault: (the scenario's check, the requirement, the matrix scenario or None)
+    "credential-ignores-revocation": (
+        "test_identity_across.py::"
+        "test_a_credential_issued_on_one_member_verifies_on_every_other_and_its_revocation_too",
+        "TWIN-IDENTITY-065",
+        "revocation-seen",
+    ),
+    "evidence-of-unsigned-blocks": (
+        "test_byzantine.py::test_an_equivocating_harness_validator_is_caught_by_every_client",
+        "TWIN-CONSENSUS-030",
+        None,
+    ),
+    "refused-block-accepted": (
+        "test_receive_rules.py::"
+        "test_blocks_breaking_a_receive_rule_are_refused_by_every_client_with_its_code",
+        "TWIN-CONSENSUS-101",
+        "receive-rule-refused",
+    ),
+}
+
+
+def _broken_definition(folder: Path, fault: str) -> Path:
+    command = [
+        "{python}", "-m", "tests.broken_variants", fault,
+        "--genesis", "{genesis}", "--validator-index", "{validator_index}",
+        "--validator-key", "{validator_key}", "--admin-password-file", "{admin_password_file}",
+        "--data-dir", "{data_dir}", "--host", "{host}", "--port", "{port}",
+        "--leader-timeout", "0.3",
+    ]  # fmt: skip
+    path = folder / f"{fault}.json"
+    path.write_text(
+        json.dumps(
+            {
+                "name": f"broken variant {fault}",
+                "command": command,
+                "admin": {"email": "admin@twin.example"},
+                "env": {"PYTHONPATH": str(REPO_ROOT)},
+                "profiles": ["core", "identity", "anchoring", "consensus"],
+            }
+        )
+    )
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", sorted(CASES))
+def test_a_broken_client_is_caught_by_the_scenario_that_observes_it(
+    tmp_path: Path, fault: str
+) -> None:
+    check, requirement, scenario = CASES[fault]
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "twin_conformance", "interop",
+            "--client", str(_broken_definition(tmp_path, fault)),
+            "--client", "reference.yaml",
+            "--harness-validators", "2",
+            "--out", str(out),
+        ],
+        capture_output=True, text=True, timeout=600, check=False, cwd=REPO_ROOT,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads((out / "report.json").read_text())
+    failed = {t["id"]: t["failedRequirement"] for t in report["tests"] if t["outcome"] == "failed"}
+    assert failed.get(check) == requirement, failed
+    assert "#0 broken variant" in next(t["message"] for t in report["tests"] if t["id"] == check)
+    if scenario is not None:
+        matrix = json.loads((out / "interop-matrix.json").read_text())
+        cells = next(s["cells"] for s in matrix["scenarios"] if s["id"] == scenario)
+        assert any(c["consumer"] == 0 and c["outcome"] == "failed" for c in cells), cells
+        assert all(c["outcome"] == "passed" for c in cells if c["consumer"] == 1), cells
