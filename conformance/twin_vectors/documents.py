@@ -12,7 +12,7 @@ import base64
 import copy
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from twin_spec import (
     Committee,
@@ -228,12 +228,13 @@ def example_attestation(
         created="2026-11-21T08:00:00Z",
     )
     blob_id = "blob:twin:" + hashlib.sha256(b"blob %d" % revision).hexdigest()
+    recorded = cast(JSONValue, copy.deepcopy(signed))
     transaction: dict[str, JSONValue] = {
         "type": "document.create" if revision == 0 else "document.update",
         "sender": USER_DID,
         "nonce": hashlib.sha256(b"nonce %d" % revision).hexdigest()[:32],
         "timestampMs": BASE_TIME + revision,
-        "payload": {"blobStorageId": blob_id, "attestation": copy.deepcopy(signed)},
+        "payload": {"blobStorageId": blob_id, "attestation": recorded},
     }
     others = [
         {"type": "x", "sender": USER_DID, "nonce": str(n), "timestampMs": BASE_TIME, "payload": {}}
