@@ -38,7 +38,7 @@ def encodings(marker: bytes) -> dict[str, bytes]:
 def traces(data_dir: Path, marker: bytes) -> list[str]:
     """Every (file, encoding) where the marker is found under the data directory."""
     patterns = encodings(marker)
-    hits = []
+    hits: list[str] = []
     for path in sorted(data_dir.rglob("*")):
         if path.is_file():
             data = path.read_bytes()
@@ -121,7 +121,9 @@ def test_a_removed_revision_leaves_no_trace_and_its_attestation_still_verifies(
         lambda method, purpose: verification_key(did_document, method, purpose),
         revision={**revision, "document": graph_id},
     )
-    assert summary["sequence"] >= 1
+    sequence = summary["sequence"]
+    assert isinstance(sequence, int)
+    assert sequence >= 1
     assert "dateDeleted" in revision
 
     node.stop()
