@@ -241,7 +241,7 @@ def test_a_revision_attestation_verifies_offline(
     )
 
 
-@pytest.mark.twin_requirement("TWIN-DOCUMENTS-011", "TWIN-DOCUMENTS-012")
+@pytest.mark.twin_requirement("TWIN-DOCUMENTS-011", "TWIN-DOCUMENTS-012", "TWIN-DOCUMENTS-001")
 def test_an_update_adds_a_revision_and_leaves_the_earlier_one_as_it_was(
     client: TwinClient, run: TwinState, committee: Committee
 ) -> None:
@@ -261,11 +261,16 @@ def test_an_update_adds_a_revision_and_leaves_the_earlier_one_as_it_was(
     entry = newest.get("blobStorageEntry")
     require(
         newest.get("documentRevision") == 1
-        and newest.get("blobHash") == blob_hash(content)
         and isinstance(entry, dict)
         and entry.get("blob") == _b64(content),
         "TWIN-DOCUMENTS-011",
-        "revision 1 does not hold the new content, its hash and revision number 1",
+        "revision 1 does not hold the new content and revision number 1",
+    )
+    require(
+        newest.get("blobHash") == blob_hash(content),
+        "TWIN-DOCUMENTS-001",
+        f"revision 1's blobHash is {newest.get('blobHash')!r}; its content hashes to "
+        f"{blob_hash(content)}",
     )
     require(
         newest.get("blobStorageId") != before.get("blobStorageId")
