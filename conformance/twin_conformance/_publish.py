@@ -44,7 +44,7 @@ from twin_conformance._diff import diff_reports
 from twin_conformance._render_html import render_html, render_template
 from twin_conformance._trust import TrustedKeys
 
-PROFILES = ("core", "identity", "anchoring", "consensus")
+PROFILES = ("core", "identity", "anchoring", "consensus", "documents")
 BADGE_COLOURS = {
     "certified-conformant": "#1a7f37",
     "conformant": "#6b7785",

@@ -10,7 +10,7 @@ import yaml
 
 from twin_conformance._paths import spec_dir
 
-PROFILES: tuple[str, ...] = ("core", "identity", "anchoring", "consensus")
+PROFILES: tuple[str, ...] = ("core", "identity", "anchoring", "consensus", "documents")
 """The profiles the harness knows, in the order reports list them."""
 
 

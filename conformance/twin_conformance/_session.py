@@ -684,6 +684,8 @@ def _fuzz_summary(run: TwinState) -> dict[str, Any]:
         "budgetReached": [check for check, entry in checks.items() if entry["budgetReached"]],
         "checks": checks,
     }
+
+
 def _interop(config: pytest.Config) -> dict[str, Any] | None:
     """The interop network of an interop run (``--twin-interop-network``), else None."""
     path = config.getoption("--twin-interop-network")

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TwinState", "state", "test_id"]
 
-PROFILE_CHOICES = ("core", "identity", "anchoring", "consensus", "full")
+PROFILE_CHOICES = ("core", "identity", "anchoring", "consensus", "documents", "full")
 _STATE = pytest.StashKey["TwinState"]()
 _STARTED = pytest.StashKey[tuple[datetime, float]]()
 REPORT_FILES = ("report.json", "junit.xml", "report.html")

@@ -19,6 +19,7 @@ from twin_vectors import (
     anchoring,
     consensus,
     core,
+    documents,
     http,
     identity_credentials,
     identity_dids,
@@ -46,6 +47,7 @@ FAMILIES: tuple[Family, ...] = (
     *consensus.FAMILIES,
     *leader_schedule.FAMILIES,
     *ledger.FAMILIES,
+    *documents.FAMILIES,
 )
 """Every vector family, each once."""
 

@@ -19,6 +19,7 @@ from twin_spec import (
     TWO_CERTIFIED_BLOCKS,
     BlockRejection,
     DidErrorCode,
+    DocumentFailure,
     Ed25519SigningKey,
     JwtFailure,
     ProofFailureReason,
@@ -26,7 +27,7 @@ from twin_spec import (
     SignatureRejection,
 )
 
-PROFILES = ("core", "identity", "anchoring", "consensus")
+PROFILES = ("core", "identity", "anchoring", "consensus", "documents")
 RESULTS = ("valid", "invalid", "acceptable")
 
 # Codes a family uses beyond the spec core's enumerations, each for one kind of refusal.
@@ -73,6 +74,7 @@ ERROR_CODES: tuple[str, ...] = tuple(
             *(code.value for code in SignatureRejection),
             *(code.value for code in JwtFailure),
             *(code.value for code in ReceiptFailure),
+            *(code.value for code in DocumentFailure),
             *_OTHER_CODES,
         }
     )

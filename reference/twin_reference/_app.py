@@ -13,12 +13,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from twin_reference._documents import sweep_erased
 from twin_reference._errors import ApiError, WritePending
 from twin_reference._http import handle_api_error, handle_http_exception, handle_unexpected
 from twin_reference._node import Node
 from twin_reference._routes_anchoring import ROUTES as ANCHORING_ROUTES
 from twin_reference._routes_consensus import ROUTES as CONSENSUS_ROUTES
 from twin_reference._routes_core import ROUTES as CORE_ROUTES
+from twin_reference._routes_documents import ROUTES as DOCUMENT_ROUTES
 from twin_reference._routes_identity import ROUTES as IDENTITY_ROUTES
 from twin_reference._setup import anchor_node_identity
 from twin_reference._writes import handle_write_pending
@@ -59,6 +61,8 @@ def create_app(node: Node) -> Starlette:
         app.state.node = node
         node.evaluator.start()
         await node.ledger.start()
+        # Erase the blobs of revisions removed while this node was down or mid-removal.
+        sweep_erased(node)
         # In the background: with a committee of several, committing the node's DID needs
         # peers that may not be listening yet; /health reports the node not ready until then.
         identity = asyncio.create_task(anchor_node_identity(node), name="twin-node-identity")
@@ -78,7 +82,13 @@ def create_app(node: Node) -> Starlette:
         # The consensus routes first: validators send each other several requests a round,
         # and Starlette tries the routes in order.
         routes=one_route_per_path(
-            [*CONSENSUS_ROUTES, *CORE_ROUTES, *IDENTITY_ROUTES, *ANCHORING_ROUTES]
+            [
+                *CONSENSUS_ROUTES,
+                *CORE_ROUTES,
+                *IDENTITY_ROUTES,
+                *ANCHORING_ROUTES,
+                *DOCUMENT_ROUTES,
+            ]
         ),
         exception_handlers={
             WritePending: handle_write_pending,

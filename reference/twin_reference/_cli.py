@@ -40,7 +40,7 @@ LOG = logging.getLogger("twin_reference")
 @click.group()
 @click.version_option("0.1.0", prog_name="twin-node")
 def main() -> None:
-    """TWIN reference node: a minimal but real TWIN node (core, identity, anchoring, consensus).
+    """TWIN reference node: a minimal but real TWIN node (core to documents, every profile).
 
     One node is a committee of one (twin-node serve); twin-node genesis and twin-node cluster
     run several validators that order every state change together.

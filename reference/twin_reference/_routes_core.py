@@ -14,7 +14,7 @@ from twin_reference._node import Node
 from twin_reference._openapi import served_openapi
 from twin_spec import SPEC_VERSION
 
-PROFILES = ["core", "identity", "anchoring", "consensus"]
+PROFILES = ["core", "identity", "anchoring", "consensus", "documents"]
 STALL_WARNING_SECONDS = 5.0
 """Transactions that wait this long without a commit make the ledger's health a warning..."""
 STALL_ERROR_SECONDS = 30.0

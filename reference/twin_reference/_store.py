@@ -54,6 +54,16 @@ CREATE TABLE IF NOT EXISTS immutable_proofs (
 CREATE TABLE IF NOT EXISTS storage_items (
     id TEXT PRIMARY KEY, data BLOB NOT NULL, creator TEXT NOT NULL, allow_list TEXT NOT NULL,
     transaction_digest BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    graph_id TEXT PRIMARY KEY, document_id TEXT NOT NULL, id_format TEXT, code TEXT NOT NULL,
+    creator TEXT NOT NULL, created_ms INTEGER NOT NULL, latest INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS documents_by_document_id ON documents (document_id, created_ms);
+CREATE TABLE IF NOT EXISTS document_revisions (
+    graph_id TEXT NOT NULL, revision INTEGER NOT NULL, body TEXT NOT NULL,
+    blob_id TEXT NOT NULL, transaction_digest BLOB NOT NULL, date_deleted TEXT,
+    PRIMARY KEY (graph_id, revision));
+CREATE INDEX IF NOT EXISTS document_revisions_by_blob ON document_revisions (blob_id);
+CREATE TABLE IF NOT EXISTS held_blobs (blob_id TEXT PRIMARY KEY);
 """
 
 
@@ -73,6 +83,9 @@ class Store:
         self.connection.execute("PRAGMA synchronous=FULL")
         self._durable = True
         self.connection.execute("PRAGMA foreign_keys=ON")
+        # TWIN-DOCUMENTS-031 "... no copy of the erased content ... nor in free pages": deleted
+        # rows are overwritten with zeros, in the database and in the WAL frames that free them.
+        self.connection.execute("PRAGMA secure_delete=ON")
         self.connection.executescript(SCHEMA)
 
     @contextmanager

@@ -1,6 +1,7 @@
 """Ledger transactions the reference node submits, and their deterministic execution.
 
-Every state change (DID documents, immutable proofs, verifiable storage) is a transaction; the
+Every state change (DID documents, immutable proofs, verifiable storage, document revisions
+(``_document_transactions.py``)) is a transaction; the
 committee orders transactions into commits, and each node applies them in commit order with the
 commit's timestamp, so every validator reaches the same state. A transaction that cannot apply
 (a duplicate id, a stale version, a caller without the right) is still ordered and recorded,
@@ -18,6 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from twin_reference._document_transactions import (
+    DOCUMENT_TRANSACTIONS,
+    DocumentRefused,
+    apply_document,
+)
 from twin_spec import JSONValue
 
 DID_CREATE = "did.create"
@@ -176,6 +182,11 @@ def _apply(connection: sqlite3.Connection, tx: dict[str, Any], digest: bytes, no
         )
     elif kind in (STORAGE_CREATE, STORAGE_UPDATE, STORAGE_REMOVE):
         _apply_storage(connection, kind, sender, payload, digest)
+    elif kind in DOCUMENT_TRANSACTIONS:
+        try:
+            apply_document(connection, kind, sender, payload, digest, now_ms)
+        except DocumentRefused as refused:
+            raise _Refused(refused.name, refused.message) from None
     else:
         raise _Refused("ValidationError", f"unknown transaction type {kind!r}")
 

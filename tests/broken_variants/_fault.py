@@ -19,7 +19,7 @@ CAUGHT, CONFORMANT, COULD_NOT_RUN = "caught", "conformant", "could-not-run"
 """What the harness must say of a variant: it fails the requirement (exit 1), it is judged
 conformant (a deviation the spec allows; exit 0), or it cannot be judged (exit 2)."""
 
-PROFILES = ("core", "identity", "anchoring", "consensus")
+PROFILES = ("core", "identity", "anchoring", "consensus", "documents")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from tests.broken_variants import (
     _core_faults,
     _core_limits_faults,
     _deviation_faults,
+    _documents_faults,
     _identity_credential_faults,
     _identity_did_faults,
     _identity_faults,
@@ -52,6 +53,7 @@ CATALOG: tuple[Fault, ...] = (
     *_consensus_ledger_faults.FAULTS,
     *_consensus_rule_faults.FAULTS,
     *_consensus_write_faults.FAULTS,
+    *_documents_faults.FAULTS,
 )
 """One variant or more for every observable MUST, each breaking that rule."""
 
@@ -79,6 +81,8 @@ SMOKE: tuple[str, ...] = (
     "duplicate-author-ancestor-accepted",
     "refused-block-accepted",
     "checkpoint-served-differs",
+    "document-removed-content-readable",
+    "document-blob-hash-of-base64",
 )
 """The variants the fast test run checks (``test_broken_variants.py``); the slow catalog run
 (``run_catalog``) checks every one."""

@@ -30,11 +30,11 @@ from tests.broken_variants import CATALOG, SMOKE, Fault, start_variant
 from tests.conformance.hostile_server import HostileServer
 from tests.node_process import ADMIN_EMAIL, ADMIN_PASSWORD, start_node
 
-PROFILES = ("core", "identity", "anchoring", "consensus")
+PROFILES = ("core", "identity", "anchoring", "consensus", "documents")
 # Three runs at a time keep both cores busy while one run waits on its node.
 WORKERS = 3
 HARNESS_TIMEOUT_SECONDS = 240.0
-PROFILE_WEIGHT = {"identity": 0, "consensus": 1, "anchoring": 2, "core": 3}
+PROFILE_WEIGHT = {"identity": 0, "consensus": 1, "anchoring": 2, "documents": 3, "core": 4}
 UNREACHABLE_LIMIT_SECONDS = 10.0
 HANG_GUARD_SECONDS = 120.0
 

@@ -430,6 +430,7 @@ def test_the_page_shows_a_verdict_per_profile() -> None:
         "identity": "conformant",
         "anchoring": "not-claimed",
         "consensus": "not-requested",
+        "documents": "not-requested",
     }
 
 
@@ -583,7 +584,7 @@ def test_junit_has_one_suite_per_profile_with_counts() -> None:
     root = _junit(make_report())
     assert root.tag == "testsuites"
     suites = {suite.get("name"): suite for suite in root.findall("testsuite")}
-    assert list(suites) == ["core", "identity", "anchoring", "consensus"]
+    assert list(suites) == ["core", "identity", "anchoring", "consensus", "documents"]
     core = suites["core"]
     assert (core.get("tests"), core.get("failures"), core.get("skipped")) == ("6", "2", "2")
     assert core.get("errors") == "1"

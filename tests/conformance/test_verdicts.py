@@ -30,7 +30,7 @@ from tests.node_process import ADMIN_EMAIL, ADMIN_PASSWORD
 from twin_conformance._paths import checks_dir
 
 FAST = ("--fuzz-examples", "0")
-PROFILES = ("core", "identity", "anchoring", "consensus")
+PROFILES = ("core", "identity", "anchoring", "consensus", "documents")
 
 
 def _last_line(run: HarnessRun) -> str:

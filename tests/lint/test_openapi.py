@@ -87,11 +87,26 @@ CONSENSUS_OPERATIONS = {
     ("get", "/consensus/transactions/{digest}"): "consensusTransactionGet",
     ("post", "/consensus/evaluate"): "consensusEvaluate",
 }
+DOCUMENTS_OPERATIONS = {
+    ("post", "/documents"): "DocumentManagementSet",
+    ("get", "/documents"): "DocumentManagementQuery",
+    ("put", "/documents/{auditableItemGraphDocumentId}"): "DocumentManagementUpdate",
+    ("get", "/documents/{auditableItemGraphDocumentId}"): "DocumentManagementGet",
+    (
+        "get",
+        "/documents/{auditableItemGraphDocumentId}/{revision}",
+    ): "DocumentManagementGetRevision",
+    (
+        "delete",
+        "/documents/{auditableItemGraphDocumentId}/{revision}",
+    ): "DocumentManagementRemove",
+}
 PROFILE_OPERATIONS = {
     "core": CORE_OPERATIONS,
     "identity": IDENTITY_OPERATIONS,
     "anchoring": ANCHORING_OPERATIONS,
     "consensus": CONSENSUS_OPERATIONS,
+    "documents": DOCUMENTS_OPERATIONS,
 }
 
 # Operations anyone may call. The contract secures every write except login and proof
@@ -194,6 +209,20 @@ UPSTREAM_DIFFERENCES = {
         for route, operation_id in CONSENSUS_OPERATIONS.items()
     },
 }
+# The node serves its document routes at /documents (its route table), while its OpenAPI
+# document says /document-management; the spec follows the node. Its 0.9 line keeps /documents
+# but updates with PATCH.
+UPSTREAM_DIFFERENCES.update(
+    {
+        (method, path): UpstreamDifference(
+            operation_id,
+            "`/document-management`",
+            in_node_0_9=method != "put",
+            replaces=(method, path.replace("/documents", "/document-management", 1)),
+        )
+        for (method, path), operation_id in DOCUMENTS_OPERATIONS.items()
+    }
+)
 # Links a stateful client needs: (operation, response status, linked operation).
 REQUIRED_LINKS = {
     ("identityCreate", "200", "identityResolve"),
@@ -209,6 +238,10 @@ REQUIRED_LINKS = {
     ("verifiableStorageCreate", "201", "verifiableStorageUpdate"),
     ("verifiableStorageCreate", "201", "verifiableStorageRemove"),
     ("consensusCheckpointGet", "200", "consensusCommitList"),
+    ("DocumentManagementSet", "201", "DocumentManagementGet"),
+    ("DocumentManagementSet", "201", "DocumentManagementUpdate"),
+    ("DocumentManagementSet", "201", "DocumentManagementGetRevision"),
+    ("DocumentManagementSet", "201", "DocumentManagementRemove"),
 }
 
 

@@ -92,6 +92,32 @@ WITHOUT_AN_HONEST_VECTOR = {
         "time and connection bounds show only in how a node treats slow and idle connections, "
         "not in a request's answer (tests/reference/test_connections.py)"
     ),
+    "TWIN-DOCUMENTS-010": (
+        "creating a document is a write whose answer names an id the node chose; what it "
+        "stored shows only in the reads that follow (the harness's functional checks)"
+    ),
+    "TWIN-DOCUMENTS-011": (
+        "a revision is added to a document an earlier request created, and the rule is about "
+        "what the earlier revisions still hold afterwards: a sequence of exchanges"
+    ),
+    "TWIN-DOCUMENTS-012": (
+        "what a read lists depends on the revisions the node holds, which earlier writes made"
+    ),
+    "TWIN-DOCUMENTS-030": (
+        "erasure is a lifecycle (create, remove, then read and verify), not one request and "
+        "its answer; the attestation vectors show it verifies without the content"
+    ),
+    "TWIN-DOCUMENTS-031": (
+        "about the bytes in a node's files, which no exchange shows "
+        "(tests/reference/test_documents_erasure.py scans them)"
+    ),
+    "TWIN-DOCUMENTS-040": (
+        "a vector would carry 256 KiB of content to show one 413; the harness sends it live, "
+        "and the bound itself is twin_spec.MAX_DOCUMENT_BYTES"
+    ),
+    "TWIN-DOCUMENTS-050": (
+        "a 403 needs a document another user created, and a run holds one user's credentials"
+    ),
 }
 """Requirements with no vector, each with the reason; the harness checks them another way."""
 
@@ -133,7 +159,7 @@ def test_vector_ids_match_their_paths() -> None:
         assert f"{vector['id']}.json" == path.relative_to(VECTORS).as_posix()
 
 
-@pytest.mark.parametrize("profile", ["core", "identity", "anchoring", "consensus"])
+@pytest.mark.parametrize("profile", ["core", "identity", "anchoring", "consensus", "documents"])
 def test_every_vector_validates_against_the_vector_schema(profile: str) -> None:
     validator = schema_validator("vector.schema.json")
     for path, vector in _vectors():
@@ -145,4 +171,4 @@ def test_every_vector_validates_against_the_vector_schema(profile: str) -> None:
 
 def test_every_profile_has_vectors() -> None:
     profiles = {vector["id"].split("/")[0] for _path, vector in _vectors()}
-    assert profiles == {"core", "identity", "anchoring", "consensus"}
+    assert profiles == {"core", "identity", "anchoring", "consensus", "documents"}

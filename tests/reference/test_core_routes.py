@@ -37,7 +37,7 @@ def assert_error(
 def test_info_names_the_spec_version_profiles_and_identity(client: httpx.Client) -> None:
     info = client.get("/info").json()
     assert info["specVersion"] == SPEC_VERSION
-    assert info["profiles"] == ["core", "identity", "anchoring", "consensus"]
+    assert info["profiles"] == ["core", "identity", "anchoring", "consensus", "documents"]
     parse_did_twin(info["nodeIdentity"])
     resolved = client.get(f"/identity/{info['nodeIdentity']}").json()
     methods = [method["id"] for method in resolved["assertionMethod"]]
