@@ -21,6 +21,7 @@ from twin_spec import (
     DidErrorCode,
     Ed25519SigningKey,
     JwtFailure,
+    PresentationFailure,
     ProofFailureReason,
     ReceiptFailure,
     SignatureRejection,
@@ -72,6 +73,7 @@ ERROR_CODES: tuple[str, ...] = tuple(
             *(code.value for code in DidErrorCode),
             *(code.value for code in SignatureRejection),
             *(code.value for code in JwtFailure),
+            *(code.value for code in PresentationFailure),
             *(code.value for code in ReceiptFailure),
             *_OTHER_CODES,
         }
