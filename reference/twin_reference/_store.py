@@ -54,6 +54,12 @@ CREATE TABLE IF NOT EXISTS immutable_proofs (
 CREATE TABLE IF NOT EXISTS storage_items (
     id TEXT PRIMARY KEY, data BLOB NOT NULL, creator TEXT NOT NULL, allow_list TEXT NOT NULL,
     transaction_digest BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS profiles (
+    identity TEXT PRIMARY KEY, public TEXT NOT NULL, private_hash TEXT,
+    transaction_digest BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS profile_private (
+    identity TEXT NOT NULL, hash TEXT NOT NULL, salt BLOB NOT NULL, private TEXT NOT NULL,
+    PRIMARY KEY (identity, hash));
 """
 
 
