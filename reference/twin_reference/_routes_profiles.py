@@ -161,7 +161,7 @@ async def query_profiles(request: Request) -> Response:
         raise ValidationError("query.cursor must be 1 to 512 characters", field="query.cursor")
     filters: list[tuple[str, str]] = []
     text = query.get("publicFilters")
-    if text:
+    if text is not None:
         if len(text) > 2048:
             raise ValidationError("query.publicFilters is too long", field="query.publicFilters")
         for pair in text.split(","):
