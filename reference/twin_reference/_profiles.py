@@ -17,7 +17,7 @@ from typing import Any
 from twin_reference._errors import ApiError, NotFoundError, ValidationError, WritePending
 from twin_reference._node import Node
 from twin_reference._transactions import PROFILE_CREATE, PROFILE_REMOVE, PROFILE_UPDATE
-from twin_spec import JSONValue, canonicalize
+from twin_spec import JSONValue, TwinSpecError, canonicalize
 
 PROPERTY_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
 FILTER_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
@@ -143,7 +143,14 @@ async def _write(node: Node, caller: str, kind: str, public: object, private: ob
         payload["privateHash"] = None
     else:
         salt = secrets.token_bytes(16)
-        digest = private_hash(salt, checked_private)
+        try:
+            digest = private_hash(salt, checked_private)
+        except TwinSpecError as exc:
+            # TWIN-CORE-054: a part JCS cannot canonicalise is bad input (400), never a crash.
+            raise ValidationError(
+                f"body.privateProfile cannot be canonicalised: {exc.message}",
+                field="body.privateProfile",
+            ) from None
         payload["privateHash"] = digest
         # Kept before the transaction is submitted, so that a write answered 202 (pending)
         # finds its private part once it commits; reads take the part whose hash the ledger
@@ -182,11 +189,14 @@ def _object(value: object, name: str) -> dict[str, Any] | None:
 
 
 def _ledger_row(
-    node: Node, identity: str, *, field: str = "token"
+    node: Node, identity: str, *, field: str | None = None
 ) -> tuple[dict[str, Any] | None, str | None]:
+    """The ledger's public part and private hash of an identity's profile, or 404."""
     row = node.store.one("SELECT public, private_hash FROM profiles WHERE identity = ?", identity)
     if row is None:
-        raise NotFoundError(f"{identity[:80]} has no profile", field=field)
+        # The caller's own profile is named by its token, not by a part of the request.
+        where: dict[str, JSONValue] = {} if field is None else {"field": field}
+        raise NotFoundError(f"{identity[:80]} has no profile", **where)
     public = json.loads(str(row[0]))
     return public, None if row[1] is None else str(row[1])
 
