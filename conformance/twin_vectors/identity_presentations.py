@@ -1,8 +1,9 @@
-"""Identity vectors about verifiable presentations (offline): identity/presentation.
+"""Offline vectors of verifiable presentations: identity/presentation, -presentation-document.
 
-Each vector gives a VP-JWT, the DID documents the verifier resolved (holder and issuers, with
-the issuers' status lists), the verifier's clock and, optionally, the challenge it asked; the
-expected member is the verified presentation or the failure reason.
+Each vector gives a VP-JWT (or a Data Integrity presentation), the DID documents the verifier
+resolved (holder and issuers, with the issuers' status lists), the verifier's clock and,
+optionally, the challenge it asked; the expected member is the verified presentation or the
+failure reason.
 """
 
 from __future__ import annotations
@@ -16,17 +17,21 @@ from twin_spec import (
     Ed25519SigningKey,
     JwtError,
     PresentationError,
+    ProofVerificationError,
     base64url_decode,
     base64url_encode,
     build_credential,
     build_presentation,
+    build_presentation_document,
     canonicalize,
     encode_jwt,
     jwk_from_public_key,
     new_status_list,
     sign_credential_jwt,
+    sign_presentation_document,
     sign_presentation_jwt,
     status_list_service,
+    verify_presentation_document,
     verify_presentation_jwt,
     with_status_bit,
 )
@@ -40,6 +45,7 @@ from twin_vectors._keys import (
 )
 
 PRESENTATION = "identity/presentation"
+PRESENTATION_DOCUMENT = "identity/presentation-document"
 _HOLDER = "did:twin:0x" + "ab" * 32
 _ISSUER = "did:twin:0x" + "cd" * 32
 _OTHER = "did:twin:0x" + "ef" * 32
@@ -89,7 +95,8 @@ def _document(
     return document
 
 
-def _cases() -> list[Case]:
+def _parties() -> dict[str, Any]:
+    """The holder, issuer and other party: keys, resolved documents and two credentials."""
     holder_key = vector_test_key("presentation/holder")
     holder_assertion = vector_test_key("presentation/holder-assertion")
     issuer_key = vector_test_key("presentation/issuer")
@@ -129,7 +136,30 @@ def _cases() -> list[Case]:
             issued_at_seconds=ISSUED_SECONDS,
         )
 
-    licence_jwt = vc(licence)
+    return {
+        "holder_key": holder_key,
+        "holder_assertion": holder_assertion,
+        "issuer_key": issuer_key,
+        "other_key": other_key,
+        "issuer_document": issuer_document,
+        "documents": documents,
+        "licence": licence,
+        "origin": origin,
+        "vc": vc,
+    }
+
+
+def _cases() -> list[Case]:
+    parties = _parties()
+    holder_key: Ed25519SigningKey = parties["holder_key"]
+    holder_assertion: Ed25519SigningKey = parties["holder_assertion"]
+    issuer_key: Ed25519SigningKey = parties["issuer_key"]
+    other_key: Ed25519SigningKey = parties["other_key"]
+    issuer_document: dict[str, Any] = parties["issuer_document"]
+    documents: dict[str, Any] = parties["documents"]
+    origin: dict[str, Any] = parties["origin"]
+    vc = parties["vc"]
+    licence_jwt = vc(parties["licence"])
     origin_jwt = vc(origin)
 
     def vp(
@@ -333,6 +363,152 @@ def _raw_vp(key: Ed25519SigningKey, vp_members: Mapping[str, Any]) -> str:
     return encode_jwt(header, {"iss": _HOLDER, "nbf": ISSUED_SECONDS, "vp": vp}, key)
 
 
+def presentation_document_oracle(input_: Mapping[str, Any]) -> dict[str, Any]:
+    """What a verifier answers for the Data Integrity presentation ``input.presentation``."""
+    try:
+        verified = verify_presentation_document(
+            input_["presentation"],
+            input_["documents"],
+            input_["now"],
+            challenge=input_.get("challenge"),
+        )
+    except PresentationError as exc:
+        expected: dict[str, Any] = {"result": "invalid", "error": exc.reason}
+        if exc.credential_index is not None:
+            expected["credentialIndex"] = exc.credential_index
+            expected["credentialFailure"] = exc.credential_failure
+        return expected
+    except ProofVerificationError as exc:
+        return {"result": "invalid", "error": exc.reason.value}
+    except DidError as exc:
+        return {"result": "invalid", "error": exc.code.value}
+    return {
+        "result": "valid",
+        "verifiablePresentation": verified.presentation,
+        "issuers": [str(document["id"]) for document in verified.issuers],
+    }
+
+
+def _document_cases() -> list[Case]:
+    parties = _parties()
+    holder_key: Ed25519SigningKey = parties["holder_key"]
+    documents: dict[str, Any] = parties["documents"]
+    vc = parties["vc"]
+    licence_jwt = vc(parties["licence"])
+    origin_jwt = vc(parties["origin"])
+    created = "2026-01-01T00:00:00Z"
+
+    def secured(
+        credentials: list[str],
+        *,
+        key: Ed25519SigningKey = holder_key,
+        method: str = f"{_HOLDER}#auth",
+        expires: str | None = None,
+        challenge: str | None = None,
+    ) -> dict[str, Any]:
+        presentation = build_presentation_document(
+            _HOLDER, credentials, presentation_id="urn:uuid:5f0c6a1e-0000-4000-8000-000000000043"
+        )
+        return sign_presentation_document(
+            presentation,
+            key,
+            verification_method=method,
+            created=created,
+            expires=expires,
+            challenge=challenge,
+        )
+
+    cases: list[Case] = []
+
+    def add(
+        name: str,
+        description: str,
+        requirements: list[str],
+        presentation: Mapping[str, Any],
+        challenge: str | None = None,
+    ) -> None:
+        input_: dict[str, Any] = {
+            "presentation": dict(presentation),
+            "documents": documents,
+            "now": NOW_SECONDS,
+        }
+        if challenge is not None:
+            input_["challenge"] = challenge
+        cases.append((name, description, ["TWIN-IDENTITY-077", *requirements], input_))
+
+    valid = secured([licence_jwt, origin_jwt])
+    add("valid", "two enveloped credentials, proven by the holder", ["TWIN-IDENTITY-073"], valid)
+    add(
+        "challenge-answered",
+        "the proof carries the challenge the verifier asked",
+        ["TWIN-IDENTITY-076"],
+        secured([origin_jwt], challenge=_CHALLENGE),
+        challenge=_CHALLENGE,
+    )
+    add(
+        "challenge-other-than-asked",
+        "the proof answers another verifier's challenge",
+        ["TWIN-IDENTITY-076"],
+        secured([origin_jwt], challenge="another-request"),
+        challenge=_CHALLENGE,
+    )
+    add(
+        "expired",
+        "the proof expired in 2026, before now",
+        ["TWIN-IDENTITY-072"],
+        secured([origin_jwt], expires="2026-06-01T00:00:00Z"),
+    )
+    add(
+        "signed-by-another-key",
+        "names the holder's method, signed by another party's key",
+        ["TWIN-IDENTITY-071"],
+        secured([origin_jwt], key=parties["other_key"]),
+    )
+    add(
+        "proof-by-another-did",
+        "the proof's method belongs to another DID than the holder",
+        ["TWIN-IDENTITY-071"],
+        secured([origin_jwt], key=parties["other_key"], method=f"{_OTHER}#auth"),
+    )
+    add(
+        "proof-purpose-assertion",
+        "proven with the holder's assertionMethod key, purpose authentication",
+        ["TWIN-IDENTITY-071"],
+        secured([origin_jwt], key=parties["holder_assertion"], method=f"{_HOLDER}#sign"),
+    )
+    tampered = {**valid, "type": ["VerifiablePresentation", "Altered"]}
+    add(
+        "presentation-changed-after-proof",
+        "the presentation's type changed after the holder proved it",
+        ["TWIN-IDENTITY-071"],
+        tampered,
+    )
+    revoked = build_credential(
+        _ISSUER,
+        {"id": _HOLDER, "type": "Permit"},
+        issued_at_ms=ISSUED_SECONDS * 1000,
+        status_index=7,
+    )
+    add(
+        "revoked-credential-inside",
+        "the second credential's status bit (entry 7) is set",
+        ["TWIN-IDENTITY-074"],
+        secured([origin_jwt, vc(revoked)]),
+    )
+    add(
+        "credential-signed-by-holder",
+        "an enveloped credential naming the issuer's method, signed by the holder",
+        ["TWIN-IDENTITY-073"],
+        secured([vc(parties["origin"], holder_key)]),
+    )
+    return cases
+
+
+def presentation_document_vectors() -> list[Vector]:
+    """Data Integrity presentations with the documents a verifier resolved."""
+    return with_expected(PRESENTATION_DOCUMENT, presentation_document_oracle, _document_cases())
+
+
 def presentation_vectors() -> list[Vector]:
     """VP-JWTs with the documents a verifier resolved: valid, or the reason they fail."""
     return with_expected(PRESENTATION, presentation_oracle, _cases())
@@ -347,5 +523,14 @@ FAMILIES = [
         presentation_oracle,
         "a VP-JWT verified offline with the holder's and issuers' resolved DID documents: the "
         "presentation, or the failure reason",
+    ),
+    Family(
+        "identity",
+        "presentation-document",
+        False,
+        presentation_document_vectors,
+        presentation_document_oracle,
+        "a presentation secured by the holder's eddsa-jcs-2022 proof, with enveloped VC-JWTs, "
+        "verified offline with the resolved DID documents: the presentation, or the reason",
     ),
 ]

@@ -203,6 +203,14 @@ from twin_spec._multibase import (
     multibase_encode,
 )
 from twin_spec._multicodec import Multicodec, add_prefix, decode_varint, encode_varint, split_prefix
+from twin_spec._presentation_documents import (
+    ENVELOPED_TYPE,
+    VC_JWT_DATA_PREFIX,
+    build_presentation_document,
+    envelop_credential,
+    sign_presentation_document,
+    verify_presentation_document,
+)
 from twin_spec._presentations import (
     HOLDER_RELATIONSHIP,
     VP_TYPE,
@@ -246,6 +254,7 @@ __all__ = [
     "CRYPTOSUITE",
     "DATA_INTEGRITY_PROOF_TYPE",
     "DID_TWIN_METHOD",
+    "ENVELOPED_TYPE",
     "EQUIVOCATION_EVIDENCE_TYPE",
     "GC_DEPTH",
     "HOLDER_RELATIONSHIP",
@@ -271,6 +280,7 @@ __all__ = [
     "TRANSACTION_TOO_LARGE",
     "TWO_CERTIFIED_BLOCKS",
     "VC_CONTEXT",
+    "VC_JWT_DATA_PREFIX",
     "VC_TYPE",
     "VERIFICATION_RELATIONSHIPS",
     "VP_TYPE",
@@ -335,6 +345,7 @@ __all__ = [
     "block_ref",
     "build_credential",
     "build_presentation",
+    "build_presentation_document",
     "canonical_text",
     "canonicalize",
     "certify_checkpoint",
@@ -366,6 +377,7 @@ __all__ = [
     "encode_jwt",
     "encode_status_list",
     "encode_varint",
+    "envelop_credential",
     "find_signing_domain",
     "format_number",
     "gc_round_after",
@@ -418,6 +430,7 @@ __all__ = [
     "sign_credential_jwt",
     "sign_document",
     "sign_message",
+    "sign_presentation_document",
     "sign_presentation_jwt",
     "signing_input",
     "split_prefix",
@@ -438,6 +451,7 @@ __all__ = [
     "verify_inclusion_proof",
     "verify_jwt",
     "verify_message",
+    "verify_presentation_document",
     "verify_presentation_jwt",
     "verify_proof",
     "verify_receipt",

@@ -15,18 +15,28 @@ from twin_spec import (
     JwtFailure,
     PresentationError,
     PresentationFailure,
+    ProofFailureReason,
+    ProofVerificationError,
     build_credential,
     build_presentation,
+    build_presentation_document,
     decode_jwt,
     jwk_from_public_key,
     new_status_list,
     sign_credential_jwt,
+    sign_presentation_document,
     sign_presentation_jwt,
     status_list_service,
+    verify_presentation_document,
     verify_presentation_jwt,
     with_status_bit,
 )
-from twin_vectors.identity_presentations import presentation_oracle, presentation_vectors
+from twin_vectors.identity_presentations import (
+    presentation_document_oracle,
+    presentation_document_vectors,
+    presentation_oracle,
+    presentation_vectors,
+)
 
 HOLDER = "did:twin:0x" + "11" * 32
 ISSUER = "did:twin:0x" + "22" * 32
@@ -165,3 +175,51 @@ def test_building_refuses_an_empty_or_non_jwt_credential_list() -> None:
 @pytest.mark.parametrize("vector", presentation_vectors(), ids=lambda vector: vector["id"])
 def test_the_presentation_vectors_hold(vector: dict[str, Any]) -> None:
     assert presentation_oracle(vector["input"]) == vector["expected"]
+
+
+def _secured(credentials: list[str], **options: Any) -> dict[str, Any]:
+    presentation = build_presentation_document(HOLDER, credentials)
+    return sign_presentation_document(
+        presentation,
+        options.pop("key", HOLDER_KEY),
+        verification_method=f"{HOLDER}#k",
+        created="2026-01-01T00:00:00Z",
+        **options,
+    )
+
+
+@pytest.mark.requirement("TWIN-IDENTITY-077")
+def test_a_data_integrity_presentation_verifies_with_the_same_rules() -> None:
+    secured = _secured([_credential(HOLDER)], challenge="c-1", domain="customs.example")
+    entry = secured["verifiableCredential"][0]
+    assert entry["type"] == "EnvelopedVerifiableCredential"
+    assert entry["id"].startswith("data:application/vc+jwt,")
+    verified = verify_presentation_document(
+        secured, DOCUMENTS, NOW, challenge="c-1", domain="customs.example"
+    )
+    assert verified.presentation == {k: v for k, v in secured.items() if k != "proof"}
+    with pytest.raises(PresentationError) as caught:
+        verify_presentation_document(secured, DOCUMENTS, NOW, domain="other.example")
+    assert caught.value.reason == PresentationFailure.DOMAIN_MISMATCH
+    expired = _secured([_credential(HOLDER)], expires="2026-06-01T00:00:00Z")
+    with pytest.raises(PresentationError) as caught:
+        verify_presentation_document(expired, DOCUMENTS, NOW)
+    assert caught.value.reason == JwtFailure.EXPIRED.value
+    revoked = _secured([_credential(HOLDER, 9)])
+    with pytest.raises(PresentationError) as caught:
+        verify_presentation_document(revoked, DOCUMENTS, NOW)
+    assert caught.value.reason == PresentationFailure.CREDENTIAL_REVOKED
+
+
+@pytest.mark.requirement("TWIN-IDENTITY-077")
+def test_a_data_integrity_presentation_changed_after_its_proof_is_refused() -> None:
+    secured = _secured([_credential(HOLDER)])
+    changed = {**secured, "type": ["VerifiablePresentation", "Other"]}
+    with pytest.raises(ProofVerificationError) as caught:
+        verify_presentation_document(changed, DOCUMENTS, NOW)
+    assert caught.value.reason is ProofFailureReason.SIGNATURE_MISMATCH
+
+
+@pytest.mark.parametrize("vector", presentation_document_vectors(), ids=lambda vector: vector["id"])
+def test_the_presentation_document_vectors_hold(vector: dict[str, Any]) -> None:
+    assert presentation_document_oracle(vector["input"]) == vector["expected"]
