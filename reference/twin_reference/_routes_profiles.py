@@ -64,6 +64,9 @@ async def create_presentation(request: Request) -> Response:
                 field=f"body.{name}",
             )
     expiry = body.get("expiresInMinutes")
+    if isinstance(expiry, float) and expiry.is_integer():
+        # JSON Schema counts 10.0 as an integer; so does the node.
+        expiry = body["expiresInMinutes"] = int(expiry)
     if expiry is not None and (
         not isinstance(expiry, int)
         or isinstance(expiry, bool)
