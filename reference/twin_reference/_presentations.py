@@ -81,6 +81,8 @@ def create_presentation(
             verification_method=vm_id,
             issued_at_seconds=issued,
             expires_at_seconds=None if expires is None else issued + 60 * int(expires),
+            challenge=body.get("challenge"),
+            domain=body.get("domain"),
         )
     except TwinSpecError as exc:
         raise ValidationError(
@@ -89,8 +91,14 @@ def create_presentation(
     return {"verifiablePresentation": presentation, "jwt": token}
 
 
-def verify_presentation(node: Node, token: str) -> dict[str, JSONValue]:
-    """Verify a VP-JWT with the documents this node resolves; a failure is an answer."""
+def verify_presentation(
+    node: Node, token: str, *, challenge: str | None = None, domain: str | None = None
+) -> dict[str, JSONValue]:
+    """Verify a VP-JWT with the documents this node resolves; a failure is an answer.
+
+    ``challenge`` and ``domain`` are the extension of TWIN-IDENTITY-076 (a MAY): when given,
+    the presentation's nonce and aud must answer them.
+    """
     # TWIN-IDENTITY-075 "GET /identity/verifiable-presentation/verify MUST answer verified true
     # only when the presentation passes TWIN-IDENTITY-071 to -074, with verifiablePresentation
     # and issuers; otherwise verified false with the failure code, and revoked true."
@@ -101,7 +109,9 @@ def verify_presentation(node: Node, token: str) -> dict[str, JSONValue]:
         )
     documents = _resolve_parties(node, token)
     try:
-        verified = verify_presentation_jwt(token, documents, int(time.time()))
+        verified = verify_presentation_jwt(
+            token, documents, int(time.time()), challenge=challenge, domain=domain
+        )
     except PresentationError as exc:
         answer: dict[str, JSONValue] = {
             "verified": False,

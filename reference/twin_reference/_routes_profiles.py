@@ -18,6 +18,7 @@ from twin_reference._write_routes import idempotent
 from twin_spec import DidError, parse_did
 
 MAX_EXPIRY_MINUTES = 525600
+MAX_BINDING = 256
 _PAGE_SIZE = re.compile(r"[0-9]{1,3}\Z")
 
 
@@ -38,6 +39,8 @@ async def create_presentation(request: Request) -> Response:
             "types",
             "verifiableCredentials",
             "expiresInMinutes",
+            "challenge",
+            "domain",
         },
         required={"verifiableCredentials"},
     )
@@ -63,6 +66,9 @@ async def create_presentation(request: Request) -> Response:
                 f"body.{name} must be at most 16 strings of 1 to {limit} characters",
                 field=f"body.{name}",
             )
+    for name in ("challenge", "domain"):
+        if name in body:
+            _binding(body[name], f"body.{name}")
     expiry = body.get("expiresInMinutes")
     if isinstance(expiry, float) and expiry.is_integer():
         # JSON Schema counts 10.0 as an integer; so does the node.
@@ -87,11 +93,26 @@ async def create_presentation(request: Request) -> Response:
 
 
 async def verify_presentation(request: Request) -> Response:
-    """GET /identity/verifiable-presentation/verify?jwt=..."""
-    token = request.query_params.get("jwt")
+    """GET /identity/verifiable-presentation/verify?jwt=..., with challenge and domain if asked."""
+    query = request.query_params
+    token = query.get("jwt")
     if not token:
         raise ValidationError("query.jwt is required", field="query.jwt")
-    return json_response(_presentations.verify_presentation(node_of(request), token))
+    binding = {
+        name: _binding(query[name], f"query.{name}")
+        for name in ("challenge", "domain")
+        if name in query
+    }
+    return json_response(_presentations.verify_presentation(node_of(request), token, **binding))
+
+
+def _binding(value: object, field: str) -> str:
+    """A challenge or domain (TWIN-IDENTITY-076): a string of 1 to 256 characters."""
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_BINDING:
+        raise ValidationError(
+            f"{field} must be a string of 1 to {MAX_BINDING} characters", field=field
+        )
+    return value
 
 
 @idempotent

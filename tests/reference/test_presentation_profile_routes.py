@@ -176,3 +176,24 @@ def test_private_properties_never_reach_the_ledger(node: Any, admin: httpx.Clien
     assert not [body for body in ledger if PRIVATE_MARKER in body]
     assert any("profile.create" in body for body in ledger)
     assert admin.delete("/identity/profile").status_code == 204
+
+
+def test_a_presentation_bound_to_a_challenge_answers_only_it(
+    admin: httpx.Client, client: httpx.Client, parties: tuple[str, str]
+) -> None:
+    """The MAY extension of TWIN-IDENTITY-076, which the reference node offers."""
+    issuer, holder = parties
+    made = _present(
+        admin, holder, [_issue(admin, issuer, holder)], challenge="req-42", domain="customs.ke"
+    )
+    assert made.status_code == 200, made.text
+    token = made.json()["jwt"]
+    assert decode_jwt(token).payload["nonce"] == "req-42"
+    verify = "/identity/verifiable-presentation/verify"
+    asked = {"jwt": token, "challenge": "req-42", "domain": "customs.ke"}
+    assert client.get(verify, params=asked).json()["verified"] is True
+    other = client.get(verify, params={**asked, "challenge": "req-43"}).json()
+    assert other["failure"] == "challengeMismatch"
+    elsewhere = client.get(verify, params={**asked, "domain": "other.example"}).json()
+    assert elsewhere["failure"] == "domainMismatch"
+    assert client.get(verify, params={"jwt": token}).json()["verified"] is True
