@@ -54,6 +54,7 @@ ERROR_SHAPE = "TWIN-CORE-040"
 CONTRACT = "TWIN-CORE-056"
 STATUS = "TWIN-CORE-052"
 DID_RESOLUTION = "application/did-resolution"
+JSON_LD = "application/ld+json"
 # Message formats whose own requirement is conformance to their schema, where a response
 # carries them: (operation, path to the message in the body) -> that requirement. A schema
 # violation inside one breaks the format's rule, as an error body breaks TWIN-CORE-040.
@@ -220,7 +221,9 @@ class OpenApiContract:
                 base_uri=self.path.resolve().as_uri(),
                 handlers={"file": SpecFiles(root)},
             ),
-            config=Config(extra_media_type_deserializers={DID_RESOLUTION: json.loads}),
+            config=Config(
+                extra_media_type_deserializers={DID_RESOLUTION: json.loads, JSON_LD: json.loads}
+            ),
         )
         self._finder = APICallPathFinder(self.api.spec)
         self.registry = _schema_registry(root, self.path, self.document)

@@ -426,6 +426,20 @@ def _identity_cases() -> list[Case]:
             },
             _error(400, field="path.identity", code="invalidDid"),
         ),
+        (
+            "presentation-verify-without-jwt",
+            "GET /identity/verifiable-presentation/verify without the jwt parameter",
+            ["TWIN-IDENTITY-075", *malformed],
+            {"method": "GET", "path": "/identity/verifiable-presentation/verify"},
+            _error(400, field="query.jwt"),
+        ),
+        (
+            "public-profile-of-unknown-did",
+            "GET /identity/profile/{did}/public of an identity with no profile: 404",
+            ["TWIN-IDENTITY-081", "TWIN-CORE-040"],
+            {"method": "GET", "path": f"/identity/profile/{UNKNOWN_DID_TWIN}/public"},
+            _error(404),
+        ),
     ]
 
 

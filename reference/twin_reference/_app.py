@@ -22,6 +22,7 @@ from twin_reference._routes_consensus import ROUTES as CONSENSUS_ROUTES
 from twin_reference._routes_core import ROUTES as CORE_ROUTES
 from twin_reference._routes_documents import ROUTES as DOCUMENT_ROUTES
 from twin_reference._routes_identity import ROUTES as IDENTITY_ROUTES
+from twin_reference._routes_profiles import ROUTES as PROFILE_ROUTES
 from twin_reference._setup import anchor_node_identity
 from twin_reference._writes import handle_write_pending
 
@@ -80,11 +81,13 @@ def create_app(node: Node) -> Starlette:
 
     return Starlette(
         # The consensus routes first: validators send each other several requests a round,
-        # and Starlette tries the routes in order.
+        # and Starlette tries the routes in order. The profile routes come before the DID
+        # routes, whose /identity/{identity} would otherwise take /identity/profile.
         routes=one_route_per_path(
             [
                 *CONSENSUS_ROUTES,
                 *CORE_ROUTES,
+                *PROFILE_ROUTES,
                 *IDENTITY_ROUTES,
                 *ANCHORING_ROUTES,
                 *DOCUMENT_ROUTES,

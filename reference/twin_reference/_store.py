@@ -64,6 +64,12 @@ CREATE TABLE IF NOT EXISTS document_revisions (
     PRIMARY KEY (graph_id, revision));
 CREATE INDEX IF NOT EXISTS document_revisions_by_blob ON document_revisions (blob_id);
 CREATE TABLE IF NOT EXISTS held_blobs (blob_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS profiles (
+    identity TEXT PRIMARY KEY, public TEXT NOT NULL, private_hash TEXT,
+    transaction_digest BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS profile_private (
+    identity TEXT NOT NULL, hash TEXT NOT NULL, salt BLOB NOT NULL, private TEXT NOT NULL,
+    PRIMARY KEY (identity, hash));
 """
 
 

@@ -33,6 +33,9 @@ IMMUTABLE_PROOF_CREATE = "immutableProof.create"
 STORAGE_CREATE = "storage.create"
 STORAGE_UPDATE = "storage.update"
 STORAGE_REMOVE = "storage.remove"
+PROFILE_CREATE = "profile.create"
+PROFILE_UPDATE = "profile.update"
+PROFILE_REMOVE = "profile.remove"
 
 
 def new_transaction(
@@ -187,6 +190,8 @@ def _apply(connection: sqlite3.Connection, tx: dict[str, Any], digest: bytes, no
             apply_document(connection, kind, sender, payload, digest, now_ms)
         except DocumentRefused as refused:
             raise _Refused(refused.name, refused.message) from None
+    elif kind in (PROFILE_CREATE, PROFILE_UPDATE, PROFILE_REMOVE):
+        _apply_profile(connection, kind, sender, payload, digest)
     else:
         raise _Refused("ValidationError", f"unknown transaction type {kind!r}")
 
@@ -229,6 +234,44 @@ def _apply_storage(
     connection.execute(
         "UPDATE storage_items SET data = ?, allow_list = ?, transaction_digest = ? WHERE id = ?",
         (data, _dump(allowed), digest, item_id),
+    )
+
+
+def _apply_profile(
+    connection: sqlite3.Connection,
+    kind: str,
+    sender: str,
+    payload: dict[str, Any],
+    digest: bytes,
+) -> None:
+    # TWIN-IDENTITY-083 "A node that serves its ledger's blocks MUST NOT write private profile
+    # properties to its ledger": a profile transaction holds the public part and, of the private
+    # part, only a salted hash (the node keeps the private part in its own storage).
+    exists = connection.execute("SELECT 1 FROM profiles WHERE identity = ?", (sender,)).fetchone()
+    if kind == PROFILE_CREATE and exists:
+        raise _Refused("ConflictError", f"{sender} already has a profile")
+    if kind != PROFILE_CREATE and not exists:
+        raise _Refused("NotFoundError", f"{sender} has no profile")
+    if kind == PROFILE_REMOVE:
+        connection.execute("DELETE FROM profiles WHERE identity = ?", (sender,))
+        return
+    public = payload["publicProfile"]
+    private_hash = payload["privateHash"]
+    if not (public is None or isinstance(public, dict)) or not (
+        private_hash is None or isinstance(private_hash, str)
+    ):
+        raise _Refused("ValidationError", "a profile is a public object and a private hash")
+    if kind == PROFILE_CREATE:
+        connection.execute(
+            "INSERT INTO profiles (identity, public, private_hash, transaction_digest)"
+            " VALUES (?, ?, ?, ?)",
+            (sender, _dump(public), private_hash, digest),
+        )
+        return
+    connection.execute(
+        "UPDATE profiles SET public = ?, private_hash = ?, transaction_digest = ?"
+        " WHERE identity = ?",
+        (_dump(public), private_hash, digest, sender),
     )
 
 

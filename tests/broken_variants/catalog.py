@@ -29,6 +29,7 @@ from tests.broken_variants import (
     _identity_credential_faults,
     _identity_did_faults,
     _identity_faults,
+    _identity_presentation_faults,
     _identity_proof_faults,
 )
 from tests.broken_variants._fault import (
@@ -47,6 +48,7 @@ CATALOG: tuple[Fault, ...] = (
     *_identity_did_faults.FAULTS,
     *_identity_proof_faults.FAULTS,
     *_identity_credential_faults.FAULTS,
+    *_identity_presentation_faults.FAULTS,
     *_anchoring_faults.FAULTS,
     *_anchoring_ledger_faults.FAULTS,
     *_consensus_faults.FAULTS,

@@ -21,8 +21,10 @@ from tests.support import (
 from twin_spec import (
     Committee,
     Ed25519PublicKey,
+    PresentationError,
     public_key_from_jwk,
     verify_credential_jwt,
+    verify_presentation_jwt,
     verify_proof,
     verify_receipt,
 )
@@ -63,6 +65,17 @@ IDENTITY_OPERATIONS = {
         "get",
         "/identity/{identity}/verifiable-credential/unrevoke/{revocationIndex}",
     ): "identityVerifiableCredentialUnrevoke",
+    (
+        "post",
+        "/identity/{identity}/verifiable-presentation/{verificationMethodId}",
+    ): "identityVerifiablePresentationCreate",
+    ("get", "/identity/verifiable-presentation/verify"): "identityVerifiablePresentationVerify",
+    ("post", "/identity/profile"): "identityProfileCreate",
+    ("get", "/identity/profile"): "identityProfileGet",
+    ("put", "/identity/profile"): "identityProfileUpdate",
+    ("delete", "/identity/profile"): "identityProfileRemove",
+    ("get", "/identity/profile/{identity}/public"): "identityProfileGetPublic",
+    ("get", "/identity/profile/query"): "identitiesProfileList",
 }
 ANCHORING_OPERATIONS = {
     ("post", "/immutable-proof"): "immutableProofCreate",
@@ -122,6 +135,8 @@ PUBLIC_OPERATIONS = {
     "identityResolve",
     "identityProofVerify",
     "identityVerifiableCredentialVerify",
+    "identityVerifiablePresentationVerify",
+    "identityProfileGetPublic",
     "consensusCommittee",
     "consensusBlockList",
     "consensusBlockSubmit",
@@ -190,6 +205,14 @@ UPSTREAM_DIFFERENCES = {
             "`/identity/{identity}/verifiable-credential`",
             in_node_0_9=True,
             replaces=("post", "/identity/{identity}/verifiable-credential"),
+        )
+    ),
+    ("post", "/identity/{identity}/verifiable-presentation/{verificationMethodId}"): (
+        UpstreamDifference(
+            "identityVerifiablePresentationCreate",
+            "`/identity/{identity}/verifiable-presentation`",
+            in_node_0_9=True,
+            replaces=("post", "/identity/{identity}/verifiable-presentation"),
         )
     ),
     # Only the identity service's own document has this route; the spec makes it deactivate.
@@ -533,6 +556,29 @@ def test_the_signed_examples_verify() -> None:
     (issued,) = _examples(document, credential_path, "post", *json_200).values()
     verified = verify_credential_jwt(issued["jwt"], resolve, now_seconds=1795256200)
     assert verified["credentialSubject"] == issued["verifiableCredential"]["credentialSubject"]
+
+    presentation_path = "/identity/{identity}/verifiable-presentation/{verificationMethodId}"
+    (presented,) = _examples(document, presentation_path, "post", *json_200).values()
+    verify_examples = _examples(
+        document, "/identity/verifiable-presentation/verify", "get", *json_200
+    )
+    issuer_document = verify_examples["verified"]["issuers"][0]
+    checked = verify_presentation_jwt(
+        presented["jwt"], {issuer_document["id"]: issuer_document}, now_seconds=1795256200
+    )
+    assert checked.presentation == presented["verifiablePresentation"]
+    assert checked.presentation == verify_examples["verified"]["verifiablePresentation"]
+    assert checked.issuers == [issuer_document]
+    assert checked.credentials[0]["issuer"] == issuer_document["id"]
+    # The resolution example is the same issuer after entry 5 was set: the credential is revoked.
+    (published,) = [
+        value
+        for value in _examples(document, "/identity/{identity}", "get", *json_200).values()
+        if value["id"] == issuer_document["id"]
+    ]
+    with pytest.raises(PresentationError) as revoked:
+        verify_presentation_jwt(presented["jwt"], {published["id"]: published}, 1795256200)
+    assert revoked.value.reason == verify_examples["revoked"]["failure"]
 
     committee_examples = _examples(document, "/consensus/committee", "get", *json_200)
     committee = Committee.from_json(committee_examples["fourValidators"])

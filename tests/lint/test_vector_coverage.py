@@ -28,6 +28,18 @@ WITHOUT_AN_HONEST_VECTOR = {
     "TWIN-IDENTITY-063": (
         "a 403 needs a DID the caller does not control, which only a second user's writes create"
     ),
+    "TWIN-IDENTITY-080": (
+        "a profile is a lifecycle of one identity's writes and reads (create, read, update, "
+        "remove); no stateless exchange shows it (the harness's profile checks do)"
+    ),
+    "TWIN-IDENTITY-082": (
+        "paging is a sequence of requests over profiles the check created, each page depending "
+        "on the previous cursor"
+    ),
+    "TWIN-IDENTITY-083": (
+        "whether a private property reaches the ledger shows only by writing a profile and then "
+        "reading the blocks"
+    ),
     "TWIN-CONSENSUS-109": (
         "when a validator proposes and whom it sends blocks to is timing behaviour of a running "
         "cluster (a SHOULD), not an answer to a request"
