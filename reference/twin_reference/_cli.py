@@ -87,9 +87,10 @@ def main() -> None:
     "peer_urls_file",
     default=None,
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help='With --genesis: a JSON object from validator index to base URL, e.g. {"1":'
-    ' "http://127.0.0.1:9201"}, naming where this validator reaches those peers instead of'
-    " their genesis URLs (through a relay or a proxy); the others keep their genesis URLs.",
+    help='With --genesis: a file {"peers": [{"index": 1, "url": "http://127.0.0.1:9201"}, ...]}'
+    " (the genesis file's peers shape; the launch contract's peers.json) naming where this"
+    " validator reaches those peers instead of their genesis URLs (through a relay or a"
+    " proxy); peers not listed keep their genesis URLs, its own entry is ignored.",
 )
 @click.option(
     "--validator-key",

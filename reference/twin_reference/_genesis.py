@@ -65,7 +65,15 @@ def read_genesis(path: Path) -> Genesis:
         committee = Committee.from_json(document["committee"])
     except LedgerError as exc:
         raise GenesisError(f"{path}: committee.{exc.field or ''}: {exc.message}") from None
-    entries = document["peers"]
+    peers = _peer_entries(path, document["peers"], committee.size)
+    missing = sorted(set(range(committee.size)) - set(peers))
+    if missing:
+        raise GenesisError(f"{path}: peers has no URL for validators {missing}")
+    return Genesis(committee, peers)
+
+
+def _peer_entries(path: Path, entries: object, size: int) -> dict[int, str]:
+    """The ``peers`` array of a genesis or peer URL file: index to URL, each index once."""
     if not isinstance(entries, list):
         raise GenesisError(f"{path}: peers must be an array")
     peers: dict[int, str] = {}
@@ -74,24 +82,23 @@ def read_genesis(path: Path) -> Genesis:
         if not isinstance(entry, dict) or set(entry) != {"index", "url"}:
             raise GenesisError(f"{where} must be an object with exactly index and url")
         index, url = entry["index"], entry["url"]
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < committee.size:
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < size:
             raise GenesisError(f"{where}.index must be a validator index of the committee")
         if index in peers:
             raise GenesisError(f"{where}.index {index} is listed twice")
         if not isinstance(url, str) or not _URL.match(url):
             raise GenesisError(f"{where}.url must be an http or https URL with no path")
         peers[index] = url.rstrip("/")
-    missing = sorted(set(range(committee.size)) - set(peers))
-    if missing:
-        raise GenesisError(f"{path}: peers has no URL for validators {missing}")
-    return Genesis(committee, peers)
+    return peers
 
 
 def read_peer_urls(path: Path, genesis: Genesis, own_index: int) -> dict[int, str]:
-    """Read a peer URL override file: a JSON object from validator index to base URL.
+    """Read a peer URL override file: ``{"peers": [{"index", "url"}, ...]}``, as a genesis's.
 
-    It lets one validator reach some peers at other URLs than the genesis file's (through a
-    relay or a proxy); raise :class:`GenesisError` naming what is wrong.
+    The launch contract's ``peers.json`` (spec/prose/launch.md): where this validator reaches
+    each peer listed (through a relay or a proxy) instead of its genesis URL; peers not listed
+    keep their genesis URL, and this validator's own entry, if any, is not a peer and is left
+    out. Raise :class:`GenesisError` naming what is wrong.
     """
     try:
         document = parse_json(path.read_bytes())
@@ -99,24 +106,13 @@ def read_peer_urls(path: Path, genesis: Genesis, own_index: int) -> dict[int, st
         raise GenesisError(f"cannot read {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise GenesisError(f"{path} is not JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise GenesisError(f'{path} must be an object such as {{"1": "http://127.0.0.1:9101"}}')
-    urls: dict[int, str] = {}
-    for key, url in document.items():
-        if not re.fullmatch(r"0|[1-9][0-9]{0,8}", key):
-            raise GenesisError(f"{path}: {key!r} is not a validator index (a decimal integer)")
-        index = int(key)
-        if index >= genesis.committee.size:
-            raise GenesisError(
-                f"{path}: {index} is not a validator of the committee of {genesis.committee.size}"
-            )
-        if index == own_index:
-            raise GenesisError(f"{path}: {index} is this validator itself, not a peer")
-        if not isinstance(url, str) or not _URL.match(url):
-            raise GenesisError(
-                f"{path}: the URL of {index} must be an http or https URL with no path"
-            )
-        urls[index] = url.rstrip("/")
+    if not isinstance(document, dict) or set(document) != {"peers"}:
+        raise GenesisError(
+            f'{path} must be an object with exactly peers, such as {{"peers": [{{"index": 1,'
+            ' "url": "http://127.0.0.1:9101"}]}'
+        )
+    urls = _peer_entries(path, document["peers"], genesis.committee.size)
+    urls.pop(own_index, None)
     return urls
 
 

@@ -185,15 +185,21 @@ def test_cluster_starts_validators_prints_them_and_stops_them_all(tmp_path: Path
 @pytest.mark.parametrize(
     ("overrides", "complaint"),
     [
-        ("[1]", "must be an object"),
+        ("[1]", "must be an object with exactly peers"),
         ("{not json", "is not JSON"),
-        ('{"x": "http://127.0.0.1:1"}', "not a validator index"),
-        ('{"01": "http://127.0.0.1:1"}', "not a validator index"),
-        ('{"5": "http://127.0.0.1:1"}', "5 is not a validator of the committee of 3"),
-        ('{"0": "http://127.0.0.1:1"}', "0 is this validator itself"),
-        ('{"1": "ftp://127.0.0.1:1"}', "the URL of 1 must be an http or https URL"),
-        ('{"1": "http://127.0.0.1:1/path"}', "the URL of 1 must be an http or https URL"),
-        ('{"1": 7}', "the URL of 1 must be an http or https URL"),
+        ('{"1": "http://127.0.0.1:1"}', "must be an object with exactly peers"),
+        ('{"peers": {"1": "http://127.0.0.1:1"}}', "peers must be an array"),
+        ('{"peers": [{"index": "1", "url": "http://127.0.0.1:1"}]}', "index must be a validator"),
+        ('{"peers": [{"index": 5, "url": "http://127.0.0.1:1"}]}', "index must be a validator"),
+        ('{"peers": [{"index": 1, "url": "ftp://127.0.0.1:1"}]}', "must be an http or https URL"),
+        ('{"peers": [{"index": 1, "url": "http://127.0.0.1:1/p"}]}', "must be an http or https"),
+        ('{"peers": [{"index": 1, "url": 7}]}', "must be an http or https URL"),
+        ('{"peers": [{"index": 1}]}', "exactly index and url"),
+        (
+            '{"peers": [{"index": 1, "url": "http://127.0.0.1:1"},'
+            ' {"index": 1, "url": "http://127.0.0.1:2"}]}',
+            "listed twice",
+        ),
     ],
 )
 def test_bad_peer_urls_are_refused_naming_what_is_wrong(
@@ -223,7 +229,7 @@ def test_bad_peer_urls_are_refused_naming_what_is_wrong(
 
 def test_peer_urls_need_a_genesis_file(tmp_path: Path) -> None:
     path = tmp_path / "peer-urls.json"
-    path.write_text('{"1": "http://127.0.0.1:1"}')
+    path.write_text('{"peers": [{"index": 1, "url": "http://127.0.0.1:1"}]}')
     result = twin_node("serve", "--peer-urls", str(path), "--data-dir", str(tmp_path / "d"))
     assert result.returncode == 2
     assert "--peer-urls needs --genesis" in result.stderr

@@ -132,7 +132,8 @@ def start_relayed_cluster(tmp_path: Path, relay_factory: list[RelayThread]) -> C
     relay_factory.append(relay)
     for index in range(cluster.size):
         path = tmp_path / f"peer-urls-{index}.json"
-        path.write_text(json.dumps({str(k): v for k, v in relay.peer_urls(index).items()}))
+        peers = [{"index": k, "url": v} for k, v in sorted(relay.peer_urls(index).items())]
+        path.write_text(json.dumps({"peers": peers}))
         cluster.node_args[index] = ("--peer-urls", str(path))
     cluster.serve_args = ("--commit-timeout", str(COMMIT_TIMEOUT))
     cluster.start(range(cluster.size))
