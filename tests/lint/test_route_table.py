@@ -1,8 +1,8 @@
 """spec/prose/routes.md, the TWIN node's route table and the OpenAPI document agree.
 
 Every route the TWIN node 0.0.2 registers has one row: specified (the OpenAPI document has the
-operation, under that profile and operationId, at the route or at its corrected form), the
-documents profile's (issue 17), or out of scope with a reason (and then the OpenAPI document
+operation, under that profile and operationId, at the route or at its corrected form) or out
+of scope with a reason (and then the OpenAPI document
 does not have it). Every operation of the OpenAPI document is in one of the two tables.
 """
 
@@ -15,7 +15,6 @@ from tests.support import PROSE_DIR, load_openapi, upstream_file
 ROUTES_MD = PROSE_DIR / "routes.md"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 ROUTE_COUNT = 104
-DOCUMENTS = "documents profile (issue 17)"
 # The 0.0.2 routes the spec specifies with the signing method in the path (the 0.9 form).
 CORRECTED = {
     ("POST", "/identity/{identity}/proof"): "/identity/{identity}/proof/{verificationMethodId}",
@@ -94,9 +93,6 @@ def test_each_row_is_specified_documents_or_out_of_scope_with_a_reason() -> None
             assert operation["x-twin-profile"] == profile, (method, route)
             if upstream[(method, route)] not in ("", "?"):
                 assert upstream[(method, route)] == operation_id, (method, route)
-        elif status == DOCUMENTS:
-            assert route.startswith("/documents"), (method, route)
-            assert profile == "documents", (method, route)
         else:
             assert status == "out of scope", (method, route, status)
             assert len(note) > 20, f"{method} {route}: out of scope needs its one-line reason"
@@ -105,7 +101,7 @@ def test_each_row_is_specified_documents_or_out_of_scope_with_a_reason() -> None
 
 def test_every_operation_of_the_openapi_document_is_in_a_table() -> None:
     node_rows, spec_rows = _tables()
-    in_node_table = {row[4] for row in node_rows if row[2] in ("specified", DOCUMENTS)}
+    in_node_table = {row[4] for row in node_rows if row[2] == "specified"}
     spec_only = {(row[0], row[1]): row for row in spec_rows}
     for (method, path), operation in _operations().items():
         if operation["operationId"] in in_node_table:
