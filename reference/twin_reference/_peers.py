@@ -137,10 +137,17 @@ class PeerNetwork:
             peer.dropped += 1
         peer.wake.set()
 
-    async def get_json(self, index: int, path: str) -> JSONValue | None:
-        """GET ``path`` from a peer; the parsed body of a 200 answer, else None."""
+    async def get_json(
+        self, index: int, path: str, *, even_if_backing_off: bool = False
+    ) -> JSONValue | None:
+        """GET ``path`` from a peer; the parsed body of a 200 answer, else None.
+
+        A peer left alone after failed sends is not asked, unless ``even_if_backing_off`` (a
+        caller that paces its own requests, such as the stall probe of ``_sync.py``, which must
+        find a healed peer at once).
+        """
         peer = self._peers.get(index)
-        if peer is None or peer.down_until > time.monotonic():
+        if peer is None or (peer.down_until > time.monotonic() and not even_if_backing_off):
             return None
         try:
             response = await peer.fetcher.request("GET", path)

@@ -329,7 +329,9 @@ class Synchronizer:
         """Ask one peer for rounds ``low`` to ``high``; return how many new blocks it gave."""
         added = 0
         for round_ in range(low, high + 1):
-            answer = await self._network.get_json(index, f"/consensus/blocks?round={round_}")
+            answer = await self._network.get_json(
+                index, f"/consensus/blocks?round={round_}", even_if_backing_off=True
+            )
             blocks = answer.get("blocks") if isinstance(answer, dict) else None
             if not isinstance(blocks, list):
                 return added  # unreachable, or no such round: no need to ask higher

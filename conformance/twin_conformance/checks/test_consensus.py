@@ -21,6 +21,7 @@ from twin_conformance._client import TwinClient, fail, require
 from twin_conformance._diagnosis import block_domain_misuse, checkpoint_domain_misuse
 from twin_conformance._failures import prerequisite
 from twin_conformance._run import TwinState
+from twin_conformance._schedule_replay import first_leader_mismatch
 from twin_conformance.checks._support import (
     Anchored,
     body_object,
@@ -41,10 +42,8 @@ from twin_spec import (
     Committee,
     Dag,
     Ed25519SigningKey,
-    LeaderSchedule,
     LedgerError,
     Validator,
-    VoteTally,
     block_digest,
     check_block,
     check_checkpoint_follows,
@@ -55,7 +54,6 @@ from twin_spec import (
     genesis_blocks,
     genesis_refs,
     merkle_tree_hash,
-    next_leader_schedule,
     read_commit,
     sign_block,
     transaction_digest,
@@ -209,33 +207,17 @@ def test_committed_leaders_follow_the_leader_schedule(
     # the swap table from the scores over the N commits before (each window's blocks fetched
     # by digest). To bound the fetches, only the first and the last full windows are scored:
     # the leaders of the windows after them are checked, those of windows between are not.
-    per_schedule = COMMITS_PER_SCHEDULE
-    full_windows = len(commits) // per_schedule
-    scored = {0, full_windows - 1} & set(range(full_windows))
-    served = _ServedAncestors(committee, client)
-    schedule: LeaderSchedule | None = LeaderSchedule.round_robin(committee)
-    tally = VoteTally(committee)
-    for position, commit in enumerate(commits):
+    subdags = []
+    for commit in commits:
         index, _, _, leader, blocks = commit_parts(commit)
-        window = position // per_schedule
-        if schedule is not None:
-            expected = schedule.leader_of(leader.round)
-            require(
-                leader.author == expected,
-                "TWIN-CONSENSUS-020" if schedule.after_commit == 0 else "TWIN-CONSENSUS-117",
-                f"commit {index} commits a leader of round {leader.round} by validator "
-                f"{leader.author}; the leader schedule in force (after commit "
-                f"{schedule.after_commit}) names validator {expected}",
-            )
-        if window in scored:
-            tally.add(served, CommittedSubDag(index, leader, tuple(blocks)))
-        if (position + 1) % per_schedule == 0:
-            schedule = (
-                next_leader_schedule(committee, tally.scores, index, leader.round)
-                if window in scored
-                else None
-            )
-            tally = VoteTally(committee)
+        subdags.append(CommittedSubDag(index, leader, tuple(blocks)))
+    full_windows = len(subdags) // COMMITS_PER_SCHEDULE
+    scored = {0, full_windows - 1} & set(range(full_windows))
+    mismatch = first_leader_mismatch(
+        subdags, committee, _ServedAncestors(committee, client), scored
+    )
+    if mismatch is not None:
+        fail(mismatch.requirement, mismatch.describe())
 
 
 @pytest.mark.twin_read_only
