@@ -9,6 +9,7 @@ served, whatever files remain.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -282,7 +283,8 @@ async def _store_revision(
     blobs = blobs_of(node)
     with node.store.write() as connection:
         connection.execute("INSERT INTO held_blobs (blob_id) VALUES (?)", (blob_id,))
-    blobs.write(blob_id, content)
+    # Off the event loop: a 256 KiB write and its fsync must not stall the ledger's loop.
+    await asyncio.to_thread(blobs.write, blob_id, content)
     try:
         await node.execute(kind, caller, payload)
     except ApiError:

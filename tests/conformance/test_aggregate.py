@@ -149,7 +149,7 @@ def test_each_requirement_has_a_status_per_implementation(matrix: dict[str, Any]
 
 def test_each_profile_has_a_verdict_per_implementation(matrix: dict[str, Any]) -> None:
     profiles = {row["profile"]: row for row in matrix["profiles"]}
-    assert list(profiles) == ["core", "identity", "anchoring", "consensus"]
+    assert list(profiles) == ["core", "identity", "anchoring", "consensus", "documents"]
     assert profiles["core"]["verdicts"] == {
         REFERENCE: "conformant",
         VENDOR: "not-conformant",

@@ -264,7 +264,6 @@ REQUIRED_LINKS = {
     ("DocumentManagementSet", "201", "DocumentManagementGet"),
     ("DocumentManagementSet", "201", "DocumentManagementUpdate"),
     ("DocumentManagementSet", "201", "DocumentManagementGetRevision"),
-    ("DocumentManagementSet", "201", "DocumentManagementRemove"),
 }
 
 
