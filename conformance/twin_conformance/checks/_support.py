@@ -83,6 +83,16 @@ def seeded_random(run: TwinState, label: str) -> random.Random:
     return random.Random(f"{run.seed}:{label}")  # noqa: S311 - test data only
 
 
+def fresh_random(run: TwinState, label: str) -> random.Random:
+    """A generator for what the target must not have seen before: seed, run start and label.
+
+    Transactions and idempotency keys made from the seed alone would repeat on a second run
+    against the same node (same digests, already committed), so these also take the run's
+    start; outcomes stay those of the seed, only the values differ between runs.
+    """
+    return random.Random(f"{run.seed}:{run.started.isoformat()}:{label}")  # noqa: S311
+
+
 def harness_key(run: TwinState, label: str) -> Ed25519SigningKey:
     """An Ed25519 key of the harness, derived from the run's seed (never a node's key)."""
     return Ed25519SigningKey(

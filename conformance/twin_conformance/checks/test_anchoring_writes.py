@@ -16,8 +16,8 @@ from twin_conformance._run import TwinState
 from twin_conformance.checks._support import (
     error_code,
     error_field,
+    fresh_random,
     require_status,
-    seeded_random,
 )
 from twin_spec import MAX_TRANSACTION_BYTES
 
@@ -38,7 +38,7 @@ def test_a_write_retried_with_its_idempotency_key_is_not_anchored_twice(
     The same key and body twice: the first outcome again, marked as replayed; the same key with
     another body: 409 idempotencyKeyReused; a 300-character key: 400.
     """
-    rng = seeded_random(run, "anchoring:idempotency")
+    rng = fresh_random(run, "anchoring:idempotency")
     key = f"conformance-{rng.getrandbits(128):032x}"
     document = {
         "@context": "https://schema.org",

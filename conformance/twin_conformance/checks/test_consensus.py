@@ -29,9 +29,9 @@ from twin_conformance.checks._support import (
     check_receipt,
     error_code,
     error_field,
+    fresh_random,
     harness_key,
     require_status,
-    seeded_random,
     spec_failure_requirement,
 )
 from twin_spec import (
@@ -877,7 +877,7 @@ def test_a_transaction_is_queued_under_its_digest(
     sender = caller_identity(client)
     if sender is None:
         pytest.skip("the session token names no caller identity to send a transaction as")
-    rng = seeded_random(run, "consensus:transaction")
+    rng = fresh_random(run, "consensus:transaction")
     transaction = {
         "type": "conformance.noop",
         "sender": sender,
@@ -915,7 +915,7 @@ def test_the_transactions_of_a_commit_are_certified_in_commit_order(
     sender = caller_identity(client)
     if sender is None:
         pytest.skip("the session token names no caller identity to send transactions as")
-    rng = seeded_random(run, "consensus:batch")
+    rng = fresh_random(run, "consensus:batch")
     known = len(read_pages(client, "/consensus/commits", "commits"))
     wanted = set()
     for position in range(BATCH):

@@ -27,8 +27,8 @@ from twin_conformance.checks._support import (
     check_receipt,
     error_code,
     error_field,
+    fresh_random,
     require_status,
-    seeded_random,
 )
 from twin_conformance.checks.test_consensus import commit_parts, get_block, read_pages
 from twin_spec import (
@@ -157,7 +157,7 @@ def test_a_transaction_past_a_limit_is_refused_and_one_at_it_committed(
     65 levels deep: 400 transactionTooDeep; 65537 bytes of JCS: 413 transactionTooLarge.
     """
     sender = _sender(client)
-    rng = seeded_random(run, "consensus:limits")
+    rng = fresh_random(run, "consensus:limits")
     # The transaction object is level 1 and its payload level 2.
     deep = _transaction(sender, rng, {"deep": _nested(MAX_TRANSACTION_DEPTH - 1)})
     exchange = client.post(
@@ -206,7 +206,7 @@ def test_the_status_of_a_transaction_says_where_it_is(
     A committed one's receipt verifies offline; the 400 names path.digest.
     """
     sender = _sender(client)
-    rng = seeded_random(run, "consensus:status")
+    rng = fresh_random(run, "consensus:status")
     transaction = _transaction(sender, rng, {"note": "where is it"})
     digest = submit(client, transaction, "a transaction")
     first = transaction_status(client, digest)
@@ -275,7 +275,7 @@ def test_blocks_stay_within_the_bounds_every_peer_takes(client: TwinClient, run:
     since (and of the newest commits).
     """
     sender = _sender(client)
-    rng = seeded_random(run, "consensus:block-bounds")
+    rng = fresh_random(run, "consensus:block-bounds")
     known = len(read_pages(client, "/consensus/commits", "commits"))
     transactions = [
         _of_size(_transaction(sender, rng, {"position": position}), BIG_PAYLOAD_BYTES)
@@ -312,7 +312,7 @@ def test_a_transaction_of_a_type_no_node_applies_is_recorded_as_failed(
     check below tries a type the node knows with a payload that breaks it.
     """
     sender = _sender(client)
-    rng = seeded_random(run, "consensus:unknown-type")
+    rng = fresh_random(run, "consensus:unknown-type")
     digest = submit(client, _transaction(sender, rng, {"note": "no node applies this"}), "a noop")
     status = wait_committed(client, digest, "TWIN-CONSENSUS-131", "a transaction of no known type")
     outcome = status.get("outcome")
@@ -363,7 +363,7 @@ def test_dependent_transactions_apply_in_their_certified_order(
     order gets other outcomes. A node that applies no did.update is not judged here.
     """
     sender = _sender(client)
-    rng = seeded_random(run, "consensus:chain")
+    rng = fresh_random(run, "consensus:chain")
     document, version = _caller_document(client, sender)
     chain = []
     for step in range(CHAIN):
@@ -425,7 +425,7 @@ def test_a_transaction_that_cannot_be_applied_fails_and_commits_go_on(
     A node that retries such a transaction for ever halts here (hence --destructive only).
     """
     sender = _sender(client)
-    rng = seeded_random(run, "consensus:poison")
+    rng = fresh_random(run, "consensus:poison")
     resolved = client.get(f"/identity/{sender}", headers={"accept": DID_RESOLUTION})
     require_status(resolved, 200, None, "resolving the caller's DID")
     metadata = body_object(resolved, None, "the resolution").get("didDocumentMetadata")
