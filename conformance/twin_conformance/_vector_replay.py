@@ -333,12 +333,18 @@ def _openapi_registry() -> tuple[str, Registry[Any]]:
     root = spec_dir()
     openapi_path = root / "openapi" / "twin.openapi.yaml"
 
+    # Each file read once: a registry that retrieves does not keep what it retrieved, so a
+    # $ref into a sibling file would read and parse it again on every validation.
+    @functools.cache
     def retrieve(uri: str) -> Resource[Any]:
         path = (root / "openapi" / urllib.parse.urlparse(uri).path).resolve()
         if root.resolve() not in path.parents:
             raise LookupError(uri)
         text = path.read_text(encoding="utf-8")
-        contents = yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - the safe loader if path.suffix in (".yaml", ".yml") else json.loads(text)
+        if path.suffix in (".yaml", ".yml"):
+            contents = yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - the safe loader
+        else:
+            contents = json.loads(text)
         return Resource.from_contents(contents, default_specification=DRAFT202012)
 
     document = yaml.load(openapi_path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 - the safe loader
