@@ -44,7 +44,6 @@ from twin_conformance._paths import spec_dir
 __all__ = ["FuzzError", "Fuzzer", "bundled_document", "spec_links", "spec_operations"]
 
 FUZZ_CONFIG = Path(__file__).resolve().with_name("fuzz.toml")
-OPENAPI = Path("openapi") / "twin.openapi.yaml"
 SERVER_ERROR = "TWIN-CORE-054"
 ERROR_SHAPE = "TWIN-CORE-040"
 CONTRACT = "TWIN-CORE-056"
