@@ -106,6 +106,7 @@ def delaying_proxy(url: str, delay: float) -> Iterator[str]:
             str(delay),
         ],
         stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
     )
     try:

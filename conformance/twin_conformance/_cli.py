@@ -360,7 +360,7 @@ def run(
         if secret is not None:
             os.environ[name] = secret
     try:
-        code = pytest.main(args, plugins=[reporter])
+        code = pytest.main(args, plugins=[reporter, _ThirdPartyAsIs()])
     finally:
         for name, old in saved.items():
             if old is None:
@@ -397,13 +397,46 @@ def _import_before_pytest(fuzzing: bool) -> None:
     pytest rewrites the asserts of every module of every installed pytest plugin it imports
     (schemathesis and hypothesis are plugins: several hundred modules), and where bytecode is
     not written (``PYTHONDONTWRITEBYTECODE``) it does so again on every run: seconds of CPU.
-    Modules imported before it starts are used as they are. The checks themselves are still
-    rewritten (their assertion messages are part of a report).
+    Modules imported before it starts are used as they are: the plugins pytest would load
+    anyway (not ours), and the modules the run uses. The checks themselves are still rewritten
+    (their assertion messages are part of a report).
     """
+    import importlib
+    import importlib.metadata
+
+    for entry in importlib.metadata.entry_points(group="pytest11"):
+        if entry.module.split(".")[0] == "twin_conformance":
+            continue
+        try:
+            importlib.import_module(entry.module)
+        except Exception:  # noqa: S112 - pytest loads it again and reports the problem itself
+            continue
     import twin_conformance._session
 
     if fuzzing:
-        import twin_conformance._fuzz  # noqa: F401 - the same
+        import twin_conformance._fuzz  # noqa: F401 - imported for its side effect on sys.modules
+
+
+class _ThirdPartyAsIs:
+    """A pytest plugin of the CLI's run: modules of other packages imported later stay as-is.
+
+    pytest marks every package of every installed plugin for assert rewriting; schemathesis
+    imports most of its modules lazily, during the run, so importing them first is not
+    enough. Only the suite's own packages stay marked (and the checks, which pytest rewrites
+    as test files). The marks are pytest's private state: without them nothing changes.
+    """
+
+    @staticmethod
+    def pytest_configure(config: Any) -> None:  # noqa: ANN401 - a pytest.Config
+        """Unmark the other packages, before any check (and the fuzzer) imports them."""
+        import sys
+
+        from _pytest.assertion.rewrite import AssertionRewritingHook
+
+        for finder in sys.meta_path:
+            marked = getattr(finder, "_must_rewrite", None)
+            if isinstance(finder, AssertionRewritingHook) and isinstance(marked, set):
+                marked.intersection_update({name for name in marked if name.startswith("twin_")})
 
 
 def _finite(value: float, option: str) -> float:

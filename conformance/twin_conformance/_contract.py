@@ -50,6 +50,7 @@ from twin_conformance._failures import ConformanceFailure
 from twin_conformance._paths import spec_dir
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+FOUND_KEPT = 4096
 ERROR_SHAPE = "TWIN-CORE-040"
 CONTRACT = "TWIN-CORE-056"
 STATUS = "TWIN-CORE-052"
@@ -229,6 +230,7 @@ class OpenApiContract:
         self.registry = _schema_registry(root, self.path, self.document)
         self.operations = list(self._operations())
         self._by_key = {(op.method, op.template): op for op in self.operations}
+        self._find_cached = functools.lru_cache(maxsize=FOUND_KEPT)(self._find)
 
     def _operations(self) -> Iterator[Operation]:
         default_security = self.document.get("security")
@@ -247,7 +249,14 @@ class OpenApiContract:
                 )
 
     def find(self, method: str, url: str) -> Operation | None:
-        """The operation a request goes to (openapi-core's matching), or None."""
+        """The operation a request goes to (openapi-core's matching), or None.
+
+        Each exchange asks twice (the run's observer, then the check), and replayed vectors
+        send the same requests again and again: the last answers are kept (a bounded LRU).
+        """
+        return self._find_cached(method, url)
+
+    def _find(self, method: str, url: str) -> Operation | None:
         try:
             found = self._finder.find(method.lower(), _absolute(url))
         except PathError:

@@ -30,11 +30,16 @@ import hypothesis.configuration
 import jsonschema
 import requests
 import schemathesis
-from schemathesis.config import SchemathesisConfig
+from schemathesis.config import InferenceAlgorithm, SchemathesisConfig
 from schemathesis.core.failures import Failure
 from schemathesis.engine import events, from_schema
+from schemathesis.engine.context import EngineContext
+from schemathesis.engine.control import ExecutionControl
+from schemathesis.engine.core import EventStream
 from schemathesis.engine.errors import UnhealthyAPIError, UnresponsiveOperationError
+from schemathesis.engine.observations import Observations
 from schemathesis.engine.recorder import Interaction, ScenarioRecorder
+from schemathesis.engine.run import PhaseName, PhaseSkipReason
 from schemathesis.schemas import BaseSchema
 
 from twin_conformance._bundle import FuzzError, _bundled, bundled_document
@@ -44,7 +49,6 @@ from twin_conformance._paths import spec_dir
 __all__ = ["FuzzError", "Fuzzer", "bundled_document", "spec_links", "spec_operations"]
 
 FUZZ_CONFIG = Path(__file__).resolve().with_name("fuzz.toml")
-OPENAPI = Path("openapi") / "twin.openapi.yaml"
 SERVER_ERROR = "TWIN-CORE-054"
 ERROR_SHAPE = "TWIN-CORE-040"
 CONTRACT = "TWIN-CORE-056"
@@ -302,7 +306,7 @@ class Fuzzer:
         and the result says the budget was reached.
         """
         result = FuzzResult()
-        stream = from_schema(schema).execute()
+        stream, control = _execute(schema)
 
         def consume() -> None:
             try:
@@ -320,8 +324,14 @@ class Fuzzer:
         thread.join(max(limit, 0.0))
         if thread.is_alive():
             result.budget_reached = True
-            stream.stop()
-            thread.join(self.settings.request_timeout * 2 + 5)
+            if control is not None:
+                # The budget is spent: schemathesis stops before its next case and reports the
+                # cases of the scenario it was in, with their checks (a stop would drop them).
+                control.max_time = 0
+                thread.join(self.settings.request_timeout + 5)
+            if thread.is_alive():
+                stream.stop()
+                thread.join(self.settings.request_timeout * 2 + 5)
         result.seconds = time.monotonic() - started
         return result
 
@@ -555,6 +565,32 @@ def _body_bytes(body: object) -> bytes | None:
     if isinstance(body, bytes):
         return body
     return str(body).encode("utf-8")
+
+
+def _execute(schema: BaseSchema) -> tuple[EventStream, ExecutionControl | None]:
+    """Start schemathesis on ``schema``: its event stream, and the control of its time budget.
+
+    As ``Engine.execute`` does, keeping the engine's context so that the run can end its time
+    budget the way schemathesis's own ``max_time`` does (the running scenario keeps its
+    cases); without that part of schemathesis (another version), the stream alone.
+    """
+    engine = from_schema(schema)
+    plan = getattr(engine, "_create_execution_plan", None)
+    if plan is None or schema.config.auth.is_defined:
+        return engine.execute(), None
+    execution = plan()
+    observations = None
+    for phase in execution.phases:
+        if (
+            phase.name == PhaseName.STATEFUL_TESTING
+            and phase.skip_reason in (None, PhaseSkipReason.NOT_APPLICABLE)
+            and schema.config.phases.stateful.inference.is_algorithm_enabled(
+                InferenceAlgorithm.LOCATION_HEADERS
+            )
+        ):
+            observations = Observations()
+    context = EngineContext(schema=schema, stop_event=threading.Event(), observations=observations)
+    return EventStream(execution.execute(context), context.control.stop_event), context.control
 
 
 _PARSE_LOCK = threading.Lock()

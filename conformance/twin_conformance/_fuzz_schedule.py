@@ -55,6 +55,7 @@ class FuzzSchedule:
         self._stateful: Future[FuzzResult] = Future()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._waiting = 0
         self._fair_slot = 0.0
         self._started = 0.0
@@ -89,10 +90,11 @@ class FuzzSchedule:
         """The result of the stateful phase (waits for it)."""
         return self._stateful.result(timeout=self._wait_seconds())
 
-    def join(self) -> None:
-        """Wait for the background thread (bounded: budget plus margin)."""
+    def stop(self) -> None:
+        """Start nothing more (a run that ends early), and wait briefly for what is running."""
+        self._stopping.set()
         if self._thread is not None:
-            self._thread.join(self._wait_seconds())
+            self._thread.join(self.fuzzer.settings.request_timeout * 2 + 5)
 
     def _wait_seconds(self) -> float:
         request_timeout = self.fuzzer.settings.request_timeout
@@ -110,7 +112,7 @@ class FuzzSchedule:
                 ) as pool:
                     for operation in plan.operations:
                         pool.submit(self._one, operation, operations_end)
-                if plan.stateful and end - time.monotonic() <= 0:
+                if plan.stateful and (end - time.monotonic() <= 0 or self._stopping.is_set()):
                     self._stateful.set_result(FuzzResult(budget_reached=True))
                 elif plan.stateful:
                     self._settle(
@@ -131,7 +133,7 @@ class FuzzSchedule:
             left = max(operations_end - time.monotonic(), 0.0)
             reserved = self._waiting * self._fair_slot / self.concurrency
             seconds = max(left - reserved, min(left, self._fair_slot))
-        if seconds <= 0:
+        if seconds <= 0 or self._stopping.is_set():
             self._results[operation].set_result(FuzzResult(budget_reached=True))
             return
         self._settle(self._results[operation], lambda: self.fuzzer.operation(operation, seconds))

@@ -53,6 +53,9 @@ from twin_vectors.core import SIGNATURE_REJECTION_REQUIREMENTS
 JSON_HEADERS = {"content-type": "application/json"}
 DID_RESOLUTION = "application/did-resolution"
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""PyYAML's safe loader, in C where built with libyaml (same documents, ten times faster)."""
+
 
 @dataclass(frozen=True)
 class HttpResponse:
@@ -330,15 +333,21 @@ def _openapi_registry() -> tuple[str, Registry[Any]]:
     root = spec_dir()
     openapi_path = root / "openapi" / "twin.openapi.yaml"
 
+    # Each file read once: a registry that retrieves does not keep what it retrieved, so a
+    # $ref into a sibling file would read and parse it again on every validation.
+    @functools.cache
     def retrieve(uri: str) -> Resource[Any]:
         path = (root / "openapi" / urllib.parse.urlparse(uri).path).resolve()
         if root.resolve() not in path.parents:
             raise LookupError(uri)
         text = path.read_text(encoding="utf-8")
-        contents = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+        if path.suffix in (".yaml", ".yml"):
+            contents = yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - the safe loader
+        else:
+            contents = json.loads(text)
         return Resource.from_contents(contents, default_specification=DRAFT202012)
 
-    document = yaml.safe_load(openapi_path.read_text(encoding="utf-8"))
+    document = yaml.load(openapi_path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 - the safe loader
     base = openapi_path.resolve().as_uri()
     registry: Registry[Any] = Registry(retrieve=retrieve).with_resource(  # type: ignore[call-arg]
         base, Resource.from_contents(document, default_specification=DRAFT202012)

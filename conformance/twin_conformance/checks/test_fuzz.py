@@ -76,7 +76,7 @@ def fuzzer(twin_state: TwinState, request: pytest.FixtureRequest) -> FuzzSchedul
     config.stash[_SCHEDULE] = schedule
 
     def close() -> None:
-        schedule.join()
+        schedule.stop()
         fuzzer.close()
 
     config.add_cleanup(close)
