@@ -137,11 +137,15 @@ def interop(
     """Run interop scenarios over a committee of clients and harness validators.
 
     Each --client is started as one validator of a committee the harness makes (genesis,
-    keys, a per-member peer URL list, the admin password as a file), after the harness's own
-    validators; the scenarios check that every member agrees on one commit sequence, keeps
-    committing with f validators crashed, catches an equivocating harness validator, and
-    resolves, verifies and anchors across members. Writes report.json, junit.xml,
-    report.html and the producer x consumer matrix (interop-matrix.json, .html).
+    keys, a per-member peer URL list, the admin password as a file; spec/prose/launch.md),
+    after the harness's own validators, whose blocks and signatures the spec core makes. The
+    scenarios check that every member runs the genesis committee and agrees on one commit
+    sequence; resolves, verifies and anchors what another member wrote; refuses blocks that
+    break a receive rule with the rule's code; keeps committing past a silent leader, fetches
+    withheld blocks, refuses a false checkpoint signature; catches an equivocating harness
+    validator; keeps what it acknowledged across a SIGKILL and catches up; and keeps
+    committing with f validators crashed. Writes report.json, junit.xml, report.html and the
+    producer x consumer matrix (interop-matrix.json, .html).
 
     Exit codes as for run: 0 every scenario passed, 1 one failed, 2 could not run.
     """

@@ -62,6 +62,8 @@ from twin_spec import (
 ZERO_DIGEST = bytes(32)
 MAX_HELD_BLOCKS = 2048
 """Blocks kept aside while their ancestors are fetched; more are refused."""
+MAX_EARLY_SEQUENCES = 1024
+"""Checkpoint sequences beyond its last commit whose signatures it keeps until it commits."""
 
 
 class Behaviour(StrEnum):
@@ -275,6 +277,9 @@ class HarnessValidator:
                 return 400, _error("unknownSigner", f"{signer} is not a committee index")
             checkpoint = self._checkpoints.get(sequence)
             if checkpoint is None:
+                # Kept for the next sequences only, one per signer: a peer cannot make it grow.
+                if not len(self.commits) < sequence <= len(self.commits) + MAX_EARLY_SEQUENCES:
+                    return 202, {"sequence": sequence, "signer": signer, "status": "ignored"}
                 self._early_signatures.setdefault(sequence, {})[signer] = entry
                 return 202, {"sequence": sequence, "signer": signer, "status": "pending"}
             if not self._count(checkpoint, signer, entry):
