@@ -72,7 +72,7 @@ def test_two_reference_processes_and_two_harness_validators_pass_every_scenario(
         assert result.stdout.strip().splitlines()[-1] == "Verdict: conformant"
         report = json.loads((out / "report.json").read_text())
         outcomes = {test["id"]: test["outcome"] for test in report["tests"]}
-        assert len(outcomes) >= 12
+        assert len(outcomes) >= 13
         assert set(outcomes.values()) == {"passed"}, outcomes
         assert report["interop"]["harnessValidators"] == 2
         kinds = [member["kind"] for member in report["interop"]["members"]]
@@ -100,7 +100,12 @@ def test_two_reference_processes_and_two_harness_validators_pass_every_scenario(
             }
             for scenario in matrix["scenarios"]
         }
-        for scenario in ("did-resolves", "credential-verifies", "revocation-seen"):
+        for scenario in (
+            "did-resolves",
+            "did-update-seen",
+            "credential-verifies",
+            "revocation-seen",
+        ):
             assert cells[scenario] == {(0, 1, "passed"), (1, 0, "passed")}, scenario
         assert cells["proof-verifies"] == {(0, 1, "passed"), (1, 0, "passed")}
         assert cells["equivocation-caught"] == {(2, 0, "passed"), (2, 1, "passed")}
