@@ -310,3 +310,19 @@ def test_one_client_in_a_committee_of_harness_validators_is_judged_on_consensus_
     assert outcomes["test_restarts.py"] == "not-applicable"
     assert outcomes["test_byzantine.py"] == "passed"
     assert outcomes["test_crashes.py"] == "passed"
+
+
+@pytest.mark.suite("SUITE-070")
+def test_a_scenario_reproduces_alone_with_the_command_the_report_gives(tmp_path: Path) -> None:
+    check = "test_committee.py::test_every_member_runs_the_genesis_committee"
+    out = tmp_path / "out"
+    result = _interop(
+        "--client", "reference.yaml", "--harness-validators", "1",
+        "--select", check, "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["verdict"] == "incomplete"
+    ran = [test["id"] for test in report["tests"] if test["outcome"] == "passed"]
+    assert ran == [check]
+    assert "the run was narrowed (--select); the selected checks passed" in result.stdout
