@@ -313,3 +313,42 @@ def _run_network(
     )
     console.print(f"Verdict: {verdict_line(report)}", markup=False)
     return exit_code(report)
+
+
+@click.command("interop-matrix")
+@click.argument("matrices", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for interop-aggregate.json and interop-aggregate.html.",
+)
+def interop_matrix(matrices: tuple[Path, ...], out: Path) -> None:
+    """Aggregate interop runs: implementation (producer) x implementation (consumer).
+
+    Each MATRIX is an interop run's interop-matrix.json, or the report folder holding it.
+    A cell counts every run's outcome for that pair and scenario, and is failed when any run
+    failed it. Exit 0 when every cell passed, 1 when one failed or was not seen, 2 on a bad
+    input (named, and nothing written).
+    """
+    from twin_conformance._interop_aggregate import (
+        MatrixInputError,
+        aggregate_matrices,
+        read_matrix,
+        write_aggregate,
+    )
+
+    try:
+        inputs = [(path, read_matrix(path)) for path in matrices]
+    except MatrixInputError as error:
+        could_not_run(str(error))
+    aggregate = aggregate_matrices(inputs)
+    write_aggregate(out, aggregate)
+    outcomes = [cell["outcome"] for s in aggregate["scenarios"] for cell in s["cells"]]
+    failed = sum(outcome != "passed" for outcome in outcomes)
+    click.echo(
+        f"{len(inputs)} run(s), {len(aggregate['implementations'])} implementation(s),"
+        f" {len(outcomes)} cell(s): {len(outcomes) - failed} passed, {failed} not passed;"
+        f" wrote {out}/interop-aggregate.json and interop-aggregate.html"
+    )
+    sys.exit(1 if failed else 0)
