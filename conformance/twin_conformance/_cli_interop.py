@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -295,8 +296,6 @@ def _run_network(
             console.print(f"member directories kept in {directory}", markup=False)
         else:
             network.remove_files()
-            import shutil
-
             shutil.rmtree(directory, ignore_errors=True)
     if reporter.could_not_run:
         could_not_run(reporter.could_not_run)

@@ -24,6 +24,7 @@ over HTTP. Its DAG grows for the length of a run (an interop run is minutes long
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -473,8 +474,7 @@ class HarnessValidator:
 
 
 def _dump(value: object) -> bytes:
-    import json
-
+    """A message body: compact JSON in UTF-8."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
