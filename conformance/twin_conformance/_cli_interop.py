@@ -289,6 +289,15 @@ def _run_network(
             else:
                 os.environ["TWIN_TARGET_PASSWORD"] = saved
         reporter.finish()
+        for member in network.harness:
+            if member.peer is not None:
+                state = member.peer.validator.snapshot()
+                console.print(
+                    f"{member.label}: {state['behaviour']}, round {state['round']},"
+                    f" {len(state['commits'])} commits"
+                    + (f", stopped committing: {state['fault']}" if state["fault"] else ""),
+                    markup=False,
+                )
     finally:
         network.stop()
         network.keep_logs(out, lambda text: text.replace(network.password, "«redacted»"))

@@ -39,6 +39,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     peer: HarnessPeer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:  # noqa: ANN401
+        """A peer that drops its connection is logged, not printed as a traceback."""
+        LOG.debug("connection from %s ended with an error", client_address, exc_info=True)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
