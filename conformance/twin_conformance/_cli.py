@@ -639,9 +639,10 @@ def _register_report_commands() -> None:
     from twin_conformance._cli_report import report
 
     main.add_command(report)
-    from twin_conformance._cli_interop import interop
+    from twin_conformance._cli_interop import interop, interop_matrix
 
     main.add_command(interop)
+    report.add_command(interop_matrix)
 
 
 _register_report_commands()

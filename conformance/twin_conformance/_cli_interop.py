@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -137,11 +138,15 @@ def interop(
     """Run interop scenarios over a committee of clients and harness validators.
 
     Each --client is started as one validator of a committee the harness makes (genesis,
-    keys, a per-member peer URL list, the admin password as a file), after the harness's own
-    validators; the scenarios check that every member agrees on one commit sequence, keeps
-    committing with f validators crashed, catches an equivocating harness validator, and
-    resolves, verifies and anchors across members. Writes report.json, junit.xml,
-    report.html and the producer x consumer matrix (interop-matrix.json, .html).
+    keys, a per-member peer URL list, the admin password as a file; spec/prose/launch.md),
+    after the harness's own validators, whose blocks and signatures the spec core makes. The
+    scenarios check that every member runs the genesis committee and agrees on one commit
+    sequence; resolves, verifies and anchors what another member wrote; refuses blocks that
+    break a receive rule with the rule's code; keeps committing past a silent leader, fetches
+    withheld blocks, refuses a false checkpoint signature; catches an equivocating harness
+    validator; keeps what it acknowledged across a SIGKILL and catches up; and keeps
+    committing with f validators crashed. Writes report.json, junit.xml, report.html and the
+    producer x consumer matrix (interop-matrix.json, .html).
 
     Exit codes as for run: 0 every scenario passed, 1 one failed, 2 could not run.
     """
@@ -284,6 +289,15 @@ def _run_network(
             else:
                 os.environ["TWIN_TARGET_PASSWORD"] = saved
         reporter.finish()
+        for member in network.harness:
+            if member.peer is not None:
+                state = member.peer.validator.snapshot()
+                console.print(
+                    f"{member.label}: {state['behaviour']}, round {state['round']},"
+                    f" {len(state['commits'])} commits"
+                    + (f", stopped committing: {state['fault']}" if state["fault"] else ""),
+                    markup=False,
+                )
     finally:
         network.stop()
         network.keep_logs(out, lambda text: text.replace(network.password, "«redacted»"))
@@ -291,8 +305,6 @@ def _run_network(
             console.print(f"member directories kept in {directory}", markup=False)
         else:
             network.remove_files()
-            import shutil
-
             shutil.rmtree(directory, ignore_errors=True)
     if reporter.could_not_run:
         could_not_run(reporter.could_not_run)
@@ -309,3 +321,42 @@ def _run_network(
     )
     console.print(f"Verdict: {verdict_line(report)}", markup=False)
     return exit_code(report)
+
+
+@click.command("interop-matrix")
+@click.argument("matrices", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for interop-aggregate.json and interop-aggregate.html.",
+)
+def interop_matrix(matrices: tuple[Path, ...], out: Path) -> None:
+    """Aggregate interop runs: implementation (producer) x implementation (consumer).
+
+    Each MATRIX is an interop run's interop-matrix.json, or the report folder holding it.
+    A cell counts every run's outcome for that pair and scenario, and is failed when any run
+    failed it. Exit 0 when every cell passed, 1 when one failed or was not seen, 2 on a bad
+    input (named, and nothing written).
+    """
+    from twin_conformance._interop_aggregate import (
+        MatrixInputError,
+        aggregate_matrices,
+        read_matrix,
+        write_aggregate,
+    )
+
+    try:
+        inputs = [(path, read_matrix(path)) for path in matrices]
+    except MatrixInputError as error:
+        could_not_run(str(error))
+    aggregate = aggregate_matrices(inputs)
+    write_aggregate(out, aggregate)
+    outcomes = [cell["outcome"] for s in aggregate["scenarios"] for cell in s["cells"]]
+    failed = sum(outcome != "passed" for outcome in outcomes)
+    click.echo(
+        f"{len(inputs)} run(s), {len(aggregate['implementations'])} implementation(s),"
+        f" {len(outcomes)} cell(s): {len(outcomes) - failed} passed, {failed} not passed;"
+        f" wrote {out}/interop-aggregate.json and interop-aggregate.html"
+    )
+    sys.exit(1 if failed else 0)

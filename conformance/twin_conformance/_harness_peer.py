@@ -39,6 +39,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     peer: HarnessPeer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:  # noqa: ANN401
+        """A peer that drops its connection is logged, not printed as a traceback."""
+        LOG.debug("connection from %s ended with an error", client_address, exc_info=True)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -214,11 +218,14 @@ class HarnessPeer:
                     if self._stopping.is_set() or not self.validator.alive:
                         break
                     try:
-                        client.post(
+                        # The answer's body is not read: a peer's answer changes nothing here.
+                        with client.stream(
+                            "POST",
                             message.path,
                             content=message.body,
                             headers={"content-type": "application/json"},
-                        )
+                        ):
+                            pass
                         break
                     except httpx.HTTPError:
                         self._stopping.wait(0.2)
@@ -242,16 +249,29 @@ class HarnessPeer:
                         url = self._peers.get(index)
                         if url is None:
                             continue
-                        try:
-                            answer = client.get(f"{url}/consensus/blocks/{digest.hex()}")
-                        except httpx.HTTPError:
-                            continue
-                        if answer.status_code == 200:
+                        body = _bounded_get(client, f"{url}/consensus/blocks/{digest.hex()}")
+                        if body is not None:
                             try:
-                                block = parse_json(answer.content)
+                                block = parse_json(body)
                             except ValueError:
                                 continue
                             status, _ = self.validator.receive_block(block)
                             if status == 400:
                                 self._fetch_wanted.set()
                             break
+
+
+def _bounded_get(client: httpx.Client, url: str) -> bytes | None:
+    """A 200 answer's body of at most MAX_BODY_BYTES, else None (a peer may be hostile)."""
+    try:
+        with client.stream("GET", url) as answer:
+            if answer.status_code != 200:
+                return None
+            body = bytearray()
+            for chunk in answer.iter_bytes():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    return None
+            return bytes(body)
+    except httpx.HTTPError:
+        return None

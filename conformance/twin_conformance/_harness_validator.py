@@ -24,6 +24,7 @@ over HTTP. Its DAG grows for the length of a run (an interop run is minutes long
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -62,6 +63,8 @@ from twin_spec import (
 ZERO_DIGEST = bytes(32)
 MAX_HELD_BLOCKS = 2048
 """Blocks kept aside while their ancestors are fetched; more are refused."""
+MAX_EARLY_SEQUENCES = 1024
+"""Checkpoint sequences beyond its last commit whose signatures it keeps until it commits."""
 
 
 class Behaviour(StrEnum):
@@ -275,6 +278,9 @@ class HarnessValidator:
                 return 400, _error("unknownSigner", f"{signer} is not a committee index")
             checkpoint = self._checkpoints.get(sequence)
             if checkpoint is None:
+                # Kept for the next sequences only, one per signer: a peer cannot make it grow.
+                if not len(self.commits) < sequence <= len(self.commits) + MAX_EARLY_SEQUENCES:
+                    return 202, {"sequence": sequence, "signer": signer, "status": "ignored"}
                 self._early_signatures.setdefault(sequence, {})[signer] = entry
                 return 202, {"sequence": sequence, "signer": signer, "status": "pending"}
             if not self._count(checkpoint, signer, entry):
@@ -468,8 +474,7 @@ class HarnessValidator:
 
 
 def _dump(value: object) -> bytes:
-    import json
-
+    """A message body: compact JSON in UTF-8."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 

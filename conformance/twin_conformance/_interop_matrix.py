@@ -21,6 +21,7 @@ from twin_conformance._interop_network import MatrixEntry
 MATRIX_VERSION = "1"
 SCENARIOS = {
     "did-resolves": "A DID created on the producer resolves identically on the consumer",
+    "did-update-seen": "A DID updated on the producer resolves updated on the consumer",
     "credential-verifies": "A credential issued on the producer verifies on the consumer",
     "revocation-seen": "A credential revoked on the producer verifies as revoked on the consumer",
     "proof-verifies": "A proof anchored on the producer verifies on the consumer, and offline",
@@ -47,6 +48,7 @@ SCENARIOS = {
 }
 ALL_PAIRS = (
     "did-resolves",
+    "did-update-seen",
     "credential-verifies",
     "revocation-seen",
     "proof-verifies",
@@ -55,6 +57,7 @@ ALL_PAIRS = (
 """Scenarios where every client produces for every other client."""
 CHECKS = {
     "did-resolves": "test_identity_across.py",
+    "did-update-seen": "test_identity_across.py",
     "credential-verifies": "test_identity_across.py",
     "revocation-seen": "test_identity_across.py",
     "proof-verifies": "test_anchoring_across.py",

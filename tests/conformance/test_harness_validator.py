@@ -181,8 +181,11 @@ def test_a_checkpoint_signature_that_does_not_verify_is_refused(bus: Bus) -> Non
     assert (status, answer["properties"]["code"]) == (400, "badSignature")
     status, answer = receiver.receive_signature(1, {"signer": 9, "signature": "z1"})
     assert (status, answer["properties"]["code"]) == (400, "unknownSigner")
-    status, answer = receiver.receive_signature(10_000, {"signer": 1, "signature": "z1"})
+    ahead = len(receiver.commits) + 1
+    status, answer = receiver.receive_signature(ahead, {"signer": 1, "signature": "z1"})
     assert (status, answer["status"]) == (202, "pending")
+    status, answer = receiver.receive_signature(10**9, {"signer": 1, "signature": "z1"})
+    assert (status, answer["status"]) == (202, "ignored")
 
 
 def test_rule_breaking_blocks_are_refused_by_every_peer_with_the_spec_cores_code(

@@ -72,7 +72,7 @@ def test_two_reference_processes_and_two_harness_validators_pass_every_scenario(
         assert result.stdout.strip().splitlines()[-1] == "Verdict: conformant"
         report = json.loads((out / "report.json").read_text())
         outcomes = {test["id"]: test["outcome"] for test in report["tests"]}
-        assert len(outcomes) >= 12
+        assert len(outcomes) >= 13
         assert set(outcomes.values()) == {"passed"}, outcomes
         assert report["interop"]["harnessValidators"] == 2
         kinds = [member["kind"] for member in report["interop"]["members"]]
@@ -105,7 +105,12 @@ def test_two_reference_processes_and_two_harness_validators_pass_every_scenario(
             }
             for scenario in matrix["scenarios"]
         }
-        for scenario in ("did-resolves", "credential-verifies", "revocation-seen"):
+        for scenario in (
+            "did-resolves",
+            "did-update-seen",
+            "credential-verifies",
+            "revocation-seen",
+        ):
             assert cells[scenario] == {(0, 1, "passed"), (1, 0, "passed")}, scenario
         assert cells["proof-verifies"] == {(0, 1, "passed"), (1, 0, "passed")}
         assert cells["equivocation-caught"] == {(2, 0, "passed"), (2, 1, "passed")}
@@ -310,3 +315,19 @@ def test_one_client_in_a_committee_of_harness_validators_is_judged_on_consensus_
     assert outcomes["test_restarts.py"] == "not-applicable"
     assert outcomes["test_byzantine.py"] == "passed"
     assert outcomes["test_crashes.py"] == "passed"
+
+
+@pytest.mark.suite("SUITE-070")
+def test_a_scenario_reproduces_alone_with_the_command_the_report_gives(tmp_path: Path) -> None:
+    check = "test_committee.py::test_every_member_runs_the_genesis_committee"
+    out = tmp_path / "out"
+    result = _interop(
+        "--client", "reference.yaml", "--harness-validators", "1",
+        "--select", check, "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["verdict"] == "incomplete"
+    ran = [test["id"] for test in report["tests"] if test["outcome"] == "passed"]
+    assert ran == [check]
+    assert "the run was narrowed (--select); the selected checks passed" in result.stdout

@@ -84,7 +84,10 @@ def test_a_broken_client_is_caught_by_the_scenario_that_observes_it(
     report = json.loads((out / "report.json").read_text())
     failed = {t["id"]: t["failedRequirement"] for t in report["tests"] if t["outcome"] == "failed"}
     assert failed.get(check) == requirement, failed
-    assert "#0 broken variant" in next(t["message"] for t in report["tests"] if t["id"] == check)
+    failure = next(t for t in report["tests"] if t["id"] == check)
+    assert "#0 broken variant" in failure["message"]
+    assert failure["reproduce"].startswith("twin-conformance interop --client ")
+    assert failure["reproduce"].endswith(f"--select {check}")
     if scenario is not None:
         matrix = json.loads((out / "interop-matrix.json").read_text())
         cells = next(s["cells"] for s in matrix["scenarios"] if s["id"] == scenario)

@@ -82,6 +82,51 @@ def test_a_did_created_on_one_member_resolves_identically_on_every_other(
     )
 
 
+def resolved_as(member: MemberClient, did: str, expected: dict[str, Any]) -> dict[str, Any] | None:
+    """The document ``member`` resolves for ``did`` once it equals ``expected``, else None."""
+    document = resolved_on(member, did)
+    return document if document == expected else None
+
+
+@pytest.mark.twin_requirement("TWIN-CONSENSUS-113")
+def test_a_did_updated_on_one_member_resolves_updated_on_every_other(
+    members: list[MemberClient], network: InteropNetwork, created: dict[int, dict[str, Any]]
+) -> None:
+    failures = []
+    for producer in members:
+        did = str(created[producer.member.index]["id"])
+        exchange = producer.client.post(
+            f"/identity/{did}/service",
+            json_body={
+                "serviceId": "interop-svc",
+                "type": "LinkedDomains",
+                "endpoint": f"https://interop.twin.example/{producer.member.index}",
+            },
+            auth=True,
+        )
+        require_status(exchange, 200, "TWIN-CONSENSUS-113", f"adding a service on {producer.label}")
+        updated = resolved_on(producer, did)
+        require(updated is not None, "TWIN-CONSENSUS-113", f"{did} does not resolve where made")
+        assert updated is not None
+        for consumer in members:
+            if consumer is producer:
+                continue
+            seen = wait_until(partial(resolved_as, consumer, did, updated), SEEN_SECONDS)
+            record(network, "did-update-seen", "test_identity_across.py", producer.member.index,
+                   consumer.member.index, seen is not None,
+                   "" if seen is not None else "stale document")  # fmt: skip
+            if seen is None:
+                failures.append(
+                    f"{did} updated on {producer.label}: {consumer.label} still resolves another"
+                    f" document {SEEN_SECONDS:g} s later"
+                )
+    require(
+        not failures,
+        "TWIN-CONSENSUS-113",
+        "a DID updated on one member resolves stale on another: " + "; ".join(failures[:4]),
+    )
+
+
 @pytest.fixture(scope="module")
 @prerequisite("every member's identity gets an assertion method for credentials")
 def issuers(members: list[MemberClient], created: dict[int, dict[str, Any]]) -> dict[int, str]:
