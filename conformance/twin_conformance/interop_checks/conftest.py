@@ -22,6 +22,7 @@ from twin_conformance._target import TargetError, login
 MODULE_ORDER = (
     "test_committee.py",
     "test_identity_across.py",
+    "test_presentations_across.py",
     "test_anchoring_across.py",
     "test_receive_rules.py",
     "test_faulty_peers.py",
