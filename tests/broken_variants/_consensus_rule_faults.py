@@ -357,9 +357,10 @@ FAULTS = (
         "evaluation counts a round r+1 block as a vote for every block of the leader's slot; "
         "on the split-votes vector that sees two certified blocks, as a certificate on a third "
         "or an indirect commit on votes would, and the harness names the indirect decision "
-        "the spec makes there (TWIN-CONSENSUS-026)",
+        "the spec makes there (TWIN-CONSENSUS-026) or the fault the node reports where the "
+        "spec sees none (TWIN-CONSENSUS-027)",
         _commit_rule_changed(SLOT_VOTE),
-        also=("TWIN-CONSENSUS-026",),
+        also=("TWIN-CONSENSUS-026", "TWIN-CONSENSUS-027"),
     ),
     _rule_fault(
         "certificate-by-a-third",
