@@ -115,13 +115,19 @@ def patch_batch_and_sort_transactions() -> None:
         self._gathering_since = None
         return propose_when_ready(self, now)
 
-    original = getattr(_committing, "make_checkpoint_summary")  # noqa: B009 - a name it imports
-
-    def summary(*args: Any) -> Any:
-        return original(*args[:4], sorted(args[4]), *args[5:])
-
+    # The commit's transactions are certified, applied and recorded in digest order, so the
+    # node's receipts agree with its checkpoints: only the order breaks the rule.
+    committing = patched_copy(
+        "twin_reference._committing",
+        {
+            "        sequence, previous_checkpoint = self._certifier.last_summary\n": (
+                "        transactions.sort(key=lambda item: item[0])\n"
+                "        sequence, previous_checkpoint = self._certifier.last_summary\n"
+            )
+        },
+    )
     setattr(proposer, "propose_when_ready", gathering)  # noqa: B010 - replaced on purpose
-    rebind(_committing, "make_checkpoint_summary", summary)
+    setattr(_committing.Committer, "_commit", committing.Committer._commit)  # noqa: B010
 
 
 def patch_second_block_per_round() -> None:
