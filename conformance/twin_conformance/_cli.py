@@ -37,6 +37,9 @@ from twin_conformance._version import SUITE_VERSION
 from twin_conformance.plugin import DEFAULT_CONCURRENCY, DEFAULT_FUZZ_BUDGET, MAX_CONCURRENCY
 
 PROBE_TIMEOUT_SECONDS = 5.0
+CREDENTIALS_TIMEOUT_SECONDS = 20.0
+"""A login costs a deliberately slow password hash, which a loaded node may take seconds over
+(the probe has already shown the target answers)."""
 SECRET_OPTIONS = {"--password": "TWIN_TARGET_PASSWORD", "--token": "TWIN_TARGET_TOKEN"}
 
 
@@ -85,10 +88,10 @@ def _prepare_target(
             highlight=False,
         )
         if target.token:
-            check_token(target.url, target.token, PROBE_TIMEOUT_SECONDS)
+            check_token(target.url, target.token, CREDENTIALS_TIMEOUT_SECONDS)
             console.print("credentials checked: the token is accepted", highlight=False)
         elif target.email and target.password:
-            session = login(target.url, target.email, target.password, PROBE_TIMEOUT_SECONDS)
+            session = login(target.url, target.email, target.password, CREDENTIALS_TIMEOUT_SECONDS)
             where = f" (from the {session.cookie} cookie)" if session.cookie else ""
             console.print(
                 f"credentials checked: logged in as {target.email}{where}",

@@ -31,6 +31,9 @@ from twin_spec import (
     sign_message,
 )
 
+GATHER_SECONDS = 0.3
+"""How long the batching variant gathers queued transactions into one block."""
+
 
 def patch_block_signed_with_signature_member() -> None:
     """Make the node sign its blocks with an empty signature member in the signed bytes."""
@@ -96,29 +99,35 @@ def patch_commit_index_off_by_one() -> None:
 
 def patch_batch_and_sort_transactions() -> None:
     """Gather queued transactions for 300 ms and certify each commit's in digest order."""
-    from twin_reference import _committing, _ledger
+    from twin_reference import _committing, _proposing
 
-    engine = _ledger.LedgerEngine
-    queue = engine.enqueue
-    waiting: list[dict[str, Any]] = []
+    proposer = _proposing.Proposer
+    propose_when_ready = proposer.propose_when_ready
 
-    def flush(self: Any) -> None:
-        while waiting:
-            queue(self, waiting.pop(0))
+    def gathering(self: Any, now: float) -> float | None:
+        # The transactions wait in the mempool (pending) while the block gathers them.
+        since = getattr(self, "_gathering_since", None)
+        if self._mempool:
+            if since is None:
+                self._gathering_since = since = now
+            if now - since < GATHER_SECONDS:
+                return float(GATHER_SECONDS - (now - since))
+        self._gathering_since = None
+        return propose_when_ready(self, now)
 
-    def enqueue(self: Any, transaction: dict[str, Any]) -> bytes:
-        if not waiting:
-            asyncio.get_running_loop().call_later(0.3, flush, self)
-        waiting.append(transaction)
-        return hashlib.sha256(canonicalize(transaction)).digest()
-
-    original = getattr(_committing, "make_checkpoint_summary")  # noqa: B009 - a name it imports
-
-    def summary(*args: Any) -> Any:
-        return original(*args[:4], sorted(args[4]), *args[5:])
-
-    setattr(engine, "enqueue", enqueue)  # noqa: B010 - the method is replaced on purpose
-    rebind(_committing, "make_checkpoint_summary", summary)
+    # The commit's transactions are certified, applied and recorded in digest order, so the
+    # node's receipts agree with its checkpoints: only the order breaks the rule.
+    committing = patched_copy(
+        "twin_reference._committing",
+        {
+            "        sequence, previous_checkpoint = self._certifier.last_summary\n": (
+                "        transactions.sort(key=lambda item: item[0])\n"
+                "        sequence, previous_checkpoint = self._certifier.last_summary\n"
+            )
+        },
+    )
+    setattr(proposer, "propose_when_ready", gathering)  # noqa: B010 - replaced on purpose
+    setattr(_committing.Committer, "_commit", committing.Committer._commit)  # noqa: B010
 
 
 def patch_second_block_per_round() -> None:

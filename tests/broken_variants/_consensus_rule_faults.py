@@ -183,12 +183,8 @@ PAST_UNDECIDED_SLOTS = {
 LEADER_OFF_BY_ONE = {"leader = round_ % self.size": "leader = (round_ + 1) % self.size"}
 """The leader of round r is validator (r + 1) mod n."""
 
-OLDER_ANCESTOR_VOTES = {
-    "                    ancestor.round == ref.round - 1\n                    and ancestor in": (
-        "                    ancestor.round < ref.round\n                    and ancestor in"
-    ),
-}
-"""A block scores for every window leader in its ancestors, not only those one round below."""
+EVERY_PARENT_A_VOTE = {"                    and ancestor in self._leaders\n": ""}
+"""A block scores for every parent it lists, leader of the window or not."""
 TABLE_A_ROUND_LATE = {"leader_round + 1, tuple(scores)": "leader_round + 2, tuple(scores)"}
 """A new swap table applies from two rounds above its commit's leader round, not one."""
 STAKE_LIMIT_ROUNDED_UP = {
@@ -204,6 +200,7 @@ SWAP_BY_ROUND = {
 }
 """A swapped slot goes to the good node at position r mod g, not at the hash draw."""
 DEPTH_UNCHECKED = {"if depth > MAX_TRANSACTION_DEPTH:": "if depth > 4 * MAX_TRANSACTION_DEPTH:"}
+"""In a block's receive rules (``_blocks._check_limits``)."""
 """A block's transactions may nest 256 levels deep, not 64."""
 TIMESTAMP_UNCHECKED = {"if timestamp < dag.timestamp(ancestor):": "if False:"}
 DAG_TIMESTAMP_UNCHECKED = {"if timestamp < self.timestamp(ancestor):": "if False:"}
@@ -318,11 +315,11 @@ FAULTS = (
         _commit_rule_changed({}, LEADER_OFF_BY_ONE),
     ),
     _rule_fault(
-        "reputation-counts-older-ancestors",
+        "reputation-counts-every-parent",
         "TWIN-CONSENSUS-114",
-        "evaluation scores a validator for every window leader among its block's ancestors, "
-        "not only for the leader one round below it",
-        _commit_rule_changed({}, OLDER_ANCESTOR_VOTES),
+        "evaluation scores a validator for every parent its blocks list, not only for the "
+        "window's committed leaders",
+        _commit_rule_changed({}, EVERY_PARENT_A_VOTE),
     ),
     _rule_fault(
         "swap-table-a-round-late",
@@ -349,7 +346,7 @@ FAULTS = (
         "block-transaction-depth-unchecked",
         "TWIN-CONSENSUS-130",
         "evaluation accepts a block whose transaction nests 256 levels deep, not only 64",
-        _receive_rules_changed({}, limits=DEPTH_UNCHECKED),
+        _receive_rules_changed(DEPTH_UNCHECKED),
     ),
     _rule_fault(
         "vote-for-the-slot",
@@ -357,9 +354,10 @@ FAULTS = (
         "evaluation counts a round r+1 block as a vote for every block of the leader's slot; "
         "on the split-votes vector that sees two certified blocks, as a certificate on a third "
         "or an indirect commit on votes would, and the harness names the indirect decision "
-        "the spec makes there (TWIN-CONSENSUS-026)",
+        "the spec makes there (TWIN-CONSENSUS-026) or the fault the node reports where the "
+        "spec sees none (TWIN-CONSENSUS-027)",
         _commit_rule_changed(SLOT_VOTE),
-        also=("TWIN-CONSENSUS-026",),
+        also=("TWIN-CONSENSUS-026", "TWIN-CONSENSUS-027"),
     ),
     _rule_fault(
         "certificate-by-a-third",
