@@ -74,7 +74,7 @@ async def with_aiohttp(url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
         headers = {"content-type": "application/json"} if body is not None else None
         async with session.request(method, path, data=body, headers=headers) as response:
             await response.read()
-            return response.status
+            return int(response.status)
 
     return send, session.close
 
