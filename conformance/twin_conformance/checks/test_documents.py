@@ -481,7 +481,7 @@ def test_oversized_or_malformed_content_is_refused(
     _refused_and_nothing_stored(client, exchange, document_id, "TWIN-DOCUMENTS-040")
 
 
-@pytest.mark.twin_read_only
+# Not read-only: it needs a document the harness stores first.
 @pytest.mark.twin_requirement("TWIN-DOCUMENTS-012", "TWIN-DOCUMENTS-030")
 @pytest.mark.parametrize(
     ("method", "suffix"),
