@@ -9,7 +9,7 @@ failure reason.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from twin_spec import (
@@ -54,12 +54,19 @@ _CHALLENGE = "customs-request-2027-0042"
 
 def presentation_oracle(input_: Mapping[str, Any]) -> dict[str, Any]:
     """What a verifier answers for ``input.jwt`` with the resolved ``input.documents``."""
+    return _verdict(verify_presentation_jwt, input_["jwt"], input_, JwtError)
+
+
+def _verdict(
+    verify: Callable[..., Any],
+    presentation: Any,  # noqa: ANN401 - a VP-JWT or a presentation document
+    input_: Mapping[str, Any],
+    proof_error: type[JwtError] | type[ProofVerificationError],
+) -> dict[str, Any]:
+    """The expected answer of either presentation form: valid, or invalid with its reason."""
     try:
-        verified = verify_presentation_jwt(
-            input_["jwt"],
-            input_["documents"],
-            input_["now"],
-            challenge=input_.get("challenge"),
+        verified = verify(
+            presentation, input_["documents"], input_["now"], challenge=input_.get("challenge")
         )
     except PresentationError as exc:
         expected: dict[str, Any] = {"result": "invalid", "error": exc.reason}
@@ -67,7 +74,7 @@ def presentation_oracle(input_: Mapping[str, Any]) -> dict[str, Any]:
             expected["credentialIndex"] = exc.credential_index
             expected["credentialFailure"] = exc.credential_failure
         return expected
-    except JwtError as exc:
+    except proof_error as exc:
         return {"result": "invalid", "error": exc.reason.value}
     except DidError as exc:
         return {"result": "invalid", "error": exc.code.value}
@@ -365,28 +372,9 @@ def _raw_vp(key: Ed25519SigningKey, vp_members: Mapping[str, Any]) -> str:
 
 def presentation_document_oracle(input_: Mapping[str, Any]) -> dict[str, Any]:
     """What a verifier answers for the Data Integrity presentation ``input.presentation``."""
-    try:
-        verified = verify_presentation_document(
-            input_["presentation"],
-            input_["documents"],
-            input_["now"],
-            challenge=input_.get("challenge"),
-        )
-    except PresentationError as exc:
-        expected: dict[str, Any] = {"result": "invalid", "error": exc.reason}
-        if exc.credential_index is not None:
-            expected["credentialIndex"] = exc.credential_index
-            expected["credentialFailure"] = exc.credential_failure
-        return expected
-    except ProofVerificationError as exc:
-        return {"result": "invalid", "error": exc.reason.value}
-    except DidError as exc:
-        return {"result": "invalid", "error": exc.code.value}
-    return {
-        "result": "valid",
-        "verifiablePresentation": verified.presentation,
-        "issuers": [str(document["id"]) for document in verified.issuers],
-    }
+    return _verdict(
+        verify_presentation_document, input_["presentation"], input_, ProofVerificationError
+    )
 
 
 def _document_cases() -> list[Case]:
