@@ -101,12 +101,14 @@ def _did_resolution(_context: schemathesis.DeserializationContext, response: Any
 
 @dataclass(frozen=True)
 class FuzzOperation:
-    """One operation of the document: its id, method, path template and profile."""
+    """One operation of the document: its id, method, path template, profile and resource."""
 
     operation_id: str
     method: str
     path: str
     profile: str
+    resource: str
+    """The operation's first OpenAPI tag: operations on one resource change what the others see."""
 
     @property
     def label(self) -> str:
@@ -127,6 +129,7 @@ def spec_operations(root: Path | None = None) -> list[FuzzOperation]:
                         method=method.upper(),
                         path=path,
                         profile=str(operation.get("x-twin-profile", "core")),
+                        resource=str((operation.get("tags") or [path])[0]),
                     )
                 )
     return found

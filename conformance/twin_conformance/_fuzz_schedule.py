@@ -2,10 +2,13 @@
 
 The fuzz checks are one pytest check per operation and one for the stateful phase, reported in
 their order. The work behind them starts when the first of them runs: a background thread
-fuzzes every selected operation, ``concurrency`` at a time (each operation is its own
-schemathesis run, seeded by the run's seed, so running them side by side sends each the same
-requests as running them one by one), then runs the stateful phase alone, because its chains
-change state in order. Each check waits for its own result.
+fuzzes the selected operations, ``concurrency`` resources at a time, then runs the stateful
+phase alone, because its chains change state in order. Each check waits for its own result.
+
+Operations on one resource (one OpenAPI tag: the identity profile, documents, ...) run one after
+another in check order, because each changes what the others see (a profile created or not
+turns a 201 into a 409). Each operation is its own schemathesis run seeded by the run's seed, so
+any concurrency sends each operation the same requests and finds the same node state.
 
 Time: the operations share ``OPERATIONS_SHARE`` of the budget, a fair slot each. An operation
 that starts may use the operations' time left but the fair slots of those not yet started
@@ -110,8 +113,8 @@ class FuzzSchedule:
                 with ThreadPoolExecutor(
                     max_workers=self.concurrency, thread_name_prefix="twin-fuzz"
                 ) as pool:
-                    for operation in plan.operations:
-                        pool.submit(self._one, operation, operations_end)
+                    for lane in self._lanes(plan.operations):
+                        pool.submit(self._lane, lane, operations_end)
                 if plan.stateful and (end - time.monotonic() <= 0 or self._stopping.is_set()):
                     self._stateful.set_result(FuzzResult(budget_reached=True))
                 elif plan.stateful:
@@ -123,6 +126,19 @@ class FuzzSchedule:
             for future in [*self._results.values(), self._stateful]:
                 if not future.done():
                     future.set_exception(RuntimeError("the fuzzing schedule ended without it"))
+
+    def _lanes(self, operations: tuple[str, ...]) -> list[list[str]]:
+        """The operations grouped by resource, in check order within and across groups."""
+        lanes: dict[str, list[str]] = {}
+        for operation in operations:
+            known = self.fuzzer.operations.get(operation)
+            lanes.setdefault(known.resource if known else operation, []).append(operation)
+        return list(lanes.values())
+
+    def _lane(self, operations: list[str], operations_end: float) -> None:
+        """Fuzz one resource's operations one after another."""
+        for operation in operations:
+            self._one(operation, operations_end)
 
     def _one(self, operation: str, operations_end: float) -> None:
         """Fuzz one operation for its share of the time left to the operations."""
