@@ -1,7 +1,7 @@
 """The verdict rules on records alone: build_report, the gate and the one exit-code function.
 
 These are the rules of spec/prose/suite.md applied to hand-made check records, so that every
-combination the real runs of ``test_verdicts.py`` cannot reach cheaply is pinned down too.
+combination the real runs of ``test_verdicts*.py`` cannot reach cheaply is pinned down too.
 """
 
 from __future__ import annotations

@@ -1,0 +1,74 @@
+"""A verdict that can be trusted: one divergence is one failure.
+
+Every case starts the reference node (or one of its broken variants, ``tests/broken_variants``)
+as a subprocess on loopback and runs ``twin-conformance`` as a real command against it, then
+checks the exit code, the report's verdict and fields, and the last line a user reads. The
+rules they hold the harness to are in ``spec/prose/suite.md`` (SUITE-NNN). The verdict tests
+are split over ``test_verdicts*.py`` so that pytest-xdist runs them side by side.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conformance.harness_runs import (
+    PASSWORD_ENV,
+    against,
+    harness,
+    node,
+)
+
+
+@pytest.mark.suite("SUITE-011", "SUITE-010", "SUITE-012", "SUITE-013")
+@pytest.mark.parametrize(
+    ("fault", "profile", "requirement", "check"),
+    [
+        (
+            "login-token-in-cookie-only",
+            "full",
+            "TWIN-CORE-056",
+            "test_core.py::test_login_answers_the_token_in_its_body",
+        ),
+        (
+            "method-not-allowed-as-404",
+            "full",
+            "TWIN-CORE-052",
+            "test_core.py::test_a_method_the_route_lacks_is_405",
+        ),
+        (
+            "route-not-served",
+            "anchoring",
+            "TWIN-CORE-070",
+            "test_routes.py::test_the_node_serves_the_operation[verifiableStorageRemove]",
+        ),
+        (
+            "identity-create-drops-id",
+            "identity",
+            "TWIN-IDENTITY-014",
+            "test_identity.py::prerequisite[created]",
+        ),
+    ],
+)
+def test_one_divergence_is_one_failure(
+    tmp_path: Path, fault: str, profile: str, requirement: str, check: str
+) -> None:
+    with node(tmp_path, fault) as target:
+        run = harness(
+            tmp_path, "run", *against(target), "--profile", profile, "--fuzz-examples", "2",
+            env=PASSWORD_ENV,
+        )  # fmt: skip
+    assert run.code == 1, run.describe()
+    assert len(run.failed_tests()) == 1, run.describe()
+    (failed,) = run.failed_tests()
+    assert (failed["id"], failed["failedRequirement"]) == (check, requirement), run.describe()
+    blocked = run.tests("blocked")
+    assert all(test["blockedBy"] == check for test in blocked), run.describe()
+    if fault == "login-token-in-cookie-only":
+        assert run.report is not None
+        assert "login-token-in-cookie" in {entry["id"] for entry in run.report["deviations"]}
+        assert not blocked, "with the token from the cookie, everything else is tested"
+        assert run.profile("identity")["verdict"] == "conformant"
+    if fault in ("route-not-served", "identity-create-drops-id"):
+        assert blocked, "the checks that needed what failed are blocked"
