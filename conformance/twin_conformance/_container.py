@@ -1,23 +1,24 @@
-"""A target shipped as a container image: started with the Docker CLI, stopped after the run.
+"""A target shipped as a container image: started through the docker SDK, stopped after the run.
 
 The target file names the image, the port the node listens on inside it, the environment to
-give it and, where the engine has no bridge network, ``network: host``. Every Docker command
+give it and, where the engine has no bridge network, ``network: host``. Every call to the engine
 has a time limit, and a missing engine is a clear "could not run" rather than a hang.
 """
 
 from __future__ import annotations
 
 import contextlib
-import shutil
-import subprocess
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
+from twin_conformance._docker_engine import EngineUnavailable, docker_client
 from twin_conformance._target import START_TIMEOUT_SECONDS, TargetError
 
-DOCKER_TIMEOUT_SECONDS = 60.0
+STOP_SECONDS = 10
+"""How long a stopped container has to exit on SIGTERM before the engine kills it."""
 
 
 @dataclass
@@ -31,29 +32,19 @@ class ContainerSpec:
     command: list[str] = field(default_factory=list)
 
 
-def _docker(*args: str, timeout: float = DOCKER_TIMEOUT_SECONDS) -> str:
-    """Run one Docker CLI command and return its output; failures raise TargetError."""
-    binary = shutil.which("docker")
-    if binary is None:
-        raise TargetError("the target is a container image, but there is no docker command")
-    try:
-        done = subprocess.run(  # noqa: S603 - the docker CLI with arguments we build
-            [binary, *args], capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise TargetError(f"docker {args[0]} did not finish within {timeout:.0f} s") from None
-    if done.returncode != 0:
-        reason = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise TargetError(f"docker {args[0]} failed: {reason}")
-    return done.stdout.strip()
-
-
 def require_engine() -> None:
     """Raise TargetError unless a Docker engine answers within a few seconds."""
     try:
-        _docker("info", "--format", "{{.ServerVersion}}", timeout=15)
-    except TargetError as error:
-        raise TargetError(f"no Docker engine answers ({error})") from None
+        docker_client().close()
+    except EngineUnavailable as error:
+        raise TargetError(str(error)) from None
+
+
+def _reason(error: Exception) -> str:
+    """The engine's own words for a failed call, on one line."""
+    explanation = getattr(error, "explanation", None)
+    text = str(explanation or error or type(error).__name__)
+    return text.strip().splitlines()[0][:300] if text.strip() else type(error).__name__
 
 
 class ContainerNode:
@@ -61,20 +52,33 @@ class ContainerNode:
 
     def __init__(self, spec: ContainerSpec) -> None:
         self.spec = spec
-        self.container_id: str | None = None
+        self.container: Any = None
+        self._client: Any = None
         self.url = ""
+
+    @property
+    def container_id(self) -> str | None:
+        """The running container's id, or None before start and after stop."""
+        return str(self.container.id) if self.container is not None else None
 
     def start(self) -> str:
         """Start the container, wait until it answers ``/health``, and return its URL."""
-        require_engine()
-        args = ["run", "--detach", "--rm"]
+        try:
+            self._client = docker_client()
+        except EngineUnavailable as error:
+            raise TargetError(str(error)) from None
+        options: dict[str, Any] = {"detach": True, "environment": dict(self.spec.env)}
         if self.spec.network == "host":
-            args += ["--network", "host"]
+            options["network_mode"] = "host"
         else:
-            args += ["--publish", f"127.0.0.1::{self.spec.port}"]
-        for name, value in sorted(self.spec.env.items()):
-            args += ["--env", f"{name}={value}"]
-        self.container_id = _docker(*args, self.spec.image, *self.spec.command)
+            options["ports"] = {f"{self.spec.port}/tcp": ("127.0.0.1", None)}
+        try:
+            self.container = self._client.containers.run(
+                self.spec.image, list(self.spec.command) or None, **options
+            )
+        except Exception as error:
+            self.stop()
+            raise TargetError(f"cannot start {self.spec.image}: {_reason(error)}") from None
         try:
             self.url = self._url()
             self._wait_healthy()
@@ -86,20 +90,31 @@ class ContainerNode:
     def _url(self) -> str:
         if self.spec.network == "host":
             return f"http://127.0.0.1:{self.spec.port}"
-        assert self.container_id is not None  # noqa: S101 - set by start() just before
-        published = _docker("port", self.container_id, f"{self.spec.port}/tcp")
-        host_port = published.splitlines()[0].rsplit(":", 1)[-1]
-        if not host_port.isdigit():
-            raise TargetError(f"docker port gave no port for {self.spec.port}: {published!r}")
-        return f"http://127.0.0.1:{host_port}"
+        deadline = time.monotonic() + 15
+        while True:
+            self._reload()
+            if self.container.status not in ("created", "running"):
+                raise TargetError(f"the container of {self.spec.image} stopped: {self.logs()}")
+            ports = self.container.attrs.get("NetworkSettings", {}).get("Ports") or {}
+            bindings = ports.get(f"{self.spec.port}/tcp") or []
+            host_port = str(bindings[0].get("HostPort", "")) if bindings else ""
+            if host_port.isdigit():
+                return f"http://127.0.0.1:{host_port}"
+            if time.monotonic() > deadline:
+                raise TargetError(f"the engine published no port for {self.spec.port}/tcp")
+            time.sleep(0.2)
+
+    def _reload(self) -> None:
+        try:
+            self.container.reload()
+        except Exception as error:
+            raise TargetError(f"the Docker engine no longer answers: {_reason(error)}") from None
 
     def _wait_healthy(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
-            state = _docker(
-                "inspect", "--format", "{{.State.Running}}", str(self.container_id), timeout=15
-            )
-            if state != "true":
+            self._reload()
+            if self.container.status not in ("created", "running"):
                 raise TargetError(f"the container of {self.spec.image} stopped: {self.logs()}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=2.0).status_code == 200:
@@ -111,16 +126,22 @@ class ContainerNode:
 
     def logs(self) -> str:
         """The container's last log lines, for error messages."""
-        if self.container_id is None:
+        if self.container is None:
             return ""
         try:
-            return _docker("logs", "--tail", "20", self.container_id, timeout=15)
-        except TargetError as error:
-            return str(error)
+            return bytes(self.container.logs(tail=20)).decode(errors="replace").strip()
+        except Exception as error:
+            return f"(no logs: {_reason(error)})"
 
     def stop(self) -> None:
-        """Remove the container (it was started with --rm; removing it again is harmless)."""
-        if self.container_id is not None:
-            with contextlib.suppress(TargetError):
-                _docker("rm", "--force", self.container_id, timeout=30)
-            self.container_id = None
+        """Stop and remove the container, then close the engine client (safe to call twice)."""
+        if self.container is not None:
+            with contextlib.suppress(Exception):
+                self.container.stop(timeout=STOP_SECONDS)
+            with contextlib.suppress(Exception):
+                self.container.remove(force=True)
+            self.container = None
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
+            self._client = None
