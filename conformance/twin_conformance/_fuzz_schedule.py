@@ -10,9 +10,11 @@ another in check order, because each changes what the others see (a profile crea
 turns a 201 into a 409). Each operation is its own schemathesis run seeded by the run's seed, so
 any concurrency sends each operation the same requests and finds the same node state.
 
-Time: the operations share ``OPERATIONS_SHARE`` of the budget, a fair slot each. An operation
-that starts may use the operations' time left but the fair slots of those not yet started
-(so time an early operation leaves unused flows to later ones, and none is starved); the
+Time: the operations share ``OPERATIONS_SHARE`` of the budget. An operation that starts may use
+its share of the operations' time left: that time spread over the operations not yet started,
+as many at once as there are resources still waiting (up to ``concurrency``), and never more
+than its own resource's operations still to run can leave it. Time an early operation leaves
+unused flows to later ones, and none is starved by an early one that could use it all; the
 stateful phase gets whatever remains of the whole budget. A run that reaches the budget keeps
 what it ran and says so: each result counts the examples that actually ran.
 """
@@ -59,8 +61,7 @@ class FuzzSchedule:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._waiting = 0
-        self._fair_slot = 0.0
+        self._waiting: dict[str, int] = {}
         self._started = 0.0
 
     @property
@@ -73,9 +74,10 @@ class FuzzSchedule:
         if self._thread is not None:
             return
         self._results = {operation: Future() for operation in plan.operations}
-        share = OPERATIONS_SHARE if plan.stateful else 1.0
-        self._fair_slot = self.budget * share / max(len(plan.operations), 1)
-        self._waiting = len(plan.operations)
+        self._waiting = {}
+        for operation in plan.operations:
+            resource = self._resource(operation)
+            self._waiting[resource] = self._waiting.get(resource, 0) + 1
         self._started = time.monotonic()
         self._thread = threading.Thread(
             target=self._run, args=(plan,), name="twin-fuzz-schedule", daemon=True
@@ -113,7 +115,9 @@ class FuzzSchedule:
                 with ThreadPoolExecutor(
                     max_workers=self.concurrency, thread_name_prefix="twin-fuzz"
                 ) as pool:
-                    for lane in self._lanes(plan.operations):
+                    # The longest lanes first, so that they do not finish alone at the end.
+                    lanes = sorted(self._lanes(plan.operations), key=len, reverse=True)
+                    for lane in lanes:
                         pool.submit(self._lane, lane, operations_end)
                 if plan.stateful and (end - time.monotonic() <= 0 or self._stopping.is_set()):
                     self._stateful.set_result(FuzzResult(budget_reached=True))
@@ -127,12 +131,16 @@ class FuzzSchedule:
                 if not future.done():
                     future.set_exception(RuntimeError("the fuzzing schedule ended without it"))
 
+    def _resource(self, operation: str) -> str:
+        """The resource an operation acts on (its lane): its first OpenAPI tag."""
+        known = self.fuzzer.operations.get(operation)
+        return known.resource if known else operation
+
     def _lanes(self, operations: tuple[str, ...]) -> list[list[str]]:
-        """The operations grouped by resource, in check order within and across groups."""
+        """The operations grouped by resource, in check order within each group."""
         lanes: dict[str, list[str]] = {}
         for operation in operations:
-            known = self.fuzzer.operations.get(operation)
-            lanes.setdefault(known.resource if known else operation, []).append(operation)
+            lanes.setdefault(self._resource(operation), []).append(operation)
         return list(lanes.values())
 
     def _lane(self, operations: list[str], operations_end: float) -> None:
@@ -143,12 +151,17 @@ class FuzzSchedule:
     def _one(self, operation: str, operations_end: float) -> None:
         """Fuzz one operation for its share of the time left to the operations."""
         with self._lock:
-            # Each operation not yet started keeps its fair slot of the operations' time; this
-            # one may use the rest (what earlier operations left unused flows to later ones).
-            self._waiting -= 1
+            # The time left, spread over the operations not yet started (this one included),
+            # as many running at once as resources are waiting; and no more than this one's
+            # own resource can give it, since its operations run one after another.
+            resource = self._resource(operation)
+            remaining = sum(self._waiting.values())
+            lanes = sum(1 for count in self._waiting.values() if count > 0)
+            own = self._waiting[resource]
+            self._waiting[resource] -= 1
             left = max(operations_end - time.monotonic(), 0.0)
-            reserved = self._waiting * self._fair_slot / self.concurrency
-            seconds = max(left - reserved, min(left, self._fair_slot))
+            parallel = max(min(self.concurrency, lanes), 1)
+            seconds = min(left, left * parallel / max(remaining, 1), left / max(own, 1))
         if seconds <= 0 or self._stopping.is_set():
             self._results[operation].set_result(FuzzResult(budget_reached=True))
             return

@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,7 +27,9 @@ from tests.support import REPO_ROOT, schema_validator
 RUN_SECONDS = 420
 
 
-def _interop(*args: str, timeout: float = RUN_SECONDS) -> subprocess.CompletedProcess[str]:
+def _interop(
+    *args: str, timeout: float = RUN_SECONDS, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "twin_conformance", "interop", *args],
         capture_output=True,
@@ -36,6 +37,7 @@ def _interop(*args: str, timeout: float = RUN_SECONDS) -> subprocess.CompletedPr
         timeout=timeout,
         check=False,
         cwd=REPO_ROOT,
+        env=env,
     )
 
 
@@ -216,15 +218,19 @@ def test_a_bad_client_definition_is_exit_2_naming_it_and_starts_nothing(
     definition = tmp_path / f"{case}.yaml"
     definition.write_text(text)
     out = tmp_path / "out"
-    temporary = Path(tempfile.gettempdir())
-    before = set(temporary.glob("twin-interop-*"))
-    result = _interop("--client", "reference.yaml", "--client", str(definition), "--out", str(out))
+    # Its own temporary folder: other tests running beside it make member directories too.
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    result = _interop(
+        "--client", "reference.yaml", "--client", str(definition), "--out", str(out),
+        env={**os.environ, "TMPDIR": str(temporary)},
+    )  # fmt: skip
     assert result.returncode == 2, result.stdout + result.stderr
     assert str(definition) in result.stderr
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists()
-    assert set(temporary.glob("twin-interop-*")) == before
+    assert list(temporary.iterdir()) == [], "nothing was started, so nothing was written"
 
 
 def test_a_missing_client_definition_lists_the_shipped_ones(tmp_path: Path) -> None:
