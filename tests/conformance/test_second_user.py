@@ -19,6 +19,7 @@ from tests.node_process import ADMIN_EMAIL, ADMIN_PASSWORD, SECOND_EMAIL, SECOND
 from twin_conformance._target import TargetError, load_target_file
 
 CHECK = "test_documents.py::test_another_user_cannot_remove_a_revision"
+UPDATE_CHECK = "test_documents.py::test_another_user_cannot_add_a_revision"
 REQUIREMENT = "TWIN-DOCUMENTS-050"
 DOCUMENTS = ("--profile", "documents", "--fuzz-examples", "0")
 
@@ -45,6 +46,8 @@ def test_a_node_that_lets_another_user_remove_a_revision_fails_that_rule_alone(
     assert _requirement(run.report, REQUIREMENT)["status"] == "failed"
     assert run.profile("documents")["verdict"] == "not-conformant"
     assert run.profile("core")["verdict"] == "conformant"
+    outcomes = {test["id"]: test["outcome"] for test in run.tests()}
+    assert outcomes[UPDATE_CHECK] == "passed", run.describe()
     check = run.failed_tests()[0]
     assert "--second-email" in check["reproduce"], check["reproduce"]
     assert SECOND_PASSWORD not in run.output
@@ -64,10 +67,12 @@ def test_without_a_second_user_the_rule_is_untested_and_documents_incomplete(
     assert run.code == 2, run.describe()
     assert run.report is not None, run.describe()
     assert not run.failed_tests(), run.describe()
-    check = next(test for test in run.tests() if test["id"] == CHECK)
-    assert check["outcome"] == "skipped", check
-    assert "--second-email" in check["message"], check
-    assert "TWIN_TARGET_SECOND_PASSWORD" in check["message"], check
+    checks = [test for test in run.tests() if test["id"] in (CHECK, UPDATE_CHECK)]
+    assert len(checks) == 2, run.describe()
+    for check in checks:
+        assert check["outcome"] == "skipped", check
+        assert "--second-email" in check["message"], check
+        assert "TWIN_TARGET_SECOND_PASSWORD" in check["message"], check
     entry = _requirement(run.report, REQUIREMENT)
     assert (entry["status"], entry["untestedBecause"]) == ("not-tested", "skipped")
     documents = run.profile("documents")

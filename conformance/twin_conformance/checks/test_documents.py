@@ -576,3 +576,33 @@ def test_another_user_cannot_remove_a_revision(client: TwinClient, run: TwinStat
             "TWIN-DOCUMENTS-050",
             f"another user's refused removal changed revision 1's {name}",
         )
+
+
+@pytest.mark.twin_requirement("TWIN-DOCUMENTS-050")
+def test_another_user_cannot_add_a_revision(client: TwinClient, run: TwinState) -> None:
+    other = second_user_token(client, run)
+    rng = seeded_random(run, "documents:second-user-update")
+    document = create_document(client, rng, "kept")
+    before = read_revision(client, document, 0, data=True, attestation=True)
+    refused = client.put(
+        f"/documents/{document.graph_id}",
+        json_body={"blob": _b64(_content(rng, "not the owner's"))},
+        auth=other,
+        expect_rejection=True,
+    )
+    require_status(refused, 403, "TWIN-DOCUMENTS-050", "another user adding a revision")
+    numbers, _cursor = _revisions(
+        client.get(f"/documents/{document.graph_id}", params={"pageSize": "2"}, auth=True)
+    )
+    require(
+        numbers == [0],
+        "TWIN-DOCUMENTS-050",
+        f"after another user's refused update the document lists revisions {numbers}, not [0]",
+    )
+    after = read_revision(client, document, 0, data=True, attestation=True)
+    for name in sorted(set(before) | set(after)):
+        require(
+            before.get(name) == after.get(name),
+            "TWIN-DOCUMENTS-050",
+            f"another user's refused update changed revision 0's {name}",
+        )
