@@ -25,6 +25,7 @@ from twin_conformance._paths import checks_dir, spec_dir, vectors_dir
 from twin_conformance._registry import PROFILES
 from twin_conformance._results import EXIT_NOT_CONFORMANT
 from twin_conformance._target import (
+    SECOND_EMAIL_ENV,
     SECOND_PASSWORD_ENV,
     Target,
     TargetError,
@@ -155,8 +156,8 @@ def _prepare_target(
 )
 @click.option(
     "--second-email",
-    envvar="TWIN_TARGET_SECOND_EMAIL",
-    help="Login email of a second, ordinary user of the target [$TWIN_TARGET_SECOND_EMAIL],"
+    envvar=SECOND_EMAIL_ENV,
+    help=f"Login email of a second, ordinary user of the target [${SECOND_EMAIL_ENV}],"
     f" its password in ${SECOND_PASSWORD_ENV} (never on the command line): checks that one"
     " user cannot change another's data (TWIN-DOCUMENTS-050). Without it those checks are"
     " skipped and the documents verdict is incomplete. The embedded node has one.",
