@@ -47,6 +47,7 @@ from twin_conformance._target import read_listening_url
 from twin_conformance._vector_replay import HttpResponse, Send, replay_vector
 
 EMAIL = "admin@twin.example"
+SECOND_EMAIL = "user@twin.example"
 DELAY_SECONDS = 0.03
 GOAL_SLOW_RUN_SECONDS = 120.0
 GOAL_REPLAY_RATIO = 0.5
@@ -59,6 +60,9 @@ def node(folder: Path) -> Iterator[tuple[str, str, psutil.Process]]:
     """A reference node in ``folder``: its URL, its admin password and its process."""
     password = secrets.token_urlsafe(18)
     environment = {**os.environ, "TWIN_NODE_PASSWORD": password, "TWIN_NODE_ADMIN_EMAIL": EMAIL}
+    # A second, ordinary user: a full run checks that it cannot remove the admin's revisions.
+    environment["TWIN_NODE_USER_EMAIL"] = SECOND_EMAIL
+    environment["TWIN_NODE_USER_PASSWORD"] = second_password(password)
     with (folder / "node.log").open("ab") as log:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [
@@ -120,6 +124,11 @@ def delaying_proxy(url: str, delay: float) -> Iterator[str]:
         process.wait(timeout=20)
 
 
+def second_password(password: str) -> str:
+    """The second user's password, derived from the admin's (a bench node lives one run)."""
+    return f"{password}-second"
+
+
 def _wait_healthy(url: str) -> None:
     import httpx
 
@@ -156,11 +165,17 @@ def harness_run(url: str, password: str, out: Path, *options: str) -> dict[str, 
         url,
         "--email",
         EMAIL,
+        "--second-email",
+        SECOND_EMAIL,
         "--out",
         str(out),
         *options,
     ]
-    environment = {**os.environ, "TWIN_TARGET_PASSWORD": password}
+    environment = {
+        **os.environ,
+        "TWIN_TARGET_PASSWORD": password,
+        "TWIN_TARGET_SECOND_PASSWORD": second_password(password),
+    }
     started = time.monotonic()
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment

@@ -17,6 +17,10 @@ from twin_conformance._target import read_listening_url
 
 ADMIN_EMAIL = "admin@twin.example"
 ADMIN_PASSWORD = "correct horse battery staple"
+SECOND_EMAIL = "user@twin.example"
+SECOND_PASSWORD = "second user's own staple"
+"""An ordinary second user every test node has, so a harness run can act as another user."""
+SECOND_USER_ENV = {"TWIN_NODE_USER_EMAIL": SECOND_EMAIL, "TWIN_NODE_USER_PASSWORD": SECOND_PASSWORD}
 START_TIMEOUT_SECONDS = 60.0
 
 
@@ -94,7 +98,7 @@ def launch_node(
     prefix: list[str] | None = None,
 ) -> RunningNode:
     """Start ``twin-node serve`` and wait only until it listens (not until it is ready)."""
-    environment = {**os.environ, **(env or {})}
+    environment = {**os.environ, **SECOND_USER_ENV, **(env or {})}
     environment.pop("TWIN_NODE_PASSWORD", None)
     if password is not None:
         environment["TWIN_NODE_PASSWORD"] = password

@@ -25,8 +25,11 @@ from twin_conformance._paths import checks_dir, spec_dir, vectors_dir
 from twin_conformance._registry import PROFILES
 from twin_conformance._results import EXIT_NOT_CONFORMANT
 from twin_conformance._target import (
+    SECOND_EMAIL_ENV,
+    SECOND_PASSWORD_ENV,
     Target,
     TargetError,
+    check_second_user,
     check_token,
     check_url,
     load_target_file,
@@ -104,6 +107,29 @@ def _prepare_target(
                 "$TWIN_TARGET_PASSWORD, or a token in $TWIN_TARGET_TOKEN (a run without them "
                 "cannot test the authenticated operations, so it cannot give a verdict)"
             )
+        check_second_user(target)
+        if target.second_email and target.second_password:
+            try:
+                login(
+                    target.url,
+                    target.second_email,
+                    target.second_password,
+                    CREDENTIALS_TIMEOUT_SECONDS,
+                )
+            except TargetError as error:
+                raise TargetError(f"the second user (--second-email): {error}") from None
+            console.print(
+                f"second user checked: logged in as {target.second_email}",
+                markup=False,
+                highlight=False,
+            )
+        else:
+            console.print(
+                "no second user (--second-email): the checks of rules about other users' data"
+                " are skipped, so a profile holding one (documents) cannot be conformant",
+                markup=False,
+                highlight=False,
+            )
     else:
         from twin_conformance._container import require_engine
 
@@ -127,6 +153,14 @@ def _prepare_target(
     "--token",
     envvar="TWIN_TARGET_TOKEN",
     help="Bearer token instead of a login [$TWIN_TARGET_TOKEN].",
+)
+@click.option(
+    "--second-email",
+    envvar=SECOND_EMAIL_ENV,
+    help=f"Login email of a second, ordinary user of the target [${SECOND_EMAIL_ENV}],"
+    f" its password in ${SECOND_PASSWORD_ENV} (never on the command line): checks that one"
+    " user cannot change another's data (TWIN-DOCUMENTS-050). Without it those checks are"
+    " skipped and the documents verdict is incomplete. The embedded node has one.",
 )
 @click.option(
     "--profile",
@@ -243,6 +277,7 @@ def run(
     email: str | None,
     password: str | None,
     token: str | None,
+    second_email: str | None,
     profiles: tuple[str, ...],
     seed: int,
     out: Path | None,
@@ -287,9 +322,12 @@ def run(
             target.email = email or target.email
             target.password = password or target.password
             target.token = token or target.token
+            if second_email:
+                target.second_email = second_email
+                target.second_password = os.environ.get(SECOND_PASSWORD_ENV) or None
             _prepare_target(target, console)
     except TargetError as error:
-        could_not_run(_redact(str(error), password, token))
+        could_not_run(_redact(str(error), password, token, os.environ.get(SECOND_PASSWORD_ENV)))
     vectors_folder = vectors_path or vectors_dir()
     trusted_file = trusted_publishers or spec_dir() / "trusted-publishers.json"
     verified = _verify_vectors_or_exit(vectors_folder, trusted_file, allow_unsigned_vectors)
@@ -344,6 +382,7 @@ def run(
         ("--twin-target", target_url),
         ("--twin-target-file", target_file),
         ("--twin-email", email),
+        ("--twin-second-email", second_email),
         ("--twin-expected-failures", baseline),
         ("--twin-sign-key", sign_key),
         ("-k", keyword),

@@ -63,6 +63,9 @@ class TwinState:
     info: dict[str, Any] | None = None
     claimed: set[str] = field(default_factory=set)
     client: TwinClient | None = None
+    second_token: str | None = None
+    """The second user's bearer token (``--second-email``), for the rules about other users'
+    data; None when the run has no second user."""
     contract: OpenApiContract | None = None
     could_not_run: str | None = None
     stopped: Stop | None = None

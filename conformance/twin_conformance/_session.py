@@ -39,9 +39,11 @@ from twin_conformance._results import (
 )
 from twin_conformance._run import RunObserver, TwinState, contract_validator
 from twin_conformance._target import (
+    SECOND_PASSWORD_ENV,
     EmbeddedNode,
     Target,
     TargetError,
+    check_second_user,
     check_token,
     check_url,
     load_target_file,
@@ -92,6 +94,7 @@ def new_state(config: pytest.Config, started: datetime, clock: float) -> TwinSta
     run.baseline = read_baseline(config.getoption("--twin-expected-failures"))
     run.redactor.add(config.getoption("--twin-password"))
     run.redactor.add(config.getoption("--twin-token"))
+    run.redactor.add(os.environ.get(SECOND_PASSWORD_ENV))
     return run
 
 
@@ -128,8 +131,11 @@ def _connect(run: TwinState) -> None:
         run.target = target
         run.redactor.add(target.password)
         run.redactor.add(target.token)
+        run.redactor.add(target.second_password)
         run.info = probe(target.url, run.request_timeout)
         token = _session_token(run, target)
+        check_second_user(target)
+        run.second_token = _second_token(run, target)
         if target.profiles is not None:
             run.claimed = set(target.profiles)
         elif run.info and isinstance(run.info.get("profiles"), list):
@@ -172,6 +178,23 @@ def _session_token(run: TwinState, target: Target) -> str:
     return session.token
 
 
+def _second_token(run: TwinState, target: Target) -> str | None:
+    """The second user's bearer token, when the run has a second user; refused credentials stop.
+
+    Its login answer is not judged (the run's own login is); the token is a secret like any.
+    """
+    if not (target.second_email and target.second_password):
+        return None
+    try:
+        session = login(
+            target.url, target.second_email, target.second_password, run.request_timeout
+        )
+    except TargetError as error:
+        raise TargetError(f"the second user (--second-email): {error}") from None
+    run.redactor.add(session.token)
+    return session.token
+
+
 def _target_from_options(config: pytest.Config) -> Target | None:
     url = config.getoption("--twin-target")
     target_file = config.getoption("--twin-target-file")
@@ -186,6 +209,12 @@ def _target_from_options(config: pytest.Config) -> Target | None:
     target.email = config.getoption("--twin-email") or target.email
     target.password = config.getoption("--twin-password") or target.password
     target.token = config.getoption("--twin-token") or target.token
+    second_email = config.getoption("--twin-second-email")
+    if second_email:
+        # The option names the user; its password comes from the environment only.
+        target.second_email = str(second_email)
+        target.second_password = os.environ.get(SECOND_PASSWORD_ENV) or None
+        target.second_password_env = SECOND_PASSWORD_ENV
     return target
 
 
@@ -508,6 +537,10 @@ def _reproduce(run: TwinState, key: str) -> str:
     email = config.getoption("--twin-email")
     if email and not target_file:
         parts += ["--email", str(email)]
+    second_email = config.getoption("--twin-second-email")
+    if second_email:
+        # Its password travels in $TWIN_TARGET_SECOND_PASSWORD, read from the environment.
+        parts += ["--second-email", str(second_email)]
     parts += ["--seed", str(run.seed)]
     for profile in config.getoption("--twin-profile") or []:
         parts += ["--profile", str(profile)]

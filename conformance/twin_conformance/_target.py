@@ -27,6 +27,10 @@ import yaml
 
 START_TIMEOUT_SECONDS = 60.0
 EMBEDDED_EMAIL = "admin@twin.example"
+EMBEDDED_SECOND_EMAIL = "user@twin.example"
+SECOND_EMAIL_ENV = "TWIN_TARGET_SECOND_EMAIL"
+SECOND_PASSWORD_ENV = "TWIN_TARGET_SECOND_PASSWORD"  # noqa: S105 - a variable's name
+"""The second user's password is read from the environment only, never from an option."""
 
 
 class TargetError(Exception):
@@ -53,6 +57,12 @@ class Target:
     password_env: str | None = None
     token_env: str | None = None
     """The environment variables the credentials came from, named in reproduce commands."""
+    second_email: str | None = None
+    second_password: str | None = field(default=None, repr=False)
+    """Another ordinary user of the target, for the rules about other users' data
+    (TWIN-DOCUMENTS-050); without it those checks are skipped and the verdict incomplete."""
+    second_password_env: str | None = None
+    """The environment variable the second user's password came from."""
 
 
 def check_url(url: str) -> str:
@@ -101,9 +111,12 @@ def load_target_file(path: Path) -> Target:
     auth = document.get("auth") or {}
     if not isinstance(auth, dict):
         raise TargetError(f"target file {path}: auth must be a mapping")
-    unknown_auth = sorted(set(auth) - {"email", "password", "passwordEnv", "token", "tokenEnv"})
+    unknown_auth = sorted(
+        set(auth) - {"email", "password", "passwordEnv", "token", "tokenEnv", "secondUser"}
+    )
     if unknown_auth:
         raise TargetError(f"target file {path}: unknown auth member(s) {', '.join(unknown_auth)}")
+    second_email, second_password, second_env = _second_user(path, auth.get("secondUser"))
     password = auth.get("password")
     if "passwordEnv" in auth:
         password = os.environ.get(str(auth["passwordEnv"]))
@@ -147,11 +160,55 @@ def load_target_file(path: Path) -> Target:
         email=str(auth["email"]) if "email" in auth else None,
         password=str(password) if password is not None else None,
         token=str(token) if token is not None else None,
+        second_email=second_email,
+        second_password=second_password,
+        second_password_env=second_env,
         profiles=profiles,
         image=image if url is None else None,
         container=container,
         committee_file=committee_file,
     )
+
+
+def _second_user(path: Path, entry: object) -> tuple[str | None, str | None, str | None]:
+    """A target file's ``auth.secondUser``: its email, and its password from ``passwordEnv``.
+
+    Only a variable's name is taken, never a password written in the file: the file is
+    often committed beside a pipeline.
+    """
+    if entry is None:
+        return None, None, None
+    if not isinstance(entry, dict):
+        raise TargetError(f"target file {path}: auth.secondUser must be a mapping")
+    unknown = sorted(set(entry) - {"email", "passwordEnv"})
+    if unknown:
+        raise TargetError(
+            f"target file {path}: unknown auth.secondUser member(s) {', '.join(unknown)}"
+            " (it takes email and passwordEnv, the name of the variable holding the password)"
+        )
+    email, env = entry.get("email"), entry.get("passwordEnv", SECOND_PASSWORD_ENV)
+    if not (isinstance(email, str) and email.strip()):
+        raise TargetError(f"target file {path}: auth.secondUser needs email")
+    if not (isinstance(env, str) and env):
+        raise TargetError(f"target file {path}: auth.secondUser.passwordEnv must be a name")
+    password = os.environ.get(env)
+    if not password:
+        raise TargetError(f"target file {path}: ${env} (auth.secondUser's password) is not set")
+    return email, password, env
+
+
+def check_second_user(target: Target) -> None:
+    """Refuse a second user given by halves, or the same as the first (exit 2, in words)."""
+    if target.second_email and not target.second_password:
+        raise TargetError(
+            f"the second user {target.second_email} has no password: set "
+            f"${SECOND_PASSWORD_ENV} (it is never taken on the command line)"
+        )
+    if target.second_email and target.second_email == target.email:
+        raise TargetError(
+            "the second user must be another user than the first: --second-email names "
+            f"{target.second_email}, as --email does"
+        )
 
 
 def _check_container(path: Path, container: object, image: object) -> None:
@@ -354,6 +411,7 @@ class EmbeddedNode:
     def __init__(self) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="twin-conformance-node-"))
         self.password = secrets.token_urlsafe(18)
+        self.second_password = secrets.token_urlsafe(18)
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
 
@@ -361,6 +419,9 @@ class EmbeddedNode:
         """Start the node and wait until it answers ``/health``."""
         environment = {**os.environ, "TWIN_NODE_PASSWORD": self.password}
         environment["TWIN_NODE_ADMIN_EMAIL"] = EMBEDDED_EMAIL
+        # An ordinary second user, so that the rules about other users' data are checked too.
+        environment["TWIN_NODE_USER_EMAIL"] = EMBEDDED_SECOND_EMAIL
+        environment["TWIN_NODE_USER_PASSWORD"] = self.second_password
         log = (self.directory / "node.log").open("ab")
         try:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -390,7 +451,14 @@ class EmbeddedNode:
         except BaseException:
             self.stop()
             raise
-        return Target(url=self.url, email=EMBEDDED_EMAIL, password=self.password, embedded=True)
+        return Target(
+            url=self.url,
+            email=EMBEDDED_EMAIL,
+            password=self.password,
+            embedded=True,
+            second_email=EMBEDDED_SECOND_EMAIL,
+            second_password=self.second_password,
+        )
 
     def log(self) -> str:
         """The last lines the node wrote to stderr."""

@@ -68,6 +68,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="login password (default $TWIN_TARGET_PASSWORD)",
     )
     group.addoption(
+        "--twin-second-email",
+        default=os.environ.get("TWIN_TARGET_SECOND_EMAIL"),
+        help="login email of a second, ordinary user, for the rules about other users' data "
+        "(default $TWIN_TARGET_SECOND_EMAIL); its password is read from "
+        "$TWIN_TARGET_SECOND_PASSWORD only",
+    )
+    group.addoption(
         "--twin-token",
         default=os.environ.get("TWIN_TARGET_TOKEN"),
         help="bearer token instead of a login (default $TWIN_TARGET_TOKEN)",

@@ -203,7 +203,9 @@ def serve(
     email $TWIN_NODE_ADMIN_EMAIL (default admin@twin.example), password from
     --admin-password-file, else $TWIN_NODE_PASSWORD, else a generated one kept in
     DATA_DIR/admin-password, readable by the owner only (the console names the file, never
-    the password).
+    the password). With $TWIN_NODE_USER_EMAIL and $TWIN_NODE_USER_PASSWORD set, any start
+    also adds that ordinary user (its own did:twin identity) if it is missing: a second user,
+    whom the documents profile refuses changes to another user's documents.
 
     Without --genesis the committee is this node alone. With --genesis FILE --validator-index I
     (the data directory made by twin-node genesis for validator I) the node is one validator of

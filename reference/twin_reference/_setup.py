@@ -10,7 +10,8 @@ the genesis committee and the validator key ``twin-node genesis`` put in the vau
 also to ``committee.json``, the public file that verifies receipts offline; the key that signs
 bearer tokens; the node's did:twin identity with its ``#immutable-proof-assertion`` method
 (anchored through the ledger like any DID, once the committee commits); and the admin user.
-The node DID, admin user and token key are the node's own; only ledger state is shared.
+The node DID, admin user and token key are the node's own; only ledger state is shared. An
+ordinary second user ($TWIN_NODE_USER_EMAIL) is added at any start where it is missing.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ COMMITTEE_FILE = "committee.json"
 DEFAULT_ADMIN_EMAIL = "admin@twin.example"
 ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name, not a password
 """Where a generated admin password is kept (mode 0600), in the data directory."""
+USER_EMAIL_ENV = "TWIN_NODE_USER_EMAIL"
+USER_PASSWORD_ENV = "TWIN_NODE_USER_PASSWORD"  # noqa: S105 - a variable's name, not a password
+"""The ordinary second user's login, read from the environment only (never an option)."""
 NODE_KEYS = ("immutable-proof-assertion", "attestation-assertion")
 LOG = logging.getLogger("twin_reference")
 
@@ -64,6 +68,7 @@ def open_node(settings: NodeSettings, genesis: Genesis | None = None) -> Node:
         vault = Vault(store)
         if store.get_meta("committee") is None:
             _create_node(store, vault, data_dir, genesis, settings)
+        _add_second_user(store)
         committee = Committee.from_json(json.loads(store.get_meta("committee") or "null"))
         own_index = int(store.get_meta("validator_index") or "0")
         if genesis is not None:
@@ -182,6 +187,30 @@ def _create_node(
     write_file(
         data_dir / COMMITTEE_FILE, json.dumps(committee.to_json(), indent=2) + "\n", PUBLIC_FILE
     )
+
+
+def _add_second_user(store: Store) -> None:
+    """Create the ordinary user $TWIN_NODE_USER_EMAIL names, with its own identity, if missing.
+
+    A second user lets a harness show that one user cannot change another's documents
+    (TWIN-DOCUMENTS-050). It is not the node's identity; an existing user is left as it is.
+    """
+    email = os.environ.get(USER_EMAIL_ENV)
+    if not email:
+        return
+    password = os.environ.get(USER_PASSWORD_ENV)
+    if not password:
+        raise SetupError(f"${USER_EMAIL_ENV} is set but ${USER_PASSWORD_ENV}, its password, is not")
+    if store.one("SELECT 1 FROM users WHERE email = ?", email) is not None:
+        return
+    # Its own did:twin, never the node's: the documents it stores name it as userIdentity.
+    identity = did_twin_from_bytes(secrets.token_bytes(32))
+    password_hash = hash_password(password)
+    with store.write() as connection:
+        connection.execute(
+            "INSERT OR IGNORE INTO users (email, identity, password_hash) VALUES (?, ?, ?)",
+            (email, identity, password_hash),
+        )
 
 
 async def anchor_node_identity(node: Node) -> None:

@@ -3,12 +3,9 @@
 A node that keeps removed content readable, one whose blobHash is not the content's, one that
 rewrites an earlier revision in place, one that accepts codes off the list or content over the
 limit, attestations signed with the wrong key or served for another revision, and reads that
-break paging. Each keeps its answers valid against the schemas, so that only its rule breaks.
-
-Not here: a node that lets a second user remove a revision (TWIN-DOCUMENTS-050). The API has
-no route that creates a second user and a run holds one user's credentials, so no run can act
-as another user; the registry marks the rule unobservable and
-``tests/reference/test_documents_routes.py`` applies another user's removal on the ledger.
+break paging, and one that lets a second user remove the owner's revisions (the harness
+acts as that user with the run's second login). Each keeps its answers valid against the
+schemas, so that only its rule breaks.
 """
 
 from __future__ import annotations
@@ -118,6 +115,20 @@ def patch_attestation_other_key() -> None:
     rebind(_documents, "sign_document", sign)
 
 
+def patch_any_user_removes() -> None:
+    """Carry out any user's removal of a revision as if its owner had asked for it."""
+    from twin_reference import _documents
+
+    original = _documents.remove_revision
+
+    async def remove(node: Any, caller: str, graph_id: str, revision: int) -> None:
+        creator = node.store.one("SELECT creator FROM documents WHERE graph_id = ?", graph_id)
+        owner = str(creator[0]) if creator is not None else caller
+        await original(node, owner, graph_id, revision)
+
+    rebind(_documents, "remove_revision", remove)
+
+
 async def first_revision_attestation(request: HttpRequest, context: Context) -> HttpResponse:
     """Serve revision 0's attestation information for every later revision of a document."""
     response = await context.forward(request)
@@ -211,6 +222,15 @@ FAULTS = (
         "attestations name the node's #attestation-assertion method but are signed with a "
         "key its DID document does not hold",
         patch=patch_attestation_other_key,
+    ),
+    fault(
+        "document-removed-by-another-user",
+        "documents",
+        "TWIN-DOCUMENTS-050",
+        "any logged-in user may remove a revision of another user's document: the removal is "
+        "made as if its owner had asked",
+        patch=patch_any_user_removes,
+        max_failures=1,
     ),
     fault(
         "document-attestation-of-revision-zero",

@@ -8,7 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.node_process import ADMIN_PASSWORD, RunningNode, _read_url, _wait_healthy
+from tests.node_process import (
+    ADMIN_PASSWORD,
+    SECOND_USER_ENV,
+    RunningNode,
+    _read_url,
+    _wait_healthy,
+)
 from tests.support import REPO_ROOT
 
 
@@ -21,7 +27,7 @@ def start_variant(
     wait_healthy: bool = True,
 ) -> RunningNode:
     """Start ``python -m tests.broken_variants FAULT serve-options`` and wait for /health."""
-    environment = {**os.environ, **(env or {}), "TWIN_NODE_PASSWORD": password}
+    environment = {**os.environ, **SECOND_USER_ENV, **(env or {}), "TWIN_NODE_PASSWORD": password}
     # The variants live in the tests package, which is importable from the repository root.
     environment["PYTHONPATH"] = os.pathsep.join(
         [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]

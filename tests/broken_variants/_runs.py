@@ -2,7 +2,8 @@
 
 Each run is ``twin-conformance run`` as a real subprocess with a deadline (``--run-timeout``
 and a kill after a grace period), against a node on 127.0.0.1 port 0 that the run starts and
-always stops. The password reaches the harness through ``$TWIN_TARGET_PASSWORD`` only.
+always stops. The passwords reach the harness through ``$TWIN_TARGET_PASSWORD`` and
+``$TWIN_TARGET_SECOND_PASSWORD`` (the node's ordinary second user) only.
 """
 
 from __future__ import annotations
@@ -20,12 +21,20 @@ import yaml
 
 from tests.broken_variants._fault import PROFILES, Fault
 from tests.broken_variants._process import start_variant
-from tests.node_process import ADMIN_EMAIL, ADMIN_PASSWORD, RunningNode, start_node
+from tests.node_process import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    SECOND_EMAIL,
+    SECOND_PASSWORD,
+    RunningNode,
+    start_node,
+)
 
 RUN_TIMEOUT_SECONDS = 300.0
 """The harness's own ``--run-timeout``; the process is killed a minute after it."""
 KILL_GRACE_SECONDS = 60.0
 PASSWORD_ENV = "TWIN_TARGET_PASSWORD"
+SECOND_PASSWORD_ENV = "TWIN_TARGET_SECOND_PASSWORD"
 
 
 @dataclass(frozen=True)
@@ -107,11 +116,15 @@ class RunResult:
 def _target_arguments(url: str, options: RunOptions, workdir: Path) -> list[str]:
     """How the run names the target: a URL and login, or a target file claiming profiles."""
     if not options.claim_in_target_file:
-        return ["--target", url, "--email", ADMIN_EMAIL]
+        return ["--target", url, "--email", ADMIN_EMAIL, "--second-email", SECOND_EMAIL]
     target = {
         "name": "reference node variant",
         "url": url,
-        "auth": {"email": ADMIN_EMAIL, "passwordEnv": PASSWORD_ENV},
+        "auth": {
+            "email": ADMIN_EMAIL,
+            "passwordEnv": PASSWORD_ENV,
+            "secondUser": {"email": SECOND_EMAIL, "passwordEnv": SECOND_PASSWORD_ENV},
+        },
         "profiles": list(PROFILES),
     }
     target_file = workdir / "target.yaml"
@@ -143,7 +156,11 @@ def run_harness(url: str, options: RunOptions, workdir: Path) -> RunResult:
         *options.harness_options(),
         *_target_arguments(url, options, workdir),
     ]
-    environment = {**os.environ, PASSWORD_ENV: ADMIN_PASSWORD}
+    environment = {
+        **os.environ,
+        PASSWORD_ENV: ADMIN_PASSWORD,
+        SECOND_PASSWORD_ENV: SECOND_PASSWORD,
+    }
     started = time.monotonic()
     try:
         completed = subprocess.run(

@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from tests.broken_variants import start_variant
-from tests.node_process import ADMIN_EMAIL, ADMIN_PASSWORD, RunningNode, start_node
+from tests.node_process import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    SECOND_EMAIL,
+    SECOND_PASSWORD,
+    RunningNode,
+    start_node,
+)
 from tests.support import REPO_ROOT
 
 HARNESS = [sys.executable, "-m", "twin_conformance"]
@@ -126,11 +133,14 @@ def harness(
 
 
 def against(node: RunningNode) -> list[str]:
-    """The options that point a run at ``node`` with its admin login (password in the env)."""
-    return ["--target", node.url, "--email", ADMIN_EMAIL]
+    """The options that point a run at ``node``: admin login and second user (passwords: env)."""
+    return ["--target", node.url, "--email", ADMIN_EMAIL, "--second-email", SECOND_EMAIL]
 
 
-PASSWORD_ENV = {"TWIN_TARGET_PASSWORD": ADMIN_PASSWORD}
+PASSWORD_ENV = {
+    "TWIN_TARGET_PASSWORD": ADMIN_PASSWORD,
+    "TWIN_TARGET_SECOND_PASSWORD": SECOND_PASSWORD,
+}
 
 
 @contextmanager

@@ -12,6 +12,7 @@ port gives exit 2 within 10 s, and a target that accepts and never answers does 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -28,7 +29,13 @@ import yaml
 
 from tests.broken_variants import CATALOG, SMOKE, Fault, start_variant
 from tests.conformance.hostile_server import HostileServer
-from tests.node_process import ADMIN_EMAIL, ADMIN_PASSWORD, start_node
+from tests.node_process import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    SECOND_EMAIL,
+    SECOND_PASSWORD,
+    start_node,
+)
 
 PROFILES = ("core", "identity", "anchoring", "consensus", "documents")
 # Three runs at a time keep both cores busy while one run waits on its node.
@@ -37,6 +44,7 @@ HARNESS_TIMEOUT_SECONDS = 240.0
 PROFILE_WEIGHT = {"identity": 0, "consensus": 1, "anchoring": 2, "documents": 3, "core": 4}
 UNREACHABLE_LIMIT_SECONDS = 10.0
 HANG_GUARD_SECONDS = 120.0
+SECOND_PASSWORD_ENV = "TWIN_TARGET_SECOND_PASSWORD"
 
 
 @dataclass(frozen=True)
@@ -112,13 +120,18 @@ def run_harness(url: str, workdir: Path, options: RunOptions) -> HarnessRun:
         target_file = workdir / "target.yaml"
         target = {
             "url": url,
-            "auth": {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+            "auth": {
+                "email": ADMIN_EMAIL,
+                "password": ADMIN_PASSWORD,
+                "secondUser": {"email": SECOND_EMAIL, "passwordEnv": SECOND_PASSWORD_ENV},
+            },
             "profiles": list(PROFILES),
         }
         target_file.write_text(yaml.safe_dump(target), encoding="utf-8")
         arguments += ["--target-file", str(target_file)]
     else:
         arguments += ["--target", url, "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD]
+        arguments += ["--second-email", SECOND_EMAIL]
     command = [
         sys.executable,
         "-m",
@@ -130,14 +143,22 @@ def run_harness(url: str, workdir: Path, options: RunOptions) -> HarnessRun:
         str(out),
         *arguments,
     ]
-    return _run(command, workdir, HARNESS_TIMEOUT_SECONDS, out / "report.json")
+    # The second user's password reaches the harness through the environment only.
+    env = {**os.environ, SECOND_PASSWORD_ENV: SECOND_PASSWORD}
+    return _run(command, workdir, HARNESS_TIMEOUT_SECONDS, out / "report.json", env)
 
 
-def _run(command: list[str], cwd: Path, timeout: float, report_path: Path | None) -> HarnessRun:
+def _run(
+    command: list[str],
+    cwd: Path,
+    timeout: float,
+    report_path: Path | None,
+    env: dict[str, str] | None = None,
+) -> HarnessRun:
     """Run a harness command within ``timeout`` (killed after it, code -9) and time it."""
     started = time.monotonic()
     try:
-        completed = subprocess.run(command, cwd=cwd, capture_output=True, timeout=timeout)
+        completed = subprocess.run(command, cwd=cwd, capture_output=True, timeout=timeout, env=env)
         code, streams = completed.returncode, [completed.stdout, completed.stderr]
     except subprocess.TimeoutExpired as expired:
         code, streams = -9, [expired.stdout or b"", expired.stderr or b""]

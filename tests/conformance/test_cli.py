@@ -67,6 +67,9 @@ def test_the_main_run_is_conformant_and_writes_all_three_reports(
     assert report["summary"]["failed"] == 0
     assert report["vectors"]["verified"] is True
     assert not [entry for entry in report["requirements"] if entry["status"] == "failed"]
+    # The embedded node has a second user, so the rule about another user's document is checked.
+    other = "test_documents.py::test_another_user_cannot_remove_a_revision"
+    assert {test["id"]: test["outcome"] for test in report["tests"]}[other] == "passed"
     junit = ElementTree.parse(out / "junit.xml").getroot()  # noqa: S314 - our own output
     assert junit.iter("testcase")
     assert "conformant" in (out / "report.html").read_text(encoding="utf-8").lower()

@@ -9,6 +9,7 @@ how to start an engine here; the image is then the reference node's own
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,9 @@ from tests.support import REPO_ROOT
 IMAGE = "twin-reference-node:not-built"
 PORT = 18080
 PASSWORD = "container-secret"
+SECOND_EMAIL = "user@twin.example"
+SECOND_PASSWORD = "container-second-secret"
+SECOND_ENV = "CONTAINER_SECOND_PASSWORD"
 
 
 def _target_file(folder: Path, image: str = IMAGE) -> Path:
@@ -37,8 +41,11 @@ def _target_file(folder: Path, image: str = IMAGE) -> Path:
                 f"  port: {PORT}",
                 "  network: host",
                 f'  command: ["--port", "{PORT}"]',
-                f"  env: {{TWIN_NODE_PASSWORD: {PASSWORD}, TWIN_NODE_PORT: '{PORT}'}}",
-                f"auth: {{email: admin@twin.example, password: {PASSWORD}}}",
+                f"  env: {{TWIN_NODE_PASSWORD: {PASSWORD}, TWIN_NODE_PORT: '{PORT}',",
+                f"         TWIN_NODE_USER_EMAIL: {SECOND_EMAIL},",
+                f"         TWIN_NODE_USER_PASSWORD: {SECOND_PASSWORD}}}",
+                f"auth: {{email: admin@twin.example, password: {PASSWORD},",
+                f"       secondUser: {{email: {SECOND_EMAIL}, passwordEnv: {SECOND_ENV}}}}}",
                 "",
             ]
         )
@@ -54,6 +61,7 @@ def _run(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
         timeout=timeout,
         check=False,
         cwd=REPO_ROOT,
+        env={**os.environ, SECOND_ENV: SECOND_PASSWORD},
     )
 
 

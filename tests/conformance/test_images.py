@@ -22,7 +22,7 @@ from tests.conformance.container_image import (
     harness_image,
     reference_node_image,
 )
-from tests.node_process import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.node_process import ADMIN_EMAIL, ADMIN_PASSWORD, SECOND_EMAIL, SECOND_PASSWORD
 
 pytestmark = pytest.mark.skipif(
     not docker_engine_answers(),
@@ -65,6 +65,8 @@ def test_the_harness_image_finds_the_node_image_conformant(
     started = _docker(
         "run", "-d", "--name", name, "--network", "host",
         "-e", f"TWIN_NODE_PASSWORD={ADMIN_PASSWORD}", "-e", f"TWIN_NODE_PORT={port}",
+        "-e", f"TWIN_NODE_USER_EMAIL={SECOND_EMAIL}",
+        "-e", f"TWIN_NODE_USER_PASSWORD={SECOND_PASSWORD}",
         node_tag, "--port", str(port),
     )  # fmt: skip
     assert started.returncode == 0, started.stderr
@@ -82,8 +84,10 @@ def test_the_harness_image_finds_the_node_image_conformant(
         reports.chmod(0o777)
         run = _docker(
             "run", "--rm", "--network", "host", "-e", f"TWIN_TARGET_PASSWORD={ADMIN_PASSWORD}",
+            "-e", f"TWIN_TARGET_SECOND_PASSWORD={SECOND_PASSWORD}",
             "-v", f"{reports}:/reports", harness_tag,
             "run", "--target", f"http://127.0.0.1:{port}", "--email", ADMIN_EMAIL,
+            "--second-email", SECOND_EMAIL,
             "--fuzz-examples", "0", "--out", "/reports/run",
         )  # fmt: skip
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from tests.conformance.harness_runs import PASSWORD_ENV, HarnessRun, against, harness, node
-from tests.node_process import ADMIN_EMAIL
+from tests.node_process import ADMIN_EMAIL, SECOND_EMAIL
 from twin_conformance._report_signing import sign_report
 from twin_spec import Ed25519SigningKey, did_key_from_public_key
 
@@ -61,7 +61,11 @@ def signed_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 {
                     "name": "Example Vendor TWIN Node 3.1",
                     "url": target.url,
-                    "auth": {"email": ADMIN_EMAIL, "passwordEnv": "TWIN_TARGET_PASSWORD"},
+                    "auth": {
+                        "email": ADMIN_EMAIL,
+                        "passwordEnv": "TWIN_TARGET_PASSWORD",
+                        "secondUser": {"email": SECOND_EMAIL},
+                    },
                     "signKey": "certifier.seed",
                 }
             )

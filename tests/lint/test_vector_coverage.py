@@ -128,7 +128,8 @@ WITHOUT_AN_HONEST_VECTOR = {
         "and the bound itself is twin_spec.MAX_DOCUMENT_BYTES"
     ),
     "TWIN-DOCUMENTS-050": (
-        "a 403 needs a document another user created, and a run holds one user's credentials"
+        "a 403 needs a document another user created: two users' exchanges in sequence, which "
+        "the harness runs live with the run's second user (--second-email)"
     ),
 }
 """Requirements with no vector, each with the reason; the harness checks them another way."""

@@ -195,7 +195,7 @@ def _document_transaction(kind: str, sender: str, payload: dict[str, Any]) -> di
 
 @pytest.mark.requirement("TWIN-DOCUMENTS-050")
 def test_another_user_can_neither_update_nor_remove(tmp_path: Path) -> None:
-    """Applied to a ledger directly: the API offers no way to log in as a second user."""
+    """Applied to a ledger directly: a peer's transaction is checked again as it applies."""
     store = Store(tmp_path / "node.sqlite")
     try:
         owner, other = "did:twin:0x" + "aa" * 32, "did:twin:0x" + "bb" * 32

@@ -225,7 +225,11 @@ def b64url(data: bytes) -> str:
 
 def caller_identity(client: TwinClient) -> str | None:
     """The DID the run's session token names as its subject (``sub``), when it is a JWT."""
-    token = client.token
+    return token_subject(client.token)
+
+
+def token_subject(token: str | None) -> str | None:
+    """The DID a bearer token names as its subject (``sub``), when it is a JWT."""
     if not token or token.count(".") != 2:
         return None
     try:

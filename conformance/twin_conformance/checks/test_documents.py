@@ -4,8 +4,9 @@ The harness stores seeded random content and judges what the node answers with t
 ``blobHash`` is recomputed from the bytes the harness sent, and every attestation is verified
 with ``twin_spec.verify_document_attestation`` against the committee (the target file's, or
 served) and the node's key as its DID resolves, never by asking the node whether it is right.
-TWIN-DOCUMENTS-050 (another user's document) is not checked: the API has no route to create a
-second user and a run holds one user's credentials; the registry gives the reason.
+TWIN-DOCUMENTS-050 (another user's document) needs a second user's login (``--second-email``,
+or ``auth.secondUser`` in the target file; the embedded node has one): without it that check
+is skipped, the rule is not tested and the profile's verdict is incomplete (SUITE-001).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 from twin_conformance._client import Exchange, TwinClient, fail, require
 from twin_conformance._failures import prerequisite
 from twin_conformance._run import TwinState
+from twin_conformance._target import SECOND_PASSWORD_ENV
 from twin_conformance.checks._support import (
     TargetResolver,
     body_object,
@@ -30,6 +32,7 @@ from twin_conformance.checks._support import (
     require_status,
     seeded_random,
     spec_failure_requirement,
+    token_subject,
 )
 from twin_spec import (
     MAX_DOCUMENT_BYTES,
@@ -508,3 +511,98 @@ def test_an_unknown_or_malformed_document_id_is_refused(client: TwinClient, run:
     require_status(exchange, 404, "TWIN-DOCUMENTS-012", "an unknown document")
     exchange = client.get("/documents/aig:XYZ/0", auth=True, expect_rejection=True)
     require_status(exchange, 400, "TWIN-CORE-052", "a malformed document id")
+
+
+NO_SECOND_USER = (
+    "the run has no second user: give --second-email with its password in "
+    f"${SECOND_PASSWORD_ENV} (or auth.secondUser in the target file) to check that one user "
+    "cannot change another's document"
+)
+
+
+def second_user_token(client: TwinClient, run: TwinState) -> str:
+    """The second user's bearer token; skip (the rule untested) when the run has none."""
+    token = run.second_token
+    if token is None:
+        pytest.skip(NO_SECOND_USER)
+    first, second = caller_identity(client), token_subject(token)
+    if first is not None and first == second:
+        pytest.skip(f"the second user's login names the run's own identity {first}, not another")
+    return token
+
+
+@pytest.mark.twin_requirement("TWIN-DOCUMENTS-050")
+def test_another_user_cannot_remove_a_revision(client: TwinClient, run: TwinState) -> None:
+    other = second_user_token(client, run)
+    rng = seeded_random(run, "documents:second-user")
+    document = create_document(client, rng, "owned")
+    add_revision(client, document, rng)
+    path = f"/documents/{document.graph_id}/1"
+    before = read_revision(client, document, 1, data=True, attestation=True)
+    refused = client.delete(path, auth=other, expect_rejection=True)
+    require_status(
+        refused, 403, "TWIN-DOCUMENTS-050", "another user removing the owner's revision 1"
+    )
+    # The owner reads it back: still there, content and hash as stored, nothing changed.
+    after = client.get(
+        path,
+        params={"includeBlobStorageData": "true", "includeAttestation": "true"},
+        auth=True,
+        expect_rejection=True,
+    )
+    require(
+        after.status == 200,
+        "TWIN-DOCUMENTS-050",
+        f"after another user's refused removal, {after.where} answers {after.status} to the "
+        "owner, not the revision",
+    )
+    record = body_object(after, "TWIN-DOCUMENTS-012", "the revision")
+    # Judged against what the owner read before, so that a wrong blobHash (TWIN-DOCUMENTS-001,
+    # its own check) is not blamed on this rule: the content and its hash must be unchanged.
+    require(
+        record.get("blobStorageEntry") == before.get("blobStorageEntry"),
+        "TWIN-DOCUMENTS-050",
+        "after another user's refused removal, revision 1 no longer holds its content",
+    )
+    require(
+        record.get("blobHash") == before.get("blobHash"),
+        "TWIN-DOCUMENTS-050",
+        f"after another user's refused removal, revision 1's blobHash is "
+        f"{record.get('blobHash')!r}, not {before.get('blobHash')!r}",
+    )
+    for name in sorted(set(before) | set(record)):
+        require(
+            before.get(name) == record.get(name),
+            "TWIN-DOCUMENTS-050",
+            f"another user's refused removal changed revision 1's {name}",
+        )
+
+
+@pytest.mark.twin_requirement("TWIN-DOCUMENTS-050")
+def test_another_user_cannot_add_a_revision(client: TwinClient, run: TwinState) -> None:
+    other = second_user_token(client, run)
+    rng = seeded_random(run, "documents:second-user-update")
+    document = create_document(client, rng, "kept")
+    before = read_revision(client, document, 0, data=True, attestation=True)
+    refused = client.put(
+        f"/documents/{document.graph_id}",
+        json_body={"blob": _b64(_content(rng, "not the owner's"))},
+        auth=other,
+        expect_rejection=True,
+    )
+    require_status(refused, 403, "TWIN-DOCUMENTS-050", "another user adding a revision")
+    numbers, _cursor = _revisions(
+        client.get(f"/documents/{document.graph_id}", params={"pageSize": "2"}, auth=True)
+    )
+    require(
+        numbers == [0],
+        "TWIN-DOCUMENTS-050",
+        f"after another user's refused update the document lists revisions {numbers}, not [0]",
+    )
+    after = read_revision(client, document, 0, data=True, attestation=True)
+    for name in sorted(set(before) | set(after)):
+        require(
+            before.get(name) == after.get(name),
+            "TWIN-DOCUMENTS-050",
+            f"another user's refused update changed revision 0's {name}",
+        )
