@@ -38,6 +38,9 @@ SCENARIOS = {
     "equivocation-caught": (
         "The producer's equivocation is served as verifiable evidence by the consumer"
     ),
+    "blocks-kept-after-restart": (
+        "The member, killed and restarted, signs no second block for a round it had signed"
+    ),
     "kept-after-restart": "A write acknowledged by the member is still there after it is killed",
     "caught-up-after-restart": (
         "A write through the producer while the consumer was down reaches it after its restart"
@@ -66,6 +69,7 @@ CHECKS = {
     "withheld-blocks-fetched": "test_faulty_peers.py",
     "false-signature-refused": "test_faulty_peers.py",
     "equivocation-caught": "test_byzantine.py",
+    "blocks-kept-after-restart": "test_restarts.py",
     "kept-after-restart": "test_restarts.py",
     "caught-up-after-restart": "test_restarts.py",
     "write-with-f-crashed": "test_crashes.py",

@@ -1,4 +1,4 @@
-"""Helpers of the interop scenarios: paged reads, writes through a member, prefix checks."""
+"""Helpers of the interop scenarios: paged reads, writes through a member, broken clients."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from twin_conformance._client import TwinClient
-from twin_conformance._failures import fail, require
+from twin_conformance._failures import Blocked, fail, require
 from twin_conformance._interop_network import InteropNetwork, MatrixEntry
+from twin_conformance._run import TwinState
 from twin_conformance.checks._support import body_object, require_status
 from twin_conformance.interop_checks.conftest import MemberClient
 
@@ -80,3 +81,38 @@ def record(
     network.record(
         MatrixEntry(scenario, check, producer, consumer, "passed" if passed else "failed", detail)
     )
+
+
+def broken_cause(member: MemberClient) -> str:
+    """The root-cause key of a client a scenario found broken for the rest of the run."""
+    return f"interop|{member.label} is broken for good"
+
+
+def require_sound(run: TwinState, members: Sequence[MemberClient]) -> None:
+    """Block a scenario that needs every client when an earlier one found a client broken.
+
+    A client that lost its DAG (say) spoils every later scenario of the committee; its
+    failure is the scenario's that saw it, and the later ones are blocked by it (SUITE-010).
+    """
+    for member in members:
+        first = run.causes.get(broken_cause(member))
+        if first is not None and first != run.current:
+            raise Blocked(first, f"{member.label} was found broken for good there")
+
+
+MAX_ROUNDS = 20_000
+
+
+def served_blocks(client: TwinClient, requirement: str) -> list[Any]:
+    """Every block a member serves, round by round from 1 up to the first empty round."""
+    blocks: list[Any] = []
+    for round_ in range(1, MAX_ROUNDS + 1):
+        exchange = client.get("/consensus/blocks", params={"round": str(round_)})
+        require_status(exchange, 200, requirement, f"reading the blocks of round {round_}")
+        found = body_object(exchange, requirement, "the blocks of a round").get("blocks")
+        require(isinstance(found, list), requirement, f"round {round_} answered no blocks list")
+        assert isinstance(found, list)
+        if not found:
+            break
+        blocks.extend(found)
+    return blocks

@@ -5,7 +5,10 @@ then writes through a client. The client cannot commit, so after its commit time
 answer 202 with the transaction's digest and a Location where the outcome is looked up, and
 that lookup must say pending (TWIN-CORE-067); a failure status would make a caller retry a
 write that may commit later. Its `/health` should say so meanwhile (TWIN-CORE-066, a SHOULD).
-The committee cannot commit again afterwards, so this module runs last of all.
+The DAG then stops growing, so a slot its blocks leave undecided stays undecided: every commit
+a client serves must be one the spec core's commit rule makes from the blocks it serves
+(TWIN-CONSENSUS-024; a commit on less than a quorum shows here). The committee cannot commit
+again afterwards, so this module runs last of all.
 """
 
 from __future__ import annotations
@@ -17,11 +20,17 @@ from typing import Any
 import pytest
 
 from twin_conformance._client import TwinClient
-from twin_conformance._failures import require
+from twin_conformance._commit_replay import first_commit_mismatch
+from twin_conformance._failures import fail, require
 from twin_conformance._interop_network import InteropNetwork
 from twin_conformance._run import RunObserver, TwinState, contract_validator
 from twin_conformance.checks._support import body_object
-from twin_conformance.interop_checks._support import wait_until
+from twin_conformance.interop_checks._support import (
+    get_all,
+    require_sound,
+    served_blocks,
+    wait_until,
+)
 from twin_conformance.interop_checks.conftest import MemberClient
 
 pytestmark = pytest.mark.twin_profile("core")
@@ -73,6 +82,7 @@ def _patient(member: MemberClient, run: TwinState) -> TwinClient:
 def test_a_write_without_a_quorum_is_answered_pending_with_where_to_look(
     members: list[MemberClient], quorum_lost: list[int], run: TwinState
 ) -> None:
+    require_sound(run, members)
     member = members[0]
     client = _patient(member, run)
     try:
@@ -123,8 +133,9 @@ def _unhealthy(member: MemberClient) -> str | None:
 
 @pytest.mark.twin_requirement("TWIN-CORE-066")
 def test_health_says_the_ledger_stalls_without_a_quorum(
-    members: list[MemberClient], quorum_lost: list[int]
+    members: list[MemberClient], quorum_lost: list[int], run: TwinState
 ) -> None:
+    require_sound(run, members)
     for member in members:
         said = wait_until(partial(_unhealthy, member), HEALTH_BOUND_SECONDS, pause=1.0)
         require(
@@ -133,3 +144,26 @@ def test_health_says_the_ledger_stalls_without_a_quorum(
             f"{member.label}'s /health still says ok {HEALTH_BOUND_SECONDS:g} s after its "
             f"committee lost its quorum (validators {quorum_lost} silent) with a write waiting",
         )
+
+
+SETTLE_SECONDS = 2.0
+"""How long the harness lets the last blocks made without a quorum reach every client."""
+
+
+@pytest.mark.twin_profile("consensus")
+@pytest.mark.twin_requirement("TWIN-CONSENSUS-024", "TWIN-CONSENSUS-003", "TWIN-CONSENSUS-022")
+def test_every_commit_served_is_one_the_commit_rule_makes_from_the_blocks_served(
+    members: list[MemberClient], network: InteropNetwork, quorum_lost: list[int], run: TwinState
+) -> None:
+    require_sound(run, members)
+    assert network.committee is not None
+    time.sleep(SETTLE_SECONDS)
+    for member in members:
+        commits = get_all(member.client, "/consensus/commits", "commits", "TWIN-CONSENSUS-100")
+        blocks = served_blocks(member.client, "TWIN-CONSENSUS-100")
+        mismatch = first_commit_mismatch(network.committee, blocks, commits)
+        if mismatch is not None:
+            fail(
+                mismatch.requirement,
+                f"with validators {quorum_lost} silent, {member.label}'s {mismatch.message}",
+            )
