@@ -48,6 +48,9 @@ SCENARIOS = {
     "write-with-f-crashed": (
         "With f validators crashed, a write through the producer is seen on the consumer"
     ),
+    "equivocator-counted-once": (
+        "The consumer commits no slot that only the producer's equivocating blocks certify"
+    ),
 }
 ALL_PAIRS = (
     "did-resolves",
@@ -73,6 +76,7 @@ CHECKS = {
     "kept-after-restart": "test_restarts.py",
     "caught-up-after-restart": "test_restarts.py",
     "write-with-f-crashed": "test_crashes.py",
+    "equivocator-counted-once": "test_equivocation_quorum.py",
 }
 
 

@@ -47,8 +47,25 @@ CASES = {
         "TWIN-CONSENSUS-107",
         "blocks-kept-after-restart",
     ),
+    "commit-without-quorum": (
+        "test_quorum_loss.py::"
+        "test_every_commit_served_is_one_the_commit_rule_makes_from_the_blocks_served",
+        "TWIN-CONSENSUS-024",
+        None,
+    ),
+    "equivocator-counted-twice": (
+        "test_equivocation_quorum.py::"
+        "test_an_equivocators_blocks_of_one_round_count_once_toward_a_quorum",
+        "TWIN-CONSENSUS-003",
+        "equivocator-counted-once",
+    ),
 }
-ALONE = {"resolver-stale-after-remote-update", "dag-lost-on-restart"}
+ALONE = {
+    "resolver-stale-after-remote-update",
+    "dag-lost-on-restart",
+    "commit-without-quorum",
+    "equivocator-counted-twice",
+}
 """Faults whose one root cause must give exactly one failure: the scenarios that depend on
 the broken client are blocked by it, or do not observe the fault."""
 
