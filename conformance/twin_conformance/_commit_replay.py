@@ -54,7 +54,8 @@ def first_commit_mismatch(
 
     ``blocks`` are every block the node serves, by round from 1; ``commits`` its commits from
     index 1. None also when the replay itself stops (two certified blocks in one slot, which
-    the rule reports rather than decides) or a commit names no leader: other checks judge those.
+    the rule reports rather than decides), a commit names no leader, or its leader block is
+    not among the blocks served: other checks judge those.
     """
     dag = replay_dag(committee, blocks)
     try:
@@ -65,6 +66,10 @@ def first_commit_mismatch(
     for position, leader in enumerate(leaders):
         if position < len(made) and made[position].leader == leader:
             continue
+        if leader not in dag:
+            # It no longer serves that block (a validator MAY forget blocks below its
+            # garbage-collection round, TWIN-CONSENSUS-108): what it serves cannot judge it.
+            return None
         slip = commits_slip(committee, blocks, [ref.to_json() for ref in leaders[: position + 1]])
         requirement, why = slip or (UNDECIDED_RULE, "")
         expected = (

@@ -7,8 +7,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from twin_conformance._client import TwinClient
+from twin_conformance._commit_replay import first_commit_mismatch
 from twin_conformance._failures import Blocked, fail, require
-from twin_conformance._interop_network import InteropNetwork, MatrixEntry
+from twin_conformance._interop_network import InteropNetwork, MatrixEntry, Member
 from twin_conformance._run import TwinState
 from twin_conformance.checks._support import body_object, require_status
 from twin_conformance.interop_checks.conftest import MemberClient
@@ -116,3 +117,48 @@ def served_blocks(client: TwinClient, requirement: str) -> list[Any]:
             break
         blocks.extend(found)
     return blocks
+
+
+REST_SECONDS = 1.0
+"""How long a harness validator's round must stay put for the committee to be at rest."""
+
+
+def harness_at_rest(member: Member) -> int:
+    """A live harness validator's round once it has not moved for REST_SECONDS (bounded).
+
+    The clients propose only while a write waits, and a harness validator one round above
+    the quorum round it holds: at rest, its round is one above the clients'.
+    """
+    assert member.peer is not None
+    validator = member.peer.validator
+    deadline = time.monotonic() + 10 * REST_SECONDS
+    seen, since = validator.last_round, time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        if validator.last_round != seen:
+            seen, since = validator.last_round, time.monotonic()
+        elif time.monotonic() - since >= REST_SECONDS:
+            break
+    return seen
+
+
+def require_commits_follow_the_rule(
+    members: Sequence[MemberClient], network: InteropNetwork, when: str
+) -> None:
+    """Fail the rule a client broke if it serves a commit the spec core's rule does not make.
+
+    The rule is replayed over the blocks the client serves (``_commit_replay.py``); judged
+    where the DAG does not grow (the committee at rest, the quorum lost), a client ahead of
+    the others by such a commit is the one at fault, and broken for good (SUITE-010).
+    """
+    assert network.committee is not None
+    for member in members:
+        commits = get_all(member.client, "/consensus/commits", "commits", "TWIN-CONSENSUS-100")
+        blocks = served_blocks(member.client, "TWIN-CONSENSUS-100")
+        mismatch = first_commit_mismatch(network.committee, blocks, commits)
+        if mismatch is not None:
+            fail(
+                mismatch.requirement,
+                f"{when}, {member.label}'s {mismatch.message}",
+                cause=broken_cause(member),
+            )

@@ -18,11 +18,12 @@ import pytest
 
 from twin_conformance._commit_replay import first_commit_mismatch
 from twin_conformance._failures import fail
-from twin_conformance._interop_network import InteropNetwork, Member
+from twin_conformance._interop_network import InteropNetwork
 from twin_conformance._run import TwinState
 from twin_conformance.interop_checks._support import (
     create_identity,
     get_all,
+    harness_at_rest,
     record,
     require_sound,
     served_blocks,
@@ -33,25 +34,8 @@ from twin_spec import leader_of
 pytestmark = pytest.mark.twin_profile("consensus")
 ATTEMPTS = 8
 """Writes made at most to bring the committee to rest on a slot with a live leader."""
-REST_SECONDS = 1.0
-"""How long the harness validator's round must stay put for the committee to be at rest."""
 SETTLE_SECONDS = 2.0
 """How long the extra blocks take to reach every client and be decided on."""
-
-
-def _at_rest(liar: Member) -> int:
-    """The harness validator's round once it has not moved for REST_SECONDS (bounded)."""
-    assert liar.peer is not None
-    validator = liar.peer.validator
-    deadline = time.monotonic() + 10 * REST_SECONDS
-    seen, since = validator.last_round, time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(0.1)
-        if validator.last_round != seen:
-            seen, since = validator.last_round, time.monotonic()
-        elif time.monotonic() - since >= REST_SECONDS:
-            break
-    return seen
 
 
 @pytest.mark.twin_requirement("TWIN-CONSENSUS-003", "TWIN-CONSENSUS-024")
@@ -75,7 +59,7 @@ def test_an_equivocators_blocks_of_one_round_count_once_toward_a_quorum(
     top = 0
     for attempt in range(ATTEMPTS):
         create_identity(members[attempt % len(members)], "TWIN-CONSENSUS-113")
-        top = _at_rest(liar)
+        top = harness_at_rest(liar)
         if top >= 3 and leader_of(top - 2, committee) not in crashed:
             break
     else:

@@ -21,11 +21,14 @@ import pytest
 
 from twin_conformance._failures import fail, require
 from twin_conformance._interop_network import InteropNetwork
+from twin_conformance._run import TwinState
 from twin_conformance.checks._support import caller_identity
 from twin_conformance.interop_checks._support import (
     broken_cause,
     create_identity,
     record,
+    require_commits_follow_the_rule,
+    require_sound,
     wait_until,
 )
 from twin_conformance.interop_checks.conftest import MemberClient
@@ -110,12 +113,15 @@ def restart_one(
     others = [m for m in members if m is not victim]
     before = [str(create_identity(victim, "TWIN-CORE-055")["id"]) for _ in range(WRITES)]
     network.kill_client(victim.member)
-    during = [
-        (writer, str(create_identity(writer, "TWIN-CONSENSUS-112")["id"]))
-        for writer in others
-        for _ in range(WRITES)
-    ]
-    network.restart_client(victim.member)
+    try:
+        during = [
+            (writer, str(create_identity(writer, "TWIN-CONSENSUS-112")["id"]))
+            for writer in others
+            for _ in range(WRITES)
+        ]
+    finally:
+        # Whatever the others answered, the victim comes back for the scenarios after.
+        network.restart_client(victim.member)
     require_blocks_survived(victim, network)
     for did in before:
         kept = wait_until(partial(resolved_on, victim, did), CATCH_UP_SECONDS)
@@ -147,6 +153,7 @@ def restart_one(
     now = settled or sequences(members, network)
     require_prefixes(now)
     if settled is None:
+        require_commits_follow_the_rule(members, network, f"after {victim.label}'s restart")
         fail(
             "TWIN-CONSENSUS-112",
             f"{victim.label} holds {len(now[victim.label])} commits {CATCH_UP_SECONDS:g} s after"
@@ -158,8 +165,9 @@ def restart_one(
     "TWIN-CONSENSUS-107", "TWIN-CORE-055", "TWIN-CONSENSUS-112", "TWIN-CONSENSUS-113"
 )
 def test_a_killed_client_keeps_what_it_acknowledged_and_catches_up(
-    members: list[MemberClient], network: InteropNetwork
+    members: list[MemberClient], network: InteropNetwork, run: TwinState
 ) -> None:
+    require_sound(run, members)
     assert network.committee is not None
     restarted = 0
     for victim in members:
