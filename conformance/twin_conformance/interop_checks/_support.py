@@ -162,3 +162,16 @@ def require_commits_follow_the_rule(
                 f"{when}, {member.label}'s {mismatch.message}",
                 cause=broken_cause(member),
             )
+
+
+def resting_harness_validator(network: InteropNetwork) -> Member | None:
+    """A live harness validator to watch for the committee at rest, or None.
+
+    None when there is none, or when the live harness validators alone hold a quorum: they
+    then propose round after round, and the committee never rests.
+    """
+    assert network.committee is not None
+    live = [m for m in network.harness if m.peer is not None and m.peer.validator.alive]
+    if not live or network.committee.is_quorum(m.index for m in live):
+        return None
+    return live[0]

@@ -26,6 +26,7 @@ from twin_conformance.interop_checks._support import (
     get_all,
     harness_at_rest,
     require_commits_follow_the_rule,
+    resting_harness_validator,
     wait_until,
 )
 from twin_conformance.interop_checks.conftest import MemberClient
@@ -111,9 +112,9 @@ def test_commit_sequences_are_prefixes_of_one_another(
     require_prefixes(settled)
     # At rest the DAG stops growing, so a commit its blocks do not make stays one: a client
     # that commits without a quorum is caught here, and named broken for good.
-    live = [m for m in network.harness if m.peer is not None and m.peer.validator.alive]
-    if live:
-        harness_at_rest(live[0])
+    watched = resting_harness_validator(network)
+    if watched is not None:
+        harness_at_rest(watched)
     require_commits_follow_the_rule(members, network, "with the committee at rest")
     assert network.committee is not None
     for member in members:

@@ -29,6 +29,7 @@ from twin_conformance.interop_checks._support import (
     harness_at_rest,
     require_commits_follow_the_rule,
     require_sound,
+    resting_harness_validator,
     wait_until,
 )
 from twin_conformance.interop_checks.conftest import MemberClient
@@ -83,12 +84,14 @@ def rest_on_a_live_leader(network: InteropNetwork, members: list[MemberClient]) 
     """
     committee = network.committee
     assert committee is not None
-    watched = [m for m in network.harness if m.peer is not None and m.peer.validator.alive]
-    crashed = {m.index for m in network.harness if m not in watched}
-    if not watched:
+    watched = resting_harness_validator(network)
+    if watched is None:
         return
+    crashed = {
+        m.index for m in network.harness if m.peer is not None and not m.peer.validator.alive
+    }
     for attempt in range(ATTEMPTS):
-        top = harness_at_rest(watched[0])
+        top = harness_at_rest(watched)
         if top >= 2 and leader_of(top - 1, committee) not in crashed:
             return
         create_identity(members[attempt % len(members)], "TWIN-CONSENSUS-113")
