@@ -341,3 +341,26 @@ def commit_rule_slip(
     if len(matches) != 1:
         return None
     return matches[0].requirement, f"the node's decisions are those of {matches[0].words}"
+
+
+def commits_slip(
+    committee: Committee, blocks: Sequence[object], leaders: Sequence[object]
+) -> tuple[str, str] | None:
+    """The rule a node broke, when its committed leaders are those of one common slip.
+
+    ``leaders`` are the node's committed leader blocks as references (JSON), from its first
+    commit; a slip matches when the commits it makes over ``blocks`` start with them. As in
+    :func:`commit_rule_slip`, several matches name none.
+    """
+    wanted = list(leaders)
+    matches = []
+    for slip in _SLIPS:
+        decided = _decided_by(slip, committee.to_json(), blocks)
+        if not isinstance(decided, list):
+            continue
+        committed = [entry[4] for entry in decided if entry[2] == "commit"]
+        if committed[: len(wanted)] == wanted:
+            matches.append(slip)
+    if len(matches) != 1:
+        return None
+    return matches[0].requirement, f"its commits are those of {matches[0].words}"

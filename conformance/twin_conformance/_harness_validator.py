@@ -185,6 +185,27 @@ class HarnessValidator:
             other = {**checkpoint.summary, "transactionsRoot": "ab" * 32}
             return sign_checkpoint(self._key, self.index, other)
 
+    def sign_again(self, copies: int) -> list[dict[str, Any]]:
+        """Sign ``copies`` more blocks of its latest round and send them to every peer.
+
+        An equivocation after the fact (interop's ``test_equivocation_quorum.py``): each names
+        the ancestors of the block it sent, with a later timestamp.
+        """
+        with self._lock:
+            if not self.alive or self._own_last.round == 0:
+                return []
+            sent = self._dag.get(self._own_last)
+            unsigned = {name: value for name, value in sent.items() if name != "signature"}
+            others = frozenset(range(self.committee.size)) - {self.index}
+            made = []
+            stamp = int(sent["timestampMs"])
+            for copy in range(1, copies + 1):
+                twin = sign_block(self._key, {**unsigned, "timestampMs": stamp + copy})
+                self._accept(BlockRef(self._own_last.round, self.index, block_digest(twin)), twin)
+                self._send(Outgoing(others, "/consensus/blocks", _dump(twin)))
+                made.append(twin)
+            return made
+
     @property
     def alive(self) -> bool:
         """Whether the validator still takes part (it has not crashed)."""

@@ -38,12 +38,18 @@ SCENARIOS = {
     "equivocation-caught": (
         "The producer's equivocation is served as verifiable evidence by the consumer"
     ),
+    "blocks-kept-after-restart": (
+        "The member, killed and restarted, signs no second block for a round it had signed"
+    ),
     "kept-after-restart": "A write acknowledged by the member is still there after it is killed",
     "caught-up-after-restart": (
         "A write through the producer while the consumer was down reaches it after its restart"
     ),
     "write-with-f-crashed": (
         "With f validators crashed, a write through the producer is seen on the consumer"
+    ),
+    "equivocator-counted-once": (
+        "The consumer commits no slot that only the producer's equivocating blocks certify"
     ),
 }
 ALL_PAIRS = (
@@ -66,9 +72,11 @@ CHECKS = {
     "withheld-blocks-fetched": "test_faulty_peers.py",
     "false-signature-refused": "test_faulty_peers.py",
     "equivocation-caught": "test_byzantine.py",
+    "blocks-kept-after-restart": "test_restarts.py",
     "kept-after-restart": "test_restarts.py",
     "caught-up-after-restart": "test_restarts.py",
     "write-with-f-crashed": "test_crashes.py",
+    "equivocator-counted-once": "test_equivocation_quorum.py",
 }
 
 

@@ -3,7 +3,9 @@
 ``catalog.CATALOG`` lists, for every MUST an exchange can observe, at least one variant that
 breaks exactly that rule (``tests/lint/test_catalog_coverage.py`` holds it to that);
 ``catalog.DEVIATIONS`` lists variants about the harness itself (allowed deviations it must
-judge conformant, targets it must refuse or judge in bounded time).
+judge conformant, targets it must refuse or judge in bounded time); ``catalog.INTEROP`` lists
+faults only a committee shows, caught as clients of ``twin-conformance interop``
+(``tests/conformance/test_interop_broken_clients.py``).
 
 Serve one: ``python -m tests.broken_variants FAULT [twin-node serve options]`` (``--help``
 lists every fault; ``a+b`` is both at once); :func:`start_variant` starts one as a subprocess
@@ -33,6 +35,7 @@ from tests.broken_variants.catalog import (
     COULD_NOT_RUN,
     DEVIATIONS,
     FAULTS,
+    INTEROP,
     SMOKE,
     Fault,
     fault_named,
@@ -45,6 +48,7 @@ __all__ = [
     "COULD_NOT_RUN",
     "DEVIATIONS",
     "FAULTS",
+    "INTEROP",
     "SMOKE",
     "Fault",
     "fault_named",

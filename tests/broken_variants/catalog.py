@@ -31,6 +31,7 @@ from tests.broken_variants import (
     _identity_faults,
     _identity_presentation_faults,
     _identity_proof_faults,
+    _interop_faults,
 )
 from tests.broken_variants._fault import (
     CAUGHT,
@@ -62,6 +63,10 @@ CATALOG: tuple[Fault, ...] = (
 DEVIATIONS: tuple[Fault, ...] = _deviation_faults.DEVIATIONS
 """Variants about the harness itself: deviations it must handle, traps it must not fall in."""
 
+INTEROP: tuple[Fault, ...] = _interop_faults.INTEROP
+"""Variants only a committee shows, each caught by an interop scenario as a client
+(``tests/conformance/test_interop_broken_clients.py``); no single-node run catches them."""
+
 SMOKE: tuple[str, ...] = (
     "error-without-name",
     "info-without-spec-version",
@@ -89,7 +94,7 @@ SMOKE: tuple[str, ...] = (
 """The variants the fast test run checks (``test_broken_variants.py``); the slow catalog run
 (``run_catalog``) checks every one."""
 
-FAULTS: dict[str, Fault] = {fault.name: fault for fault in (*CATALOG, *DEVIATIONS)}
+FAULTS: dict[str, Fault] = {fault.name: fault for fault in (*CATALOG, *DEVIATIONS, *INTEROP)}
 
 __all__ = [
     "CATALOG",
@@ -98,6 +103,7 @@ __all__ = [
     "COULD_NOT_RUN",
     "DEVIATIONS",
     "FAULTS",
+    "INTEROP",
     "PROFILES",
     "SMOKE",
     "Fault",

@@ -237,3 +237,23 @@ def test_a_conflicting_checkpoint_signature_is_refused(bus: Bus) -> None:
     assert signature is not None
     status, answer = bus.validators[0].receive_signature(1, signature)
     assert (status, answer["properties"]["code"]) == (400, "badSignature")
+
+
+def test_blocks_signed_again_name_the_same_ancestors_and_every_peer_records_them(
+    bus: Bus,
+) -> None:
+    bus.rounds(3)
+    liar = bus.validators[3]
+    first = [b for b in liar.blocks_at(liar.last_round) if b["author"] == liar.index]
+    again = liar.sign_again(2)
+    bus.deliver()
+    assert len(first) == 1
+    assert len(again) == 2
+    assert {block["round"] for block in again} == {liar.last_round}
+    assert all(block["ancestors"] == first[0]["ancestors"] for block in again)
+    for validator in bus.validators[:3]:
+        evidence = [e for e in validator.equivocations if e["author"] == 3]
+        assert len(evidence) == 1, f"validator {validator.index} recorded {evidence}"
+        verify_equivocation_evidence(evidence[0], bus.committee)
+    bus.rounds(10)
+    _agree(bus.validators)

@@ -3,8 +3,10 @@
 A client definition can start any command; here it starts a broken variant of the reference
 node (``python -m tests.broken_variants FAULT``, the catalog of ``tests/broken_variants``) as
 member 0, beside an honest reference node and two harness validators. The interop run must
-fail the scenario that observes the fault, naming the requirement the variant breaks, and
-mark the matrix cell of the broken member as consumer failed.
+fail the scenario that observes the fault, naming the requirement the variant breaks, fail no
+other check (those that depend on the broken client are blocked), and mark the matrix cell of
+the broken member as consumer failed. The faults only a committee shows are
+``catalog.INTEROP``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,27 @@ CASES = {
         "test_blocks_breaking_a_receive_rule_are_refused_by_every_client_with_its_code",
         "TWIN-CONSENSUS-101",
         "receive-rule-refused",
+    ),
+    "resolver-stale-after-remote-update": (
+        "test_identity_across.py::test_a_did_updated_on_one_member_resolves_updated_on_every_other",
+        "TWIN-CONSENSUS-113",
+        "did-update-seen",
+    ),
+    "dag-lost-on-restart": (
+        "test_restarts.py::test_a_killed_client_keeps_what_it_acknowledged_and_catches_up",
+        "TWIN-CONSENSUS-107",
+        "blocks-kept-after-restart",
+    ),
+    "commit-without-quorum": (
+        "test_committee.py::test_commit_sequences_are_prefixes_of_one_another",
+        "TWIN-CONSENSUS-024",
+        None,
+    ),
+    "equivocator-counted-twice": (
+        "test_equivocation_quorum.py::"
+        "test_an_equivocators_blocks_of_one_round_count_once_toward_a_quorum",
+        "TWIN-CONSENSUS-003",
+        "equivocator-counted-once",
     ),
 }
 
@@ -84,6 +107,9 @@ def test_a_broken_client_is_caught_by_the_scenario_that_observes_it(
     report = json.loads((out / "report.json").read_text())
     failed = {t["id"]: t["failedRequirement"] for t in report["tests"] if t["outcome"] == "failed"}
     assert failed.get(check) == requirement, failed
+    # One root cause, one failure: the scenarios that depend on the broken client are
+    # blocked by it, or do not observe the fault.
+    assert set(failed) == {check}, failed
     failure = next(t for t in report["tests"] if t["id"] == check)
     assert "#0 broken variant" in failure["message"]
     assert failure["reproduce"].startswith("twin-conformance interop --client ")

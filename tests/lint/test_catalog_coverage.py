@@ -16,6 +16,7 @@ import yaml
 
 from tests.broken_variants import CATALOG, DEVIATIONS, FAULTS
 from tests.broken_variants._fault import PROFILES
+from tests.broken_variants.catalog import INTEROP
 from tests.support import REQUIREMENTS_DIR
 
 
@@ -48,7 +49,7 @@ def test_every_observable_must_has_a_variant_that_breaks_it() -> None:
 def test_every_requirement_the_catalog_names_is_registered() -> None:
     named = {
         requirement
-        for fault in (*CATALOG, *DEVIATIONS)
+        for fault in (*CATALOG, *DEVIATIONS, *INTEROP)
         for requirement in (fault.requirement, *fault.also)
         if requirement is not None
     }
@@ -70,7 +71,7 @@ def test_catalog_variants_break_a_rule_of_their_profile_and_name_it_once() -> No
 
 
 def test_fault_names_are_unique() -> None:
-    names = [fault.name for fault in (*CATALOG, *DEVIATIONS)]
+    names = [fault.name for fault in (*CATALOG, *DEVIATIONS, *INTEROP)]
     assert len(names) == len(set(names)) == len(FAULTS)
 
 

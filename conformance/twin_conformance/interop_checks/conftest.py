@@ -29,6 +29,7 @@ MODULE_ORDER = (
     "test_byzantine.py",
     "test_restarts.py",
     "test_crashes.py",
+    "test_equivocation_quorum.py",
     "test_quorum_loss.py",
 )
 

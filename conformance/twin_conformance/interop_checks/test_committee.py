@@ -1,7 +1,9 @@
 """Interop, consensus: every member runs the genesis committee and agrees on one commit sequence.
 
 The harness validators' commits are made by the spec core from the blocks they hold, so a
-client whose sequence departs from theirs departs from the spec, not just from a peer.
+client whose sequence departs from theirs departs from the spec, not just from a peer. A
+client that stays ahead of the others with the committee at rest is judged by the spec core's
+commit rule replayed over the blocks it serves (one that commits without a quorum shows so).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from twin_conformance.interop_checks._support import (
     create_identity,
     first_divergence,
     get_all,
+    harness_at_rest,
+    require_commits_follow_the_rule,
+    resting_harness_validator,
     wait_until,
 )
 from twin_conformance.interop_checks.conftest import MemberClient
@@ -78,7 +83,7 @@ def require_prefixes(found: dict[str, list[Any]]) -> None:
             )
 
 
-@pytest.mark.twin_requirement("TWIN-CONSENSUS-113", "TWIN-CONSENSUS-105")
+@pytest.mark.twin_requirement("TWIN-CONSENSUS-113", "TWIN-CONSENSUS-105", "TWIN-CONSENSUS-024")
 def test_commit_sequences_are_prefixes_of_one_another(
     members: list[MemberClient], network: InteropNetwork
 ) -> None:
@@ -96,12 +101,21 @@ def test_commit_sequences_are_prefixes_of_one_another(
     if settled is None:
         now = sequences(members, network)
         require_prefixes(now)
+        # The committee is at rest: a member ahead by commits its own blocks do not make is
+        # the one at fault, not the others behind it.
+        require_commits_follow_the_rule(members, network, "with the committee at rest")
         fail(
             "TWIN-CONSENSUS-113",
             f"not every member reached commit {longest} within {AGREEMENT_SECONDS:g} s: "
             + ", ".join(f"{label} holds {len(seq)}" for label, seq in now.items()),
         )
     require_prefixes(settled)
+    # At rest the DAG stops growing, so a commit its blocks do not make stays one: a client
+    # that commits without a quorum is caught here, and named broken for good.
+    watched = resting_harness_validator(network)
+    if watched is not None:
+        harness_at_rest(watched)
+    require_commits_follow_the_rule(members, network, "with the committee at rest")
     assert network.committee is not None
     for member in members:
         exchange = member.client.get("/consensus/checkpoints", params={"limit": "1000"})

@@ -14,7 +14,13 @@ import pytest
 
 from twin_conformance._failures import require
 from twin_conformance._interop_network import InteropNetwork
-from twin_conformance.interop_checks._support import create_identity, record, wait_until
+from twin_conformance._run import TwinState
+from twin_conformance.interop_checks._support import (
+    create_identity,
+    record,
+    require_sound,
+    wait_until,
+)
 from twin_conformance.interop_checks.conftest import MemberClient
 from twin_conformance.interop_checks.test_committee import require_prefixes, sequences
 from twin_conformance.interop_checks.test_identity_across import resolved_on
@@ -25,8 +31,9 @@ SEEN_SECONDS = 30.0
 
 @pytest.mark.twin_requirement("TWIN-CONSENSUS-113", "TWIN-CONSENSUS-106")
 def test_the_committee_keeps_committing_with_f_validators_crashed(
-    members: list[MemberClient], network: InteropNetwork
+    members: list[MemberClient], network: InteropNetwork, run: TwinState
 ) -> None:
+    require_sound(run, members)
     faulty = (network.size - 1) // 3
     live = [m for m in network.harness if m.peer is not None and m.peer.validator.alive]
     if faulty == 0 or not live:

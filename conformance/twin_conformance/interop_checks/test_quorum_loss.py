@@ -5,7 +5,10 @@ then writes through a client. The client cannot commit, so after its commit time
 answer 202 with the transaction's digest and a Location where the outcome is looked up, and
 that lookup must say pending (TWIN-CORE-067); a failure status would make a caller retry a
 write that may commit later. Its `/health` should say so meanwhile (TWIN-CORE-066, a SHOULD).
-The committee cannot commit again afterwards, so this module runs last of all.
+The DAG then stops growing, so a slot its blocks leave undecided stays undecided: every commit
+a client serves must be one the spec core's commit rule makes from the blocks it serves
+(TWIN-CONSENSUS-024; a commit on less than a quorum shows here). The committee cannot commit
+again afterwards, so this module runs last of all.
 """
 
 from __future__ import annotations
@@ -21,8 +24,16 @@ from twin_conformance._failures import require
 from twin_conformance._interop_network import InteropNetwork
 from twin_conformance._run import RunObserver, TwinState, contract_validator
 from twin_conformance.checks._support import body_object
-from twin_conformance.interop_checks._support import wait_until
+from twin_conformance.interop_checks._support import (
+    create_identity,
+    harness_at_rest,
+    require_commits_follow_the_rule,
+    require_sound,
+    resting_harness_validator,
+    wait_until,
+)
 from twin_conformance.interop_checks.conftest import MemberClient
+from twin_spec import leader_of
 
 pytestmark = pytest.mark.twin_profile("core")
 # The longest commit timeout a client may have before it answers 202, plus slack: the spec
@@ -46,6 +57,7 @@ def quorum_lost(network: InteropNetwork, members: list[MemberClient]) -> list[in
     if committee.is_quorum(live):
         pytest.skip("not applicable: the clients alone hold a quorum of stake")
     live |= {m.index for m in network.harness if m.peer is not None and m.peer.validator.alive}
+    rest_on_a_live_leader(network, members)
     crashed = []
     for member in reversed(network.harness):
         if not committee.is_quorum(live):
@@ -55,6 +67,34 @@ def quorum_lost(network: InteropNetwork, members: list[MemberClient]) -> list[in
             live.discard(member.index)
             crashed.append(member.index)
     return crashed
+
+
+ATTEMPTS = 8
+"""Writes made at most to bring the committee to rest on a slot with a live leader."""
+
+
+def rest_on_a_live_leader(network: InteropNetwork, members: list[MemberClient]) -> None:
+    """Bring the committee to rest where the last slot it can still certify has a live leader.
+
+    At rest a live harness validator is at round t, the clients at t - 1; once the quorum is
+    lost, the write the clients cannot commit makes them propose rounds t and t + 1, whose
+    blocks certify the leader block of round t - 1 (two clients' worth: not a quorum). That
+    slot is where a client that commits without a quorum shows (best effort: writes move the
+    rounds on until its leader is one that did not crash).
+    """
+    committee = network.committee
+    assert committee is not None
+    watched = resting_harness_validator(network)
+    if watched is None:
+        return
+    crashed = {
+        m.index for m in network.harness if m.peer is not None and not m.peer.validator.alive
+    }
+    for attempt in range(ATTEMPTS):
+        top = harness_at_rest(watched)
+        if top >= 2 and leader_of(top - 1, committee) not in crashed:
+            return
+        create_identity(members[attempt % len(members)], "TWIN-CONSENSUS-113")
 
 
 def _patient(member: MemberClient, run: TwinState) -> TwinClient:
@@ -73,6 +113,7 @@ def _patient(member: MemberClient, run: TwinState) -> TwinClient:
 def test_a_write_without_a_quorum_is_answered_pending_with_where_to_look(
     members: list[MemberClient], quorum_lost: list[int], run: TwinState
 ) -> None:
+    require_sound(run, members)
     member = members[0]
     client = _patient(member, run)
     try:
@@ -123,8 +164,9 @@ def _unhealthy(member: MemberClient) -> str | None:
 
 @pytest.mark.twin_requirement("TWIN-CORE-066")
 def test_health_says_the_ledger_stalls_without_a_quorum(
-    members: list[MemberClient], quorum_lost: list[int]
+    members: list[MemberClient], quorum_lost: list[int], run: TwinState
 ) -> None:
+    require_sound(run, members)
     for member in members:
         said = wait_until(partial(_unhealthy, member), HEALTH_BOUND_SECONDS, pause=1.0)
         require(
@@ -133,3 +175,18 @@ def test_health_says_the_ledger_stalls_without_a_quorum(
             f"{member.label}'s /health still says ok {HEALTH_BOUND_SECONDS:g} s after its "
             f"committee lost its quorum (validators {quorum_lost} silent) with a write waiting",
         )
+
+
+SETTLE_SECONDS = 2.0
+"""How long the harness lets the last blocks made without a quorum reach every client."""
+
+
+@pytest.mark.twin_profile("consensus")
+@pytest.mark.twin_requirement("TWIN-CONSENSUS-024", "TWIN-CONSENSUS-003", "TWIN-CONSENSUS-022")
+def test_every_commit_served_is_one_the_commit_rule_makes_from_the_blocks_served(
+    members: list[MemberClient], network: InteropNetwork, quorum_lost: list[int], run: TwinState
+) -> None:
+    require_sound(run, members)
+    assert network.committee is not None
+    time.sleep(SETTLE_SECONDS)
+    require_commits_follow_the_rule(members, network, f"with validators {quorum_lost} silent")
