@@ -25,6 +25,10 @@ SCENARIOS = {
     "credential-verifies": "A credential issued on the producer verifies on the consumer",
     "revocation-seen": "A credential revoked on the producer verifies as revoked on the consumer",
     "proof-verifies": "A proof anchored on the producer verifies on the consumer, and offline",
+    "document-attested": (
+        "A document stored on the producer is served by the consumer with its attestation, "
+        "which verifies offline"
+    ),
     "receive-rule-refused": (
         "A block by the producer breaking one receive rule is refused by the consumer with its code"
     ),
@@ -58,6 +62,7 @@ ALL_PAIRS = (
     "credential-verifies",
     "revocation-seen",
     "proof-verifies",
+    "document-attested",
     "write-with-f-crashed",
 )
 """Scenarios where every client produces for every other client."""
@@ -67,6 +72,7 @@ CHECKS = {
     "credential-verifies": "test_identity_across.py",
     "revocation-seen": "test_identity_across.py",
     "proof-verifies": "test_anchoring_across.py",
+    "document-attested": "test_documents_across.py",
     "receive-rule-refused": "test_receive_rules.py",
     "silent-leader-passed": "test_faulty_peers.py",
     "withheld-blocks-fetched": "test_faulty_peers.py",

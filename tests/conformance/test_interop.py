@@ -90,8 +90,7 @@ def test_two_reference_processes_and_two_harness_validators_pass_every_scenario(
             "identity": "conformant",
             "anchoring": "conformant",
             "consensus": "conformant",
-            # No interop scenario writes documents yet: the profile is not asked for.
-            "documents": "not-requested",
+            "documents": "conformant",
         }
         # The quorum-loss scenarios ran (last) and passed: a write is 202 pending, health says so.
         assert any("test_quorum_loss" in check for check in outcomes), sorted(outcomes)
@@ -115,6 +114,7 @@ def test_two_reference_processes_and_two_harness_validators_pass_every_scenario(
         ):
             assert cells[scenario] == {(0, 1, "passed"), (1, 0, "passed")}, scenario
         assert cells["proof-verifies"] == {(0, 1, "passed"), (1, 0, "passed")}
+        assert cells["document-attested"] == {(0, 1, "passed"), (1, 0, "passed")}
         assert cells["equivocation-caught"] == {(2, 0, "passed"), (2, 1, "passed")}
         assert cells["receive-rule-refused"] == {(3, 0, "passed"), (3, 1, "passed")}
         assert cells["withheld-blocks-fetched"] == {(2, 0, "passed")}

@@ -54,6 +54,11 @@ CASES = {
         "TWIN-CONSENSUS-024",
         None,
     ),
+    "document-removed-by-another-user": (
+        "test_documents_across.py::test_another_members_user_cannot_remove_the_revision",
+        "TWIN-DOCUMENTS-050",
+        None,
+    ),
     "equivocator-counted-twice": (
         "test_equivocation_quorum.py::"
         "test_an_equivocators_blocks_of_one_round_count_once_toward_a_quorum",
@@ -79,7 +84,7 @@ def _broken_definition(folder: Path, fault: str) -> Path:
                 "command": command,
                 "admin": {"email": "admin@twin.example"},
                 "env": {"PYTHONPATH": str(REPO_ROOT)},
-                "profiles": ["core", "identity", "anchoring", "consensus"],
+                "profiles": ["core", "identity", "anchoring", "consensus", "documents"],
             }
         )
     )

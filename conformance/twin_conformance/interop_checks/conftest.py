@@ -24,6 +24,7 @@ MODULE_ORDER = (
     "test_identity_across.py",
     "test_presentations_across.py",
     "test_anchoring_across.py",
+    "test_documents_across.py",
     "test_receive_rules.py",
     "test_faulty_peers.py",
     "test_byzantine.py",
