@@ -113,7 +113,9 @@ def build_matrix(report: Mapping[str, Any], entries: Sequence[MatrixEntry]) -> d
             if found:
                 failed = [e for e in found if e.outcome != "passed"]
                 outcome = "failed" if failed else "passed"
-                detail = "; ".join(sorted({e.detail for e in failed if e.detail}))
+                # A failed cell says what failed; a passed one what was measured, if anything
+                # (a partition scenario's recovery time, say).
+                detail = "; ".join(sorted({e.detail for e in failed or found if e.detail}))
             else:
                 outcome, detail = fallback, "no observation"
             cells.append(
