@@ -149,6 +149,9 @@ class HarnessValidator:
         """The two blocks it signed for one round, once it has equivocated."""
         self._stall_round = 0
         self._stall_since = clock()
+        self.stall_probes = True
+        """Whether it probes its peers when stalled; a scenario turns it off to see whether the
+        clients alone resume a stalled committee (then nothing the harness does rescues them)."""
 
     # -- behaviours ----------------------------------------------------------------------------
 
@@ -460,7 +463,7 @@ class HarnessValidator:
         with self._lock:
             now = self._clock()
             quorum_round = max(self._quorum_at)
-            if quorum_round != self._stall_round or not self.alive:
+            if quorum_round != self._stall_round or not self.alive or not self.stall_probes:
                 self._stall_round, self._stall_since = quorum_round, now
                 return None
             if now - self._stall_since < STALL_SECONDS:

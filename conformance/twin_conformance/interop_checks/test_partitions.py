@@ -7,9 +7,13 @@ light write load runs through the clients. Two scenarios:
 - one client isolated for :data:`ISOLATED_SECONDS`: the others keep committing, and once the
   partition heals the isolated client reaches their commit height within
   :data:`CATCH_UP_SECONDS` (it fetches what it missed, TWIN-CONSENSUS-112, -118);
-- the committee split so that no side holds a quorum, for :data:`SPLIT_SECONDS`: once healed,
-  every member commits again within :data:`RESUME_SECONDS` without a restart (measured from
-  the heal to the first new commit seen on each member, TWIN-CONSENSUS-118).
+- the committee split so that no side holds a quorum, for :data:`SPLIT_SECONDS`: no member
+  commits meanwhile (TWIN-CONSENSUS-024; a node that bypasses the relay shows here), and once
+  healed every member commits again within :data:`RESUME_SECONDS` without a restart (measured
+  from the heal to the first new commit seen on each member, TWIN-CONSENSUS-118). Until then
+  the harness validators do not probe for what they lack (they answer, and fetch the
+  ancestors of blocks they receive): any of them asking for rounds or sending its blocks
+  again would resume the committee for the clients, and hide a client that cannot.
 
 After each, every write a client acknowledged is on every client, and every commit sequence
 is a prefix of every other (TWIN-CONSENSUS-113). A member that never resumes fails the
@@ -42,11 +46,17 @@ from twin_conformance.interop_checks.test_identity_across import resolved_on
 pytestmark = pytest.mark.twin_profile("consensus")
 ISOLATED_SECONDS = 20.0
 SPLIT_SECONDS = 30.0
+SPLIT_SETTLE_SECONDS = 5.0
+"""After this long into a split without a quorum, what was in flight has landed: no member
+may commit again until the heal."""
 RESUME_SECONDS = 5.0
 """Heal to the first new commit on every member: a liveness bound that holds on a loaded
 2-core machine for the reference node (tests/reference/test_partitions.py)."""
 CATCH_UP_SECONDS = 30.0
 """Heal to the isolated client holding as many commits as the others held at the heal."""
+RECOVER_SECONDS = 25.0
+"""After the clients' chance, how long the harness validators' own probes may take to get the
+committee going again (for the scenarios after this one)."""
 WARM_UP_SECONDS = 30.0
 SEEN_SECONDS = 30.0
 WRITE_PAUSE_SECONDS = 0.3
@@ -192,6 +202,19 @@ def running(load: Load) -> Iterator[Load]:
 def _up(network: InteropNetwork) -> list[Member]:
     """The members taking part: every client, and the harness validators still alive."""
     return [m for m in network.members if m.peer is None or m.peer.validator.alive]
+
+
+@contextlib.contextmanager
+def stall_probes_paused(network: InteropNetwork) -> Iterator[None]:
+    """Harness validators that ask no peer for rounds and send nothing again while stalled."""
+    validators = [m.peer.validator for m in network.harness if m.peer is not None]
+    for validator in validators:
+        validator.stall_probes = False
+    try:
+        yield
+    finally:
+        for validator in validators:
+            validator.stall_probes = True
 
 
 def _require_every_validator_up(network: InteropNetwork) -> None:
@@ -342,7 +365,7 @@ def split_without_quorum(network: InteropNetwork) -> list[list[int]] | None:
     return groups
 
 
-@pytest.mark.twin_requirement("TWIN-CONSENSUS-118", "TWIN-CONSENSUS-113")
+@pytest.mark.twin_requirement("TWIN-CONSENSUS-118", "TWIN-CONSENSUS-113", "TWIN-CONSENSUS-024")
 def test_a_committee_split_without_a_quorum_commits_again_once_healed(
     members: list[MemberClient], network: InteropNetwork
 ) -> None:
@@ -351,6 +374,7 @@ def test_a_committee_split_without_a_quorum_commits_again_once_healed(
     if groups is None:
         pytest.skip("not applicable: no split of this committee leaves both sides without a quorum")
     everyone = [m.index for m in network.members]
+    labels = {m.index: m.label for m in network.members}
     load = Load(network, members, members)
     with running(load):
         require(
@@ -359,42 +383,71 @@ def test_a_committee_split_without_a_quorum_commits_again_once_healed(
             f"not every member committed within {WARM_UP_SECONDS:g} s before the split:"
             f" {held_rounds(network, members)}",
         )
-        network.cut(groups)
-        time.sleep(SPLIT_SECONDS)
-        healed_counts = load.counts()
-        healed = time.monotonic()
-        network.heal()
+        with stall_probes_paused(network):
+            network.cut(groups)
+            time.sleep(SPLIT_SETTLE_SECONDS)
+            settled_counts = load.counts()
+            time.sleep(SPLIT_SECONDS - SPLIT_SETTLE_SECONDS)
+            healed_counts = load.counts()
+            healed = time.monotonic()
+            network.heal()
+
+            def resumed() -> dict[int, float | None]:
+                return {i: load.first_past(i, healed_counts[i], healed) for i in everyone}
+
+            wait_until(
+                lambda: True if None not in resumed().values() else None,
+                RESUME_SECONDS,
+                pause=WATCH_PAUSE_SECONDS,
+            )
+            by_clients = {
+                i: s for i, s in resumed().items() if s is not None and s <= RESUME_SECONDS
+            }
+            evidence = held_rounds(network, members) if len(by_clients) < len(everyone) else ""
+        # The harness validators probe again, so that the committee recovers for the
+        # scenarios after this one even when the clients did not resume it.
         wait_until(
-            lambda: (
-                True
-                if all(load.first_past(i, healed_counts[i], healed) is not None for i in everyone)
-                else None
-            ),
-            RESUME_SECONDS + 25,
+            lambda: True if None not in resumed().values() else None,
+            RECOVER_SECONDS,
             pause=WATCH_PAUSE_SECONDS,
         )
-        resumed = {i: load.first_past(i, healed_counts[i], healed) for i in everyone}
-        evidence = held_rounds(network, members) if None in resumed.values() else ""
-    labels = {m.index: m.label for m in network.members}
-    for index, seconds in resumed.items():
-        record(network, "split-commits-resumed", "test_partitions.py", index, index,
-               seconds is not None and seconds <= RESUME_SECONDS,
-               "never" if seconds is None else f"{seconds:.1f} s")  # fmt: skip
-    never = [labels[i] for i, seconds in resumed.items() if seconds is None]
+        finally_resumed = resumed()
+    committed = [
+        f"{labels[i]} ({settled_counts[i]} -> {healed_counts[i]})"
+        for i in everyone
+        if healed_counts[i] != settled_counts[i]
+    ]
     require(
-        not never,
+        not committed,
+        "TWIN-CONSENSUS-024",
+        f"split {groups[0]} | {groups[1]}, no side holding a quorum, {', '.join(committed)}"
+        f" committed between {SPLIT_SETTLE_SECONDS:g} s into the split and the heal: a leader"
+        " is committed only with certificates of quorum stake (or the member reaches its peers"
+        " without the relay, ignoring its peers.json)",
+    )
+    for index in everyone:
+        seconds = finally_resumed[index]
+        record(network, "split-commits-resumed", "test_partitions.py", index, index,
+               index in by_clients, "never" if seconds is None else f"{seconds:.1f} s")  # fmt: skip
+    late = [
+        f"{labels[i]} ("
+        + (
+            "never"
+            if finally_resumed[i] is None
+            else f"{finally_resumed[i]:.1f} s, once the harness validators probed too"
+        )
+        + ")"
+        for i in everyone
+        if i not in by_clients
+    ]
+    require(
+        not late,
         UNSTALL,
         f"after a split {groups[0]} | {groups[1]} of {SPLIT_SECONDS:g} s (no side a quorum),"
-        f" {', '.join(never)} made no commit within {RESUME_SECONDS + 25:g} s of the heal."
-        f" Rounds held: {evidence}",
-    )
-    slow = {labels[i]: s for i, s in resumed.items() if s is not None and s > RESUME_SECONDS}
-    require(
-        not slow,
-        UNSTALL,
-        f"after a split {groups[0]} | {groups[1]} of {SPLIT_SECONDS:g} s, commits resumed later"
-        f" than {RESUME_SECONDS:g} s after the heal on "
-        + ", ".join(f"{label} ({s:.1f} s)" for label, s in slow.items()),
+        f" no commit within {RESUME_SECONDS:g} s of the heal on {', '.join(late)}. Meanwhile"
+        " the harness validators only answered and fetched ancestors (they asked no peer for"
+        " rounds and sent nothing again), so the clients alone had to resume the committee."
+        f" Rounds held {RESUME_SECONDS:g} s after the heal: {evidence}",
     )
     _require_alive(network)
     require_prefixes(sequences(members, network))
