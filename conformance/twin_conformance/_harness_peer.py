@@ -143,6 +143,8 @@ class HarnessPeer:
         self._fetch_wanted = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server: _Server | None = None
+        self._generation = 0
+        """Raised by :meth:`forget_unsent`: a message taken before it is not tried again."""
 
     @property
     def url(self) -> str:
@@ -198,6 +200,26 @@ class HarnessPeer:
         for thread in self._threads:
             thread.join(timeout=5)
 
+    def forget_unsent(self) -> int:
+        """Drop every message not delivered yet, queued or being retried; how many were queued.
+
+        What a validator sent into a long partition is lost (as TCP connections are reset);
+        a scenario drops it so that nothing the harness sent before a heal lands after it.
+        """
+        self._generation += 1
+        dropped = 0
+        for outbox in self._queues.values():
+            while True:
+                try:
+                    message = outbox.get_nowait()
+                except queue.Empty:
+                    break
+                if message is None:  # stopping: keep the sentinel for the send loop
+                    outbox.put_nowait(None)
+                    break
+                dropped += 1
+        return dropped
+
     def wake_fetcher(self) -> None:
         """A held block waits for ancestors: fetch them now."""
         self._fetch_wanted.set()
@@ -221,8 +243,13 @@ class HarnessPeer:
                 message = outbox.get()
                 if message is None or not self.validator.alive:
                     continue
+                generation = self._generation
                 for _attempt in range(ATTEMPTS):
-                    if self._stopping.is_set() or not self.validator.alive:
+                    if (
+                        self._stopping.is_set()
+                        or not self.validator.alive
+                        or generation != self._generation
+                    ):
                         break
                     try:
                         # The answer's body is not read: a peer's answer changes nothing here.
