@@ -104,6 +104,14 @@ def _public_command(argv: list[str]) -> str:
     help="Run only this scenario ID or module (repeatable). The verdict is then incomplete.",
 )
 @click.option(
+    "--skip",
+    "skipped",
+    multiple=True,
+    help="Leave out this scenario ID or module (repeatable), as -k 'not ...' would: the"
+    " verdict is then incomplete. For example --skip test_partitions.py (its scenarios take"
+    " over a minute).",
+)
+@click.option(
     "--request-timeout",
     type=click.FloatRange(0.1, 600),
     default=30.0,
@@ -130,6 +138,7 @@ def interop(
     out: Path | None,
     seed: int,
     selected: tuple[str, ...],
+    skipped: tuple[str, ...],
     request_timeout: float,
     run_timeout: float,
     keep_files: bool,
@@ -144,14 +153,17 @@ def interop(
     sequence; resolves, verifies and anchors what another member wrote; refuses blocks that
     break a receive rule with the rule's code; keeps committing past a silent leader, fetches
     withheld blocks, refuses a false checkpoint signature; catches an equivocating harness
-    validator; keeps what it acknowledged across a SIGKILL and catches up; and keeps
-    committing with f validators crashed. Writes report.json, junit.xml, report.html and the
+    validator; keeps what it acknowledged across a SIGKILL and catches up; commits again
+    after partitions made through a relay between the members (one client cut off for 20 s;
+    a split leaving no side a quorum for 30 s, then commits within 5 s of the heal); and
+    keeps committing with f validators crashed. Writes report.json, junit.xml, report.html and the
     producer x consumer matrix (interop-matrix.json, .html).
 
     Exit codes as for run: 0 every scenario passed, 1 one failed, 2 could not run.
     """
     if len(clients) > MAX_CLIENTS:
         could_not_run(f"at most {MAX_CLIENTS} clients (got {len(clients)})")
+    keyword = _skip_expression(skipped)
     definitions = _definitions(clients)
     if any(definition.is_container for definition in definitions):
         from twin_conformance._docker_engine import engine_problem
@@ -175,6 +187,7 @@ def interop(
         out,
         seed,
         selected,
+        keyword,
         request_timeout,
         run_timeout,
         keep_files,
@@ -184,12 +197,26 @@ def interop(
     sys.exit(code)
 
 
+def _skip_expression(skipped: tuple[str, ...]) -> str | None:
+    """The ``-k`` expression leaving out each skipped module or check (exit 2 on an unknown)."""
+    terms = []
+    for entry in skipped:
+        module, _, name = entry.partition("::")
+        if not module.startswith("test_") or not (INTEROP_CHECKS / module).is_file():
+            could_not_run(f"--skip {entry}: no interop scenario module {module}")
+        if name and not name.replace("_", "").isalnum():
+            could_not_run(f"--skip {entry}: {name!r} is not a scenario name")
+        terms.append(f"not ({module} and {name})" if name else f"not {module}")
+    return " and ".join(terms) or None
+
+
 def _run_network(
     definitions: list[ClientDefinition],
     harness_validators: int,
     out: Path,
     seed: int,
     selected: tuple[str, ...],
+    keyword: str | None,
     request_timeout: float,
     run_timeout: float,
     keep_files: bool,
@@ -276,6 +303,8 @@ def _run_network(
         ]
         for check_id in selected:
             args += ["--twin-select", check_id]
+        if keyword:
+            args += ["-k", keyword]
         reporter = ProgressReporter(console, verbose=verbose)
         saved = os.environ.get("TWIN_TARGET_PASSWORD")
         os.environ["TWIN_TARGET_PASSWORD"] = network.password

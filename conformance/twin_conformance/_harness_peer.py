@@ -6,7 +6,9 @@ It serves what peers of a committee ask of each other (``spec/prose/consensus-ap
 /consensus/checkpoints?from=S``, plus ``GET /health``; and it sends each message to its peers
 through one bounded queue and one keep-alive connection per peer (3 attempts, then dropped:
 a peer that missed a block fetches it). It also fetches the ancestors its held blocks wait
-for. Every thread it starts, :meth:`HarnessPeer.stop` stops; every request has a timeout.
+for, and, when its quorum round stands still (a healed partition), asks every peer for the
+rounds around its own and sends its latest blocks again (as a node must, TWIN-CONSENSUS-118).
+Every thread it starts, :meth:`HarnessPeer.stop` stops; every request has a timeout.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ LOG = logging.getLogger("twin_conformance.harness_validator")
 MAX_BODY_BYTES = 2 * 1024 * 1024
 QUEUE_MESSAGES = 4096
 ATTEMPTS = 3
+STALL_PROBE_MIN_SECONDS = 0.25
+STALL_PROBE_MAX_SECONDS = 1.0
+"""A stall probe's backoff: doubled while a probe finds nothing new, back to the least once
+one does."""
 _BLOCK = re.compile(r"/consensus/blocks/([0-9a-f]{64})\Z")
 _SIGNATURE = re.compile(r"/consensus/checkpoints/([1-9][0-9]{0,15})/signatures\Z")
 
@@ -137,6 +143,8 @@ class HarnessPeer:
         self._fetch_wanted = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server: _Server | None = None
+        self._generation = 0
+        """Raised by :meth:`forget_unsent`: a message taken before it is not tried again."""
 
     @property
     def url(self) -> str:
@@ -159,6 +167,7 @@ class HarnessPeer:
             self._spawn(lambda index=index: self._send_loop(index), f"send-{index}")
         self._spawn(self._propose_loop, "propose")
         self._spawn(self._fetch_loop, "fetch")
+        self._spawn(self._stall_loop, "stall")
 
     def _spawn(self, target: Any, name: str) -> None:  # noqa: ANN401 - a callable
         thread = threading.Thread(
@@ -191,6 +200,26 @@ class HarnessPeer:
         for thread in self._threads:
             thread.join(timeout=5)
 
+    def forget_unsent(self) -> int:
+        """Drop every message not delivered yet, queued or being retried; how many were queued.
+
+        What a validator sent into a long partition is lost (as TCP connections are reset);
+        a scenario drops it so that nothing the harness sent before a heal lands after it.
+        """
+        self._generation += 1
+        dropped = 0
+        for outbox in self._queues.values():
+            while True:
+                try:
+                    message = outbox.get_nowait()
+                except queue.Empty:
+                    break
+                if message is None:  # stopping: keep the sentinel for the send loop
+                    outbox.put_nowait(None)
+                    break
+                dropped += 1
+        return dropped
+
     def wake_fetcher(self) -> None:
         """A held block waits for ancestors: fetch them now."""
         self._fetch_wanted.set()
@@ -214,8 +243,13 @@ class HarnessPeer:
                 message = outbox.get()
                 if message is None or not self.validator.alive:
                     continue
+                generation = self._generation
                 for _attempt in range(ATTEMPTS):
-                    if self._stopping.is_set() or not self.validator.alive:
+                    if (
+                        self._stopping.is_set()
+                        or not self.validator.alive
+                        or generation != self._generation
+                    ):
                         break
                     try:
                         # The answer's body is not read: a peer's answer changes nothing here.
@@ -259,6 +293,52 @@ class HarnessPeer:
                             if status == 400:
                                 self._fetch_wanted.set()
                             break
+
+    def _stall_loop(self) -> None:
+        backoff = STALL_PROBE_MIN_SECONDS
+        with httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5)) as client:
+            while not self._stopping.wait(backoff):
+                rounds = self.validator.stalled_rounds()
+                if rounds is None:
+                    backoff = STALL_PROBE_MIN_SECONDS
+                    continue
+                found = self._unstall(client, *rounds)
+                backoff = (
+                    STALL_PROBE_MIN_SECONDS if found else min(STALL_PROBE_MAX_SECONDS, 2 * backoff)
+                )
+
+    def _unstall(self, client: httpx.Client, low: int, high: int) -> int:
+        """Send its latest blocks again, ask each peer for rounds low..high; new blocks found."""
+        for message in self.validator.blocks_to_resend(low):
+            for index in message.peers:
+                outbox = self._queues.get(index)
+                # Only to a peer whose outbox is empty: one that is behind gets them anyway.
+                if outbox is not None and outbox.empty():
+                    self._enqueue(Outgoing(frozenset({index}), message.path, message.body))
+        before = self.validator.block_count
+        for url in self._peers.values():
+            for round_ in range(low, high + 1):
+                if self._stopping.is_set():
+                    return 0
+                blocks = _round_blocks(client, f"{url}/consensus/blocks?round={round_}")
+                if not isinstance(blocks, list) or not blocks:
+                    break  # unreachable, or a round it has not reached: no need to ask higher
+                for block in blocks[: self.validator.committee.size * 2]:
+                    status, _ = self.validator.receive_block(block)
+                    if status == 400:
+                        self._fetch_wanted.set()
+        return self.validator.block_count - before
+
+
+def _round_blocks(client: httpx.Client, url: str) -> list[Any] | None:
+    """The ``blocks`` list of a peer's answer for one round, else None."""
+    body = _bounded_get(client, url)
+    try:
+        answer = parse_json(body) if body is not None else None
+    except ValueError:
+        return None
+    blocks = answer.get("blocks") if isinstance(answer, dict) else None
+    return blocks if isinstance(blocks, list) else None
 
 
 def _bounded_get(client: httpx.Client, url: str) -> bytes | None:

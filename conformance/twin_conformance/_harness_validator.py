@@ -65,6 +65,14 @@ MAX_HELD_BLOCKS = 2048
 """Blocks kept aside while their ancestors are fetched; more are refused."""
 MAX_EARLY_SEQUENCES = 1024
 """Checkpoint sequences beyond its last commit whose signatures it keeps until it commits."""
+STALL_SECONDS = 1.0
+"""How long its quorum round may stand still before it asks its peers (TWIN-CONSENSUS-118)."""
+STALL_ROUNDS_BELOW = 1
+STALL_ROUNDS_ABOVE = 2
+MAX_STALL_ROUNDS = 8
+"""The rounds a stall probe asks each peer for: around its own, at most this many."""
+RESEND_BLOCKS = 4
+"""Its own latest blocks a stall probe sends every peer again, at most."""
 
 
 class Behaviour(StrEnum):
@@ -139,6 +147,11 @@ class HarnessValidator:
         self._withheld: frozenset[int] = frozenset()
         self.equivocated: tuple[dict[str, Any], dict[str, Any]] | None = None
         """The two blocks it signed for one round, once it has equivocated."""
+        self._stall_round = 0
+        self._stall_since = clock()
+        self.stall_probes = True
+        """Whether it probes its peers when stalled; a scenario turns it off to see whether the
+        clients alone resume a stalled committee (then nothing the harness does rescues them)."""
 
     # -- behaviours ----------------------------------------------------------------------------
 
@@ -458,6 +471,50 @@ class HarnessValidator:
                 return []
             base = self._dag.get(self._own_last)
             return rule_breaking_blocks(base, self.committee, self._key, self._dag)
+
+    # -- a stalled quorum round (a healed partition) -------------------------------------------
+
+    def stalled_rounds(self) -> tuple[int, int] | None:
+        """The rounds to ask every peer for once its quorum round stood still, else None.
+
+        After a partition heals each side may hold top-round blocks the other never received,
+        and no new block names them; like a node (TWIN-CONSENSUS-118), a harness validator
+        then asks its peers for the rounds around its own and sends its own blocks again.
+        """
+        with self._lock:
+            now = self._clock()
+            quorum_round = max(self._quorum_at)
+            if quorum_round != self._stall_round or not self.alive or not self.stall_probes:
+                self._stall_round, self._stall_since = quorum_round, now
+                return None
+            if now - self._stall_since < STALL_SECONDS:
+                return None
+            low = max(1, quorum_round - STALL_ROUNDS_BELOW)
+            high = max(self._dag.highest_round, quorum_round) + STALL_ROUNDS_ABOVE
+            return low, min(high, low + MAX_STALL_ROUNDS - 1)
+
+    def blocks_to_resend(self, from_round: int) -> list[Outgoing]:
+        """Its own latest blocks from ``from_round`` up, to every peer it sends blocks to."""
+        with self._lock:
+            if not self.alive:
+                return []
+            own = [
+                ref
+                for round_ in range(max(1, from_round), self._dag.highest_round + 1)
+                for ref in self._dag.blocks_at(round_)
+                if ref.author == self.index
+            ]
+            others = frozenset(range(self.committee.size)) - {self.index} - self._withheld
+            return [
+                Outgoing(others, "/consensus/blocks", _dump(self._dag.get(ref)))
+                for ref in own[-RESEND_BLOCKS:]
+            ]
+
+    @property
+    def block_count(self) -> int:
+        """How many blocks it holds (genesis included): grows as it learns new ones."""
+        with self._lock:
+            return len(self._by_digest)
 
     # -- reading -------------------------------------------------------------------------------
 

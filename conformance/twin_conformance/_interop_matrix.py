@@ -2,11 +2,13 @@
 
 A cross-member scenario (a DID created on A resolved on B, a credential issued on A verified
 on B, a proof anchored on A verified on B, an equivocation by A caught by B, a write through A
-seen by B) records one observation per producer and consumer. ``interop-matrix.json``
-(schema ``spec/schemas/interop-matrix.schema.json``) and ``interop-matrix.html`` hold them,
-one producer x consumer table per scenario, beside the run's report.json. A cell is failed if
-any observation of it failed; a cell no observation reached says why (its check blocked,
-broke or was skipped, else not run), so nothing reads as passed, or failed, that was not seen.
+seen by B, also across a partition) records one observation per producer and consumer; a
+member's own recovery (after a restart, a partition) is a cell with itself as both.
+``interop-matrix.json`` (schema ``spec/schemas/interop-matrix.schema.json``) and
+``interop-matrix.html`` hold them, one producer x consumer table per scenario, beside the
+run's report.json. A cell is failed if any observation of it failed; a cell no observation
+reached says why (its check blocked, broke or was skipped, else not run), so nothing reads as
+passed, or failed, that was not seen.
 """
 
 from __future__ import annotations
@@ -55,6 +57,18 @@ SCENARIOS = {
     "equivocator-counted-once": (
         "The consumer commits no slot that only the producer's equivocating blocks certify"
     ),
+    "isolated-caught-up": (
+        "The member, cut off from the others for a while, reaches their commit height once healed"
+    ),
+    "written-during-isolation-seen": (
+        "A write through the producer while one client was cut off is seen on the consumer"
+    ),
+    "split-commits-resumed": (
+        "After a split that left no side a quorum, the member commits again soon after the heal"
+    ),
+    "written-around-split-seen": (
+        "A write through the producer around a split without a quorum is seen on the consumer"
+    ),
 }
 ALL_PAIRS = (
     "did-resolves",
@@ -83,6 +97,10 @@ CHECKS = {
     "caught-up-after-restart": "test_restarts.py",
     "write-with-f-crashed": "test_crashes.py",
     "equivocator-counted-once": "test_equivocation_quorum.py",
+    "isolated-caught-up": "test_partitions.py",
+    "written-during-isolation-seen": "test_partitions.py",
+    "split-commits-resumed": "test_partitions.py",
+    "written-around-split-seen": "test_partitions.py",
 }
 
 
@@ -109,7 +127,9 @@ def build_matrix(report: Mapping[str, Any], entries: Sequence[MatrixEntry]) -> d
             if found:
                 failed = [e for e in found if e.outcome != "passed"]
                 outcome = "failed" if failed else "passed"
-                detail = "; ".join(sorted({e.detail for e in failed if e.detail}))
+                # A failed cell says what failed; a passed one what was measured, if anything
+                # (a partition scenario's recovery time, say).
+                detail = "; ".join(sorted({e.detail for e in failed or found if e.detail}))
             else:
                 outcome, detail = fallback, "no observation"
             cells.append(

@@ -2,9 +2,12 @@
 
 ``InteropNetwork.start`` generates one Ed25519 key per validator and the genesis (clients
 first, at indices 0..k-1, then the harness validators), binds each harness validator's socket
-before the genesis names its URL, writes each client's member directory (``_launch.py``),
-starts the harness validators and then every client, and waits until every client is
-healthy. ``stop`` stops everything it started, whatever state it is in. The scenarios reach
+before the genesis names its URL, starts one relay (``_relay.py``) with a link per ordered
+pair of members, writes each client's member directory (``_launch.py``) with a ``peers.json``
+that points at the relay, starts the harness validators (which reach their peers through the
+relay too) and then every client, and waits until every client is healthy. All peer traffic
+crosses the relay, so :meth:`InteropNetwork.cut` isolates clients and harness validators
+alike. ``stop`` stops everything it started, whatever state it is in. The scenarios reach
 the running network through :func:`current_network` (the CLI runs pytest in this process).
 """
 
@@ -15,7 +18,7 @@ import secrets
 import shutil
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,7 @@ from twin_conformance._launch import (
     wait_healthy,
     write_member_files,
 )
+from twin_conformance._relay import LinkMode, RelayThread
 from twin_spec import Committee, Ed25519SigningKey, Validator
 
 HOST = "127.0.0.1"
@@ -96,6 +100,7 @@ class InteropNetwork:
     committee: Committee | None = None
     password: str = field(default_factory=lambda: secrets.token_urlsafe(18), repr=False)
     matrix: list[MatrixEntry] = field(default_factory=list)
+    relay: RelayThread | None = None
 
     @property
     def clients(self) -> list[Member]:
@@ -145,6 +150,12 @@ class InteropNetwork:
                 )
             genesis = self.genesis()
             urls = {member.index: member.url for member in self.members}
+            # Every member reaches every other through the relay (one link per ordered pair),
+            # so that a scenario can cut, delay or heal the traffic between any of them.
+            # (A committee of one has no peer and no link.)
+            if len(urls) > 1:
+                self.relay = RelayThread(urls)
+                self.relay.__enter__()
             for member, listener in zip(self.harness, listeners, strict=True):
                 member.peer = HarnessPeer(
                     self.committee,
@@ -156,16 +167,16 @@ class InteropNetwork:
             listeners.clear()  # each peer owns its socket now
             for member in self.harness:
                 assert member.peer is not None  # noqa: S101 - made just above
-                member.peer.start(urls)
+                member.peer.start(self.peer_urls(member.index))
             for member in self.clients:
                 assert member.definition is not None  # noqa: S101 - clients have one
-                # The member's own peer URL list: the genesis URLs unless a relay stands
-                # between the members (issue 12's relay rewrites this file per member).
+                # The member's own peer URL list: every peer through the relay (its own entry,
+                # which a node ignores, is its genesis URL).
                 member.files = write_member_files(
                     self.directory / f"member-{member.index}",
                     genesis,
                     keys[member.index].seed,
-                    urls,
+                    {**self.peer_urls(member.index), member.index: member.url},
                     self.password,
                 )
                 port = int(member.url.rsplit(":", 1)[1])
@@ -197,8 +208,26 @@ class InteropNetwork:
         member.process.restart()
         wait_healthy([(member.label, member.url, member.process, member.definition.start_seconds)])
 
+    def peer_urls(self, index: int) -> dict[int, str]:
+        """Where member ``index`` reaches each other member: its link through the relay."""
+        if self.relay is None:
+            return {m.index: m.url for m in self.members if m.index != index}
+        return self.relay.peer_urls(index)
+
+    def cut(self, groups: Sequence[Iterable[int]], mode: LinkMode | None = None) -> None:
+        """Partition the members: every link between two groups black-holed (or ``mode``)."""
+        if self.relay is None:
+            raise RuntimeError("the network is not running")
+        self.relay.cut(groups, mode)
+
+    def heal(self) -> None:
+        """End every partition: every link passes again."""
+        if self.relay is None:
+            raise RuntimeError("the network is not running")
+        self.relay.heal()
+
     def stop(self) -> None:
-        """Stop every client (SIGTERM, then SIGKILL) and every harness validator."""
+        """Stop every client (SIGTERM, then SIGKILL), every harness validator, then the relay."""
         for member in self.members:
             if member.process is not None:
                 with contextlib.suppress(Exception):
@@ -206,6 +235,9 @@ class InteropNetwork:
         for member in self.members:
             if member.peer is not None:
                 member.peer.stop()
+        if self.relay is not None:
+            self.relay.close()
+            self.relay = None
 
     def keep_logs(self, out: Path, redact: Any) -> None:  # noqa: ANN401 - a str -> str function
         """Copy each client's log, redacted, to ``out/logs/member-I.log``."""

@@ -3,10 +3,10 @@
 Each is a patch of the ledger engine in the variant's own process: blocks signed or named
 another way, commits built or stamped another way, transactions certified in another order,
 a second block per round, a stale block committed after the garbage-collection round,
-checkpoints naming the next commit, blocks synced without the receive rules, transactions
-applied in reverse. The faults of what the node serves and its routes are in
-``_consensus_faults.py``; those of the rules as evaluation applies them in
-``_consensus_rule_faults.py``.
+checkpoints naming the next commit, blocks synced without the receive rules, a stalled
+validator that never probes its peers, transactions applied in reverse. The faults of what
+the node serves and its routes are in ``_consensus_faults.py``; those of the rules as
+evaluation applies them in ``_consensus_rule_faults.py``.
 """
 
 from __future__ import annotations
@@ -216,6 +216,16 @@ def patch_synced_blocks_unchecked() -> None:
     setattr(_sync.Synchronizer, "_offer", offer)  # noqa: B010 - the method is replaced on purpose
 
 
+def patch_stall_never_probed() -> None:
+    """Make the node never probe its peers, nor send its blocks again, when its rounds stall."""
+    from twin_reference import _sync
+
+    def watch_stall(self: Any) -> None:
+        return None
+
+    setattr(_sync.Synchronizer, "_watch_stall", watch_stall)  # noqa: B010 - replaced on purpose
+
+
 def patch_commit_applied_in_reverse() -> None:
     """Make the node apply each commit's transactions last to first."""
     from twin_reference import _committing
@@ -307,6 +317,18 @@ FAULTS = (
         interop="a validator fetches only from the peers of its committee and a node judged "
         "alone has none: interop (issue 14) catches it, with harness validators offering it "
         "blocks that break a receive rule",
+    ),
+    fault(
+        "stall-never-probed",
+        "consensus",
+        "TWIN-CONSENSUS-118",
+        "a validator whose quorum round stalls never asks its peers for the rounds around its "
+        "own and never sends its own blocks again, so a committee split without a quorum "
+        "stays stalled once healed",
+        patch=patch_stall_never_probed,
+        interop="needs a committee partitioned and healed, which a node judged alone is not: "
+        "interop_checks/test_partitions.py catches it as the one client beside three harness "
+        "validators split {0,2} | {1,3}",
     ),
     fault(
         "commit-applied-in-reverse",

@@ -95,6 +95,11 @@ def test_two_reference_processes_and_two_harness_validators_pass_every_scenario(
         # The quorum-loss scenarios ran (last) and passed: a write is 202 pending, health says so.
         assert any("test_quorum_loss" in check for check in outcomes), sorted(outcomes)
         assert {"TWIN-CORE-066", "TWIN-CORE-067"} <= judged
+        # The partition scenarios ran through the relay (this is the one test of tests/ that
+        # runs them: about 70 s).
+        partitions = [check for check in outcomes if check.startswith("test_partitions.py")]
+        assert len(partitions) == 2, sorted(outcomes)
+        assert "TWIN-CONSENSUS-118" in judged
         # The matrix: every cross-member scenario has both directions between the clients,
         # and the equivocation was caught by each client.
         matrix = json.loads((out / "interop-matrix.json").read_text())
@@ -123,6 +128,11 @@ def test_two_reference_processes_and_two_harness_validators_pass_every_scenario(
         assert cells["kept-after-restart"] == {(0, 0, "passed"), (1, 1, "passed")}
         assert cells["caught-up-after-restart"] == {(1, 0, "passed"), (0, 1, "passed")}
         assert cells["write-with-f-crashed"] == {(0, 1, "passed"), (1, 0, "passed")}
+        # Client 1 was cut off while client 0 wrote; every member resumed after the split.
+        assert cells["isolated-caught-up"] == {(1, 1, "passed")}
+        assert cells["written-during-isolation-seen"] == {(0, 1, "passed")}
+        assert cells["split-commits-resumed"] == {(i, i, "passed") for i in range(4)}
+        assert cells["written-around-split-seen"] <= {(0, 1, "passed"), (1, 0, "passed")}
         assert 'data-scenario="equivocation-caught"' in (out / "interop-matrix.html").read_text()
         # The admin password reached the members as a 0600 file, and no output holds it.
         password_file = kept / "members" / "member-0" / "admin-password"
@@ -182,11 +192,28 @@ def test_a_reference_container_and_a_reference_process_pass_every_scenario(
         )
     )
     out = tmp_path / "out"
-    result = _interop("--client", str(definition), "--client", "reference.yaml", "--out", str(out))
+    # The partition scenarios run once in tests/ (the two-process run); left out here.
+    result = _interop(
+        "--client", str(definition), "--client", "reference.yaml", "--out", str(out),
+        "--skip", "test_partitions.py",
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["interop"]["members"][0]["container"] is True
-    assert {test["outcome"] for test in report["tests"]} == {"passed"}
+    outcomes = {test["id"]: test["outcome"] for test in report["tests"]}
+    partitions = {check for check in outcomes if check.startswith("test_partitions.py")}
+    assert {outcomes[check] for check in partitions} == {"not-selected"}
+    assert {outcome for check, outcome in outcomes.items() if check not in partitions} == {"passed"}
+
+
+def test_partitions_run_after_every_scenario_that_keeps_the_committee_whole() -> None:
+    from twin_conformance._cli_interop import INTEROP_CHECKS
+    from twin_conformance.interop_checks.conftest import MODULE_ORDER
+
+    # Every scenario module has its place; the partitions need every validator up, so they
+    # run after the others and before the faults that change the committee for good.
+    assert set(MODULE_ORDER) == {path.name for path in INTEROP_CHECKS.glob("test_*.py")}
+    assert MODULE_ORDER[-3:] == ("test_partitions.py", "test_crashes.py", "test_quorum_loss.py")
 
 
 BAD_DEFINITIONS = {
@@ -233,6 +260,19 @@ def test_a_bad_client_definition_is_exit_2_naming_it_and_starts_nothing(
     assert "Traceback" not in result.stderr
     assert not out.exists()
     assert list(temporary.iterdir()) == [], "nothing was started, so nothing was written"
+
+
+@pytest.mark.suite("SUITE-071")
+def test_skipping_an_unknown_scenario_module_is_exit_2_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    result = _interop(
+        "--client", "reference.yaml", "--skip", "test_partition.py", "--out", str(out)
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--skip test_partition.py: no interop scenario module test_partition.py" in result.stderr
+    assert not out.exists()
 
 
 def test_a_missing_client_definition_lists_the_shipped_ones(tmp_path: Path) -> None:
@@ -304,8 +344,10 @@ def test_one_client_in_a_committee_of_harness_validators_is_judged_on_consensus_
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "out"
+    # The partition scenarios (over a minute) run once in tests/, in the two-client run above.
     result = _interop(
-        "--client", "reference.yaml", "--harness-validators", "3", "--out", str(out)
+        "--client", "reference.yaml", "--harness-validators", "3", "--out", str(out),
+        "--skip", "test_partitions.py",
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads((out / "report.json").read_text())
@@ -313,19 +355,33 @@ def test_one_client_in_a_committee_of_harness_validators_is_judged_on_consensus_
     # With one client nothing is consumed by another client: those scenarios do not apply,
     # and their profiles are not requested rather than conformant on nothing. Core is judged
     # on the quorum-loss scenarios, which one client and three harness validators can run.
+    # Leaving the partitions out narrows the run: conformant on what ran, so incomplete.
     assert profiles == {
-        "core": "conformant",
+        "core": "incomplete",
         "identity": "not-requested",
         "anchoring": "not-requested",
-        "consensus": "conformant",
+        "consensus": "incomplete",
         "documents": "not-requested",
     }
+    reasons = {entry["profile"]: entry["reasons"] for entry in report["profiles"]}
+    narrowed = "the run was narrowed to a subset of the checks"
+    assert reasons["core"] == [narrowed]
+    # The commit rule's quorum (checked by the split scenario alone here) was not tested.
+    assert reasons["consensus"] == [
+        narrowed,
+        "1 MUST requirement(s) with no executed check: TWIN-CONSENSUS-024",
+    ]
+    assert report["run"]["selection"]["keyword"] == "not test_partitions.py"
+    assert result.stdout.strip().splitlines()[-1] == (
+        "Verdict: incomplete; the run was narrowed (-k); the selected checks passed"
+    )
     outcomes = {test["id"].split("::")[0]: test["outcome"] for test in report["tests"]}
     assert outcomes["test_identity_across.py"] == "not-applicable"
     assert outcomes["test_restarts.py"] == "not-applicable"
     assert outcomes["test_byzantine.py"] == "passed"
     assert outcomes["test_quorum_loss.py"] == "passed"
     assert outcomes["test_crashes.py"] == "passed"
+    assert outcomes["test_partitions.py"] == "not-selected"
 
 
 @pytest.mark.suite("SUITE-070")

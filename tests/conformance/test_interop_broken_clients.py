@@ -12,6 +12,7 @@ the broken member as consumer failed. The faults only a committee shows are
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -74,7 +75,7 @@ def _broken_definition(folder: Path, fault: str) -> Path:
         "--genesis", "{genesis}", "--validator-index", "{validator_index}",
         "--validator-key", "{validator_key}", "--admin-password-file", "{admin_password_file}",
         "--data-dir", "{data_dir}", "--host", "{host}", "--port", "{port}",
-        "--leader-timeout", "0.3",
+        "--leader-timeout", "0.3", "--peer-urls", "{peer_urls}",
     ]  # fmt: skip
     path = folder / f"{fault}.json"
     path.write_text(
@@ -105,6 +106,8 @@ def test_a_broken_client_is_caught_by_the_scenario_that_observes_it(
             "--client", "reference.yaml",
             "--harness-validators", "2",
             "--out", str(out),
+            # The partition scenarios run once in tests/ (test_interop.py), and below.
+            "--skip", "test_partitions.py",
         ],
         capture_output=True, text=True, timeout=600, check=False, cwd=REPO_ROOT,
     )  # fmt: skip
@@ -124,3 +127,46 @@ def test_a_broken_client_is_caught_by_the_scenario_that_observes_it(
         cells = next(s["cells"] for s in matrix["scenarios"] if s["id"] == scenario)
         assert any(c["consumer"] == 0 and c["outcome"] == "failed" for c in cells), cells
         assert all(c["outcome"] == "passed" for c in cells if c["consumer"] == 1), cells
+
+
+SPLIT_CHECK = (
+    "test_partitions.py::test_a_committee_split_without_a_quorum_commits_again_once_healed"
+)
+
+
+@pytest.mark.slow
+def test_a_client_that_never_probes_when_stalled_fails_the_split_with_the_rounds_held(
+    tmp_path: Path,
+) -> None:
+    # Beside three harness validators, which wait after the heal, only the client can resume
+    # the committee: one that never asks for rounds nor sends its blocks again cannot.
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "twin_conformance", "interop",
+            "--client", str(_broken_definition(tmp_path, "stall-never-probed")),
+            "--harness-validators", "3",
+            "--select", SPLIT_CHECK,
+            "--out", str(out),
+        ],
+        capture_output=True, text=True, timeout=600, check=False, cwd=REPO_ROOT,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads((out / "report.json").read_text())
+    failure = next(t for t in report["tests"] if t["id"] == SPLIT_CHECK)
+    assert failure["outcome"] == "failed"
+    assert failure["failedRequirement"] == "TWIN-CONSENSUS-118"
+    message = failure["message"]
+    assert "no commit within 5 s of the heal on #0 broken variant stall-never-probed" in message
+    # The evidence: every member's top rounds and their authors, as the block routes serve them.
+    rounds_held = message.split("Rounds held", 1)[1]
+    for label in (
+        "#0 broken variant stall-never-probed",
+        *(f"#{i} harness validator {i}" for i in (1, 2, 3)),
+    ):
+        assert re.search(re.escape(label) + r": round \d+: authors \[[0-3, ]+\]", rounds_held), (
+            rounds_held
+        )
+    matrix = json.loads((out / "interop-matrix.json").read_text())
+    cells = next(s["cells"] for s in matrix["scenarios"] if s["id"] == "split-commits-resumed")
+    assert any(c["consumer"] == 0 and c["outcome"] == "failed" for c in cells), cells

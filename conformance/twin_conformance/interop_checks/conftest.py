@@ -4,7 +4,8 @@
 the plugin; each member's client records its exchanges as the run's evidence, checks each
 answer against the contract, and has its token added to the secrets redacted from reports.
 The modules run in the order of :data:`MODULE_ORDER`: the faults that change the committee
-for good (a validator equivocating, then validators crashing, then the quorum lost) come last.
+for good (a validator equivocating, then validators crashing, then the quorum lost) come last;
+the partitions (which need every validator up) come just before the crashes.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ MODULE_ORDER = (
     "test_faulty_peers.py",
     "test_byzantine.py",
     "test_restarts.py",
+    "test_partitions.py",
     "test_crashes.py",
     "test_equivocation_quorum.py",
     "test_quorum_loss.py",
