@@ -10,6 +10,9 @@ import importlib
 from typing import Any
 
 PING_TIMEOUT_SECONDS = 10
+CALL_TIMEOUT_SECONDS = 600
+"""Each later call's limit: creating a container copies its image on some storage drivers
+(vfs), which took about a minute on a loaded 2-core machine."""
 
 
 class EngineUnavailable(RuntimeError):
@@ -31,6 +34,8 @@ def docker_client() -> Any:  # noqa: ANN401 - docker.DockerClient, an optional d
     except Exception as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise EngineUnavailable(f"no Docker engine answers ({reason[:200]})") from None
+    # The engine answered at once; what it is asked next may take longer, within a bound.
+    client.api.timeout = CALL_TIMEOUT_SECONDS
     return client
 
 
