@@ -93,6 +93,7 @@ class LedgerEngine:
             self.network,
             self._io,
             self._receiver.expire_held,
+            block_retention_rounds=self.settings.block_retention_rounds,
         )
         self._proposer = Proposer(
             committee,

@@ -105,6 +105,14 @@ class LedgerStore:
             (ref.digest, ref.round, ref.author, text),
         )
 
+    def prune_blocks(self, up_to_round: int) -> int:
+        """Delete the stored blocks of rounds 1 to ``up_to_round``; return how many."""
+        with self.store.write(durable=False) as connection:
+            deleted = connection.execute(
+                "DELETE FROM blocks WHERE round > 0 AND round <= ?", (up_to_round,)
+            ).rowcount
+        return int(deleted)
+
     # -- commits ------------------------------------------------------------------------------
 
     def last_commit(self) -> tuple[int, bytes, dict[str, Any]] | None:
@@ -115,6 +123,11 @@ class LedgerStore:
         if row is None:
             return None
         return int(str(row[0])), _blob(row[1]), dict(json.loads(str(row[2])))
+
+    def commit_leader_round(self, index: int) -> int | None:
+        """The leader round of a stored commit, or None."""
+        row = self.store.one("SELECT body FROM commits WHERE commit_index = ?", index)
+        return None if row is None else int(json.loads(str(row[0]))["leader"]["round"])
 
     def commits_newest_first(self) -> Iterator[dict[str, Any]]:
         """Every stored commit, the newest first."""
@@ -271,11 +284,23 @@ class LedgerStore:
     def insert_checkpoint(
         connection: sqlite3.Connection, sequence: int, digest: bytes, certified: JSONValue
     ) -> None:
-        """Store a certified checkpoint."""
+        """Store a certified checkpoint, which holds its summary: the signed one goes."""
         connection.execute(
             "INSERT INTO checkpoints (sequence, digest, body) VALUES (?, ?, ?)",
             (sequence, digest, dump_json(certified)),
         )
+        connection.execute("DELETE FROM checkpoint_summaries WHERE sequence = ?", (sequence,))
+
+    def forget_certified_summaries(self) -> None:
+        """Delete the signed summaries a certified checkpoint holds.
+
+        A data directory written before they were deleted on certification still has them.
+        """
+        with self.store.write(durable=False) as connection:
+            connection.execute(
+                "DELETE FROM checkpoint_summaries"
+                " WHERE sequence <= (SELECT COALESCE(MAX(sequence), 0) FROM checkpoints)"
+            )
 
     # -- equivocation evidence ----------------------------------------------------------------
 

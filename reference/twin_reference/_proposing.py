@@ -53,6 +53,9 @@ class ConsensusSettings:
     """JSON values of one block's transactions: half what a peer takes (TWIN-CONSENSUS-133)."""
     max_mempool: int = 100_000
     commit_timeout_seconds: float = 30.0
+    block_retention_rounds: int = 10_000
+    """Rounds below the garbage-collection round whose blocks stay stored, for peers that lag;
+    older blocks are deleted (those a restart reads to resume the leader schedule stay)."""
 
 
 class Mempool:

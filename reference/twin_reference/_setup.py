@@ -92,6 +92,7 @@ def open_node(settings: NodeSettings, genesis: Genesis | None = None) -> Node:
         settings=ConsensusSettings(
             leader_timeout_seconds=settings.leader_timeout_seconds,
             commit_timeout_seconds=settings.commit_timeout_seconds,
+            block_retention_rounds=settings.block_retention_rounds,
         ),
     )
     tokens = TokenIssuer(store, token_key, settings.token_lifetime_seconds)
