@@ -16,9 +16,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from twin_reference._ledger_codec import (
+    pack_checkpoint,
+    pack_commit,
+    unpack_checkpoint,
+    unpack_commit,
+)
 from twin_reference._store import Store
 from twin_reference._transactions import Effects, Outcome
-from twin_spec import BlockRef, JSONValue, make_receipt
+from twin_spec import BlockRef, JSONValue, checkpoint_digest, commit_digest, make_receipt
 
 _INSERT_BLOCK = "INSERT INTO blocks (digest, round, author, body) VALUES (?, ?, ?, ?)"
 _INSERT_BLOCK_OR_IGNORE = (
@@ -118,30 +124,41 @@ class LedgerStore:
     def last_commit(self) -> tuple[int, bytes, dict[str, Any]] | None:
         """(index, digest, commit) of the last commit stored, or None before the first."""
         row = self.store.one(
-            "SELECT commit_index, digest, body FROM commits ORDER BY commit_index DESC LIMIT 1"
+            "SELECT commit_index, body FROM commits ORDER BY commit_index DESC LIMIT 1"
         )
         if row is None:
             return None
-        return int(str(row[0])), _blob(row[1]), dict(json.loads(str(row[2])))
+        commit = unpack_commit(row[1])
+        return int(str(row[0])), commit_digest(commit), commit
 
     def commit_leader_round(self, index: int) -> int | None:
         """The leader round of a stored commit, or None."""
         row = self.store.one("SELECT body FROM commits WHERE commit_index = ?", index)
-        return None if row is None else int(json.loads(str(row[0]))["leader"]["round"])
+        return None if row is None else BlockRef.from_json(unpack_commit(row[0])["leader"]).round
 
     def commits_newest_first(self) -> Iterator[dict[str, Any]]:
         """Every stored commit, the newest first."""
         for (body,) in self.store.all("SELECT body FROM commits ORDER BY commit_index DESC"):
-            yield json.loads(str(body))
+            yield unpack_commit(body)
+
+    def commits_from(self, start: int, limit: int) -> list[dict[str, Any]]:
+        """Stored commits from index ``start`` up, at most ``limit``, as JSON."""
+        rows = self.store.all(
+            "SELECT body FROM commits WHERE commit_index >= ? ORDER BY commit_index LIMIT ?",
+            start,
+            limit,
+        )
+        return [unpack_commit(body) for (body,) in rows]
 
     @staticmethod
     def insert_commit(
         connection: sqlite3.Connection, index: int, digest: bytes, commit: JSONValue
     ) -> None:
-        """Store a commit."""
+        """Store a commit (its digest is computed again when read)."""
+        del digest
         connection.execute(
-            "INSERT INTO commits (commit_index, digest, body) VALUES (?, ?, ?)",
-            (index, digest, dump_json(commit)),
+            "INSERT INTO commits (commit_index, body) VALUES (?, ?)",
+            (index, pack_commit(commit)),  # type: ignore[arg-type]
         )
 
     def last_decided_round(self) -> int:
@@ -215,7 +232,7 @@ class LedgerStore:
         if row is None:
             return None
         sequence = int(str(row[0]))
-        checkpoint = self.store.one("SELECT body FROM checkpoints WHERE sequence = ?", sequence)
+        checkpoint = self.checkpoint(sequence)
         if checkpoint is None:
             return None
         digests = [
@@ -224,7 +241,7 @@ class LedgerStore:
                 "SELECT digest FROM transactions WHERE checkpoint = ? ORDER BY position", sequence
             )
         ]
-        return make_receipt(digest, digests, json.loads(str(checkpoint[0])))
+        return make_receipt(digest, digests, checkpoint)
 
     def record_dropped(self, digest: bytes, reason: str, at_ms: int) -> None:
         """Record a transaction dropped before any block took it, and why."""
@@ -271,23 +288,41 @@ class LedgerStore:
     def last_checkpoint(self) -> tuple[int, bytes] | None:
         """(sequence, digest) of the last certified checkpoint stored, or None."""
         row = self.store.one(
-            "SELECT sequence, digest FROM checkpoints ORDER BY sequence DESC LIMIT 1"
+            "SELECT sequence, body FROM checkpoints ORDER BY sequence DESC LIMIT 1"
         )
-        return None if row is None else (int(str(row[0])), _blob(row[1]))
+        if row is None:
+            return None
+        summary = unpack_checkpoint(row[1])["summary"]
+        return int(str(row[0])), checkpoint_digest(summary)  # type: ignore[arg-type]
+
+    def checkpoint(self, sequence: int) -> dict[str, Any] | None:
+        """A stored certified checkpoint, as JSON, or None."""
+        row = self.store.one("SELECT body FROM checkpoints WHERE sequence = ?", sequence)
+        return None if row is None else unpack_checkpoint(row[0])
+
+    def checkpoints_from(self, start: int, limit: int) -> list[dict[str, Any]]:
+        """Stored certified checkpoints from sequence ``start`` up, at most ``limit``, as JSON."""
+        rows = self.store.all(
+            "SELECT body FROM checkpoints WHERE sequence >= ? ORDER BY sequence LIMIT ?",
+            start,
+            limit,
+        )
+        return [unpack_checkpoint(body) for (body,) in rows]
 
     def certified_summary(self, sequence: int) -> dict[str, Any] | None:
         """The summary of a stored certified checkpoint, or None."""
-        row = self.store.one("SELECT body FROM checkpoints WHERE sequence = ?", sequence)
-        return None if row is None else dict(json.loads(str(row[0]))["summary"])
+        checkpoint = self.checkpoint(sequence)
+        return None if checkpoint is None else dict(checkpoint["summary"])
 
     @staticmethod
     def insert_checkpoint(
         connection: sqlite3.Connection, sequence: int, digest: bytes, certified: JSONValue
     ) -> None:
         """Store a certified checkpoint, which holds its summary: the signed one goes."""
+        del digest
         connection.execute(
-            "INSERT INTO checkpoints (sequence, digest, body) VALUES (?, ?, ?)",
-            (sequence, digest, dump_json(certified)),
+            "INSERT INTO checkpoints (sequence, body) VALUES (?, ?)",
+            (sequence, pack_checkpoint(certified)),  # type: ignore[arg-type]
         )
         connection.execute("DELETE FROM checkpoint_summaries WHERE sequence = ?", (sequence,))
 

@@ -8,12 +8,18 @@ back).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from twin_reference._files import private_file, secure_if_present
+from twin_reference._ledger_codec import pack_checkpoint, pack_commit
+
+SCHEMA_VERSION = 1
+"""The storage format (``PRAGMA user_version``): 0 before commits and checkpoints were stored
+in their compact form (``_ledger_codec.py``) and immutable proofs only in their transaction."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -26,10 +32,8 @@ CREATE TABLE IF NOT EXISTS blocks (
     body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS blocks_by_round ON blocks (round);
 CREATE INDEX IF NOT EXISTS blocks_by_author ON blocks (author, round);
-CREATE TABLE IF NOT EXISTS commits (
-    commit_index INTEGER PRIMARY KEY, digest BLOB NOT NULL, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    sequence INTEGER PRIMARY KEY, digest BLOB NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS commits (commit_index INTEGER PRIMARY KEY, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (sequence INTEGER PRIMARY KEY, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoint_summaries (
     sequence INTEGER PRIMARY KEY, digest BLOB NOT NULL, summary TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS equivocations (
@@ -50,7 +54,7 @@ CREATE TABLE IF NOT EXISTS dids (
     version INTEGER NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL,
     deactivated INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS immutable_proofs (
-    id TEXT PRIMARY KEY, body TEXT NOT NULL, transaction_digest BLOB NOT NULL);
+    id TEXT PRIMARY KEY, transaction_digest BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS storage_items (
     id TEXT PRIMARY KEY, data BLOB NOT NULL, creator TEXT NOT NULL, allow_list TEXT NOT NULL,
     transaction_digest BLOB NOT NULL);
@@ -92,7 +96,40 @@ class Store:
         # TWIN-DOCUMENTS-031 "... no copy of the erased content ... nor in free pages": deleted
         # rows are overwritten with zeros, in the database and in the WAL frames that free them.
         self.connection.execute("PRAGMA secure_delete=ON")
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Create the tables, or bring an older data directory's to the current format.
+
+        A format newer than this node's is refused (it would misread it); an older one is
+        converted in one transaction, so a failure leaves it as it was.
+        """
+        (version,) = self.connection.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
+            self.connection.close()
+            raise StoreFormatError(
+                f"{self.path} is in storage format {version}, written by a newer reference node;"
+                f" this one reads format {SCHEMA_VERSION} and older: run the newer node"
+            )
+        if version < SCHEMA_VERSION and self._has_table("commits"):
+            try:
+                with self.write() as connection:
+                    _migrate_to_1(connection)
+                    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+                self.connection.close()
+                raise StoreFormatError(
+                    f"{self.path} could not be converted from storage format {version} to"
+                    f" {SCHEMA_VERSION} and is left unchanged: {exc}"
+                ) from None
         self.connection.executescript(SCHEMA)
+        self.connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _has_table(self, name: str) -> bool:
+        return (
+            self.one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name)
+            is not None
+        )
 
     @contextmanager
     def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
@@ -132,3 +169,50 @@ class Store:
     def close(self) -> None:
         """Close the connection (checkpointing the WAL)."""
         self.connection.close()
+
+
+class StoreFormatError(RuntimeError):
+    """The database is in a storage format this node cannot use, or could not convert."""
+
+
+def _migrate_to_1(connection: sqlite3.Connection) -> None:
+    """Format 0 to 1: commits and checkpoints compact, immutable proofs in their transaction."""
+    connection.execute(
+        "CREATE TABLE commits_1 (commit_index INTEGER PRIMARY KEY, body BLOB NOT NULL)"
+    )
+    for index, body in connection.execute("SELECT commit_index, body FROM commits").fetchall():
+        connection.execute(
+            "INSERT INTO commits_1 VALUES (?, ?)", (index, pack_commit(json.loads(body)))
+        )
+    connection.execute("DROP TABLE commits")
+    connection.execute("ALTER TABLE commits_1 RENAME TO commits")
+    connection.execute(
+        "CREATE TABLE checkpoints_1 (sequence INTEGER PRIMARY KEY, body BLOB NOT NULL)"
+    )
+    for sequence, body in connection.execute("SELECT sequence, body FROM checkpoints").fetchall():
+        connection.execute(
+            "INSERT INTO checkpoints_1 VALUES (?, ?)", (sequence, pack_checkpoint(json.loads(body)))
+        )
+    connection.execute("DROP TABLE checkpoints")
+    connection.execute("ALTER TABLE checkpoints_1 RENAME TO checkpoints")
+    # An immutable proof is its transaction's payload; one that is not is refused, not lost.
+    rows = connection.execute(
+        "SELECT p.id, p.body, t.body FROM immutable_proofs AS p"
+        " LEFT JOIN transactions AS t ON t.digest = p.transaction_digest"
+    ).fetchall()
+    for proof_id, proof, transaction in rows:
+        if transaction is None or json.loads(transaction)["payload"]["proof"] != json.loads(proof):
+            raise ValueError(f"immutable proof {proof_id} is not its transaction's payload")
+    connection.execute(
+        "CREATE TABLE immutable_proofs_1 ("
+        " id TEXT PRIMARY KEY, transaction_digest BLOB NOT NULL) WITHOUT ROWID"
+    )
+    connection.execute(
+        "INSERT INTO immutable_proofs_1 SELECT id, transaction_digest FROM immutable_proofs"
+    )
+    connection.execute("DROP TABLE immutable_proofs")
+    connection.execute("ALTER TABLE immutable_proofs_1 RENAME TO immutable_proofs")
+    connection.execute(
+        "DELETE FROM checkpoint_summaries"
+        " WHERE sequence <= (SELECT COALESCE(MAX(sequence), 0) FROM checkpoints)"
+    )

@@ -20,6 +20,7 @@ import pytest
 
 from twin_reference._errors import ApiError
 from twin_reference._ledger import ConsensusSettings, LedgerEngine
+from twin_reference._ledger_codec import unpack_checkpoint, unpack_commit
 from twin_reference._live_dag import LiveDag
 from twin_reference._store import Store
 from twin_spec import (
@@ -126,7 +127,7 @@ class Wire:
 
     def commits(self, index: int) -> list[Any]:
         rows = self.stores[index].all("SELECT body FROM commits ORDER BY commit_index")
-        return [json.loads(str(row[0])) for row in rows]
+        return [unpack_commit(row[0]) for row in rows]
 
     def close(self) -> None:
         for store in self.stores:
@@ -194,7 +195,7 @@ def test_many_rounds_stay_in_bounded_memory_and_every_engine_agrees(wire: Wire) 
         assert set(range(rounds - 8)) <= set(numbers)
     # Certified checkpoints verify under the committee.
     for (body,) in wire.stores[2].all("SELECT body FROM checkpoints ORDER BY sequence"):
-        verify_certified_checkpoint(json.loads(str(body)), COMMITTEE)
+        verify_certified_checkpoint(unpack_checkpoint(body), COMMITTEE)
 
 
 @pytest.mark.requirement("TWIN-CONSENSUS-108", "TWIN-CONSENSUS-107")
