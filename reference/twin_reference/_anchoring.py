@@ -9,6 +9,7 @@ import secrets
 from typing import Any, cast
 
 from twin_reference._errors import ForbiddenError, NotFoundError, ValidationError
+from twin_reference._ledger_codec import unpack_text
 from twin_reference._node import Node, iso_now
 from twin_reference._proofs import key_resolver
 from twin_reference._transactions import (
@@ -87,7 +88,7 @@ def _proof_row(node: Node, proof_ref: str) -> tuple[dict[str, Any], bytes]:
         raise NotFoundError(f"there is no immutable proof {proof_ref}", field="path.id")
     digest = row[1]
     assert isinstance(digest, bytes)  # noqa: S101 - a BLOB column
-    return dict(json.loads(str(row[0]))["payload"]["proof"]), digest
+    return dict(json.loads(unpack_text(row[0]))["payload"]["proof"]), digest
 
 
 def get_immutable_proof(node: Node, proof_ref: str) -> dict[str, Any]:

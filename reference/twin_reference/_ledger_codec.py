@@ -1,10 +1,15 @@
-"""The compact stored form of commits and certified checkpoints: digests and signatures as bytes.
+"""The compact stored forms of the ledger: commits, checkpoints, blocks and transactions.
 
 A commit or a checkpoint is JSON on the wire (hex digests, base58btc signatures, member names
 repeated in every one); stored, each is a fixed binary layout of the same values, about a
 quarter of the size, from which the same JSON is made again on every read (TWIN-CONSENSUS-100:
 what a route serves and a receipt carries is equal to what was signed). Digests of either are
 not stored: they are the SHA-256 of the JSON's JCS form, computed again where needed.
+
+Blocks and transactions are stored as their JSON text exactly (a block is served and sent as it
+was signed), compressed with raw DEFLATE and a preset dictionary of the members and values
+every block and transaction repeats (:data:`TEXT_DICTIONARY`, fixed for storage format 1):
+a 1 KiB immutable-proof transaction takes about 310 bytes.
 
 The layouts (big-endian, ``struct``):
 
@@ -18,6 +23,7 @@ The layouts (big-endian, ``struct``):
 from __future__ import annotations
 
 import struct
+import zlib
 from collections.abc import Mapping
 from typing import cast
 
@@ -34,6 +40,28 @@ _COMMIT = struct.Struct(">Q32sQII")
 _REF = struct.Struct(">QI32s")
 _CHECKPOINT = struct.Struct(">QQQ32s32sQ32sQI")
 _SIGNATURE = struct.Struct(">I64s")
+
+
+TEXT_DICTIONARY = (
+    b'"kty":"OKP","crv":"Ed25519","x":"","alg":"EdDSA","kid":"'
+    b'"type":"JsonWebKey","publicKeyJwk":{"controller":"did:twin:0x'
+    b'{"@context":"https://www.w3.org/ns/did/v1","id":"did:twin:0x","service":[],'
+    b'"assertionMethod":[#attestation-assertion"serviceEndpoint":"BitstringStatusList'
+    b'{"type":"verifiable.create","payload":{"id":"verifiable:twin:","data":"","allowList":[]'
+    b'{"type":"did.create","sender":"did:twin:0x","nonce":"","timestampMs":1,"payload":{'
+    b'"document":{"type":"ImmutableProof","nodeIdentity":"did:twin:0x","userIdentity":"'
+    b'{"epoch":0,"round":1,"author":0,"timestampMs":1,"ancestors":[{"round":1,"author":0,'
+    b'"digest":""}],"transactions":[],"signature":"z"}'
+    b'{"type":"immutableProof.create","sender":"did:twin:0x","nonce":"","timestampMs":1,'
+    b'"payload":{"proof":{"@context":["https://schema.twindev.org/immutable-proof/",'
+    b'"https://schema.twindev.org/common/","https://www.w3.org/ns/credentials/v2"],"id":"",'
+    b'"type":"ImmutableProof","nodeIdentity":"did:twin:0x","userIdentity":"did:twin:0x",'
+    b'"proofObjectHash":"sha256:","proof":{"type":"DataIntegrityProof",'
+    b'"cryptosuite":"eddsa-jcs-2022","created":"20","verificationMethod":"did:twin:0x'
+    b'#immutable-proof-assertion","proofPurpose":"assertionMethod","proofValue":"z'
+)
+"""Preset DEFLATE dictionary of stored block and transaction texts (storage format 1): the most
+frequent strings last. Changing it changes the storage format."""
 
 
 class StoredFormatError(ValueError):
@@ -123,6 +151,27 @@ def unpack_checkpoint(stored: object) -> dict[str, JSONValue]:
         "nextCommittee": None,
     }
     return {"summary": cast(JSONValue, summary), "signatures": signatures}
+
+
+def pack_text(text: str) -> bytes:
+    """The stored form of a block's or a transaction's JSON text."""
+    compressor = zlib.compressobj(
+        6, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, TEXT_DICTIONARY
+    )
+    return compressor.compress(text.encode()) + compressor.flush()
+
+
+def unpack_text(stored: object) -> str:
+    """The JSON text of a stored block or transaction, byte for byte as it was stored."""
+    data = _bytes(stored)
+    try:
+        decompressor = zlib.decompressobj(-15, TEXT_DICTIONARY)
+        text = decompressor.decompress(data) + decompressor.flush()
+    except zlib.error as exc:
+        raise StoredFormatError(f"a stored block or transaction does not decode: {exc}") from None
+    if not decompressor.eof or decompressor.unused_data:
+        raise StoredFormatError("a stored block or transaction is cut short or has trailing bytes")
+    return text.decode()
 
 
 def _bytes(stored: object) -> bytes:

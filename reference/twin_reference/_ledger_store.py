@@ -19,8 +19,10 @@ from typing import Any
 from twin_reference._ledger_codec import (
     pack_checkpoint,
     pack_commit,
+    pack_text,
     unpack_checkpoint,
     unpack_commit,
+    unpack_text,
 )
 from twin_reference._store import Store
 from twin_reference._transactions import Effects, Outcome
@@ -64,21 +66,21 @@ class LedgerStore:
     def block(self, digest: bytes) -> dict[str, Any] | None:
         """The stored block with this digest, or None."""
         row = self.store.one("SELECT body FROM blocks WHERE digest = ?", digest)
-        return None if row is None else dict(json.loads(str(row[0])))
+        return None if row is None else dict(json.loads(unpack_text(row[0])))
 
     def blocks_above(self, round_: int) -> Iterator[dict[str, Any]]:
         """Every stored block above ``round_``, by round, author, digest."""
         for (body,) in self.store.all(
             "SELECT body FROM blocks WHERE round > ? ORDER BY round, author, digest", round_
         ):
-            yield json.loads(str(body))
+            yield json.loads(unpack_text(body))
 
     def latest_block_of(self, author: int) -> dict[str, Any] | None:
         """The highest-round block stored of one author, or None."""
         row = self.store.one(
             "SELECT body FROM blocks WHERE author = ? ORDER BY round DESC LIMIT 1", author
         )
-        return None if row is None else dict(json.loads(str(row[0])))
+        return None if row is None else dict(json.loads(unpack_text(row[0])))
 
     def block_texts_of(self, author: int, from_round: int, limit: int) -> list[bytes]:
         """The JSON texts of an author's stored blocks from ``from_round`` up, at most ``limit``."""
@@ -89,7 +91,7 @@ class LedgerStore:
             from_round,
             limit,
         )
-        return [str(body).encode() for (body,) in rows]
+        return [unpack_text(body).encode() for (body,) in rows]
 
     def other_block_in_slot(self, ref: BlockRef) -> dict[str, Any] | None:
         """A stored block of the same author and round as ``ref`` but another digest."""
@@ -99,7 +101,7 @@ class LedgerStore:
             ref.author,
             ref.digest,
         )
-        return None if row is None else dict(json.loads(str(row[0])))
+        return None if row is None else dict(json.loads(unpack_text(row[0])))
 
     @staticmethod
     def insert_block(
@@ -108,7 +110,7 @@ class LedgerStore:
         """Store a block's JSON text under its reference (a peer's may be there already)."""
         connection.execute(
             _INSERT_BLOCK_OR_IGNORE if or_ignore else _INSERT_BLOCK,
-            (ref.digest, ref.round, ref.author, text),
+            (ref.digest, ref.round, ref.author, pack_text(text)),
         )
 
     def prune_blocks(self, up_to_round: int) -> int:
@@ -197,7 +199,7 @@ class LedgerStore:
                 digest,
                 checkpoint,
                 position,
-                dump_json(transaction),
+                pack_text(dump_json(transaction)),
                 effects.status,
                 effects.error_name,
                 effects.error_message,

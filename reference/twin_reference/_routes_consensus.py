@@ -39,7 +39,7 @@ from twin_reference._http import (
     read_json,
     read_json_sized,
 )
-from twin_reference._ledger_codec import unpack_checkpoint, unpack_commit
+from twin_reference._ledger_codec import unpack_checkpoint, unpack_commit, unpack_text
 from twin_reference._receiving import accept_block, rejection_code
 from twin_reference._routes_core import authenticate, node_of
 from twin_reference._write_routes import idempotent
@@ -92,7 +92,8 @@ def _page(request: Request) -> tuple[int, int]:
 
 
 def _loads(value: object) -> JSONValue:
-    loaded: JSONValue = json.loads(str(value))
+    """A stored block's JSON (``_ledger_codec.unpack_text``)."""
+    loaded: JSONValue = json.loads(unpack_text(value))
     return loaded
 
 

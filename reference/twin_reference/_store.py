@@ -15,11 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from twin_reference._files import private_file, secure_if_present
-from twin_reference._ledger_codec import pack_checkpoint, pack_commit
+from twin_reference._ledger_codec import pack_checkpoint, pack_commit, pack_text
 
 SCHEMA_VERSION = 1
-"""The storage format (``PRAGMA user_version``): 0 before commits and checkpoints were stored
-in their compact form (``_ledger_codec.py``) and immutable proofs only in their transaction."""
+"""The storage format (``PRAGMA user_version``): 0 before commits, checkpoints, blocks and
+transactions were stored in their compact forms (``_ledger_codec.py``) and immutable proofs
+only in their transaction."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -29,7 +30,7 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS blocks (
     digest BLOB PRIMARY KEY, round INTEGER NOT NULL, author INTEGER NOT NULL,
-    body TEXT NOT NULL);
+    body BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS blocks_by_round ON blocks (round);
 CREATE INDEX IF NOT EXISTS blocks_by_author ON blocks (author, round);
 CREATE TABLE IF NOT EXISTS commits (commit_index INTEGER PRIMARY KEY, body BLOB NOT NULL);
@@ -41,7 +42,7 @@ CREATE TABLE IF NOT EXISTS equivocations (
     evidence TEXT NOT NULL, UNIQUE (round, author));
 CREATE TABLE IF NOT EXISTS transactions (
     digest BLOB PRIMARY KEY, checkpoint INTEGER NOT NULL, position INTEGER NOT NULL,
-    body TEXT NOT NULL, status TEXT NOT NULL, error_name TEXT, error_message TEXT);
+    body BLOB NOT NULL, status TEXT NOT NULL, error_name TEXT, error_message TEXT);
 CREATE INDEX IF NOT EXISTS transactions_by_checkpoint ON transactions (checkpoint, position);
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     caller TEXT NOT NULL, key TEXT NOT NULL, fingerprint BLOB NOT NULL, digest BLOB,
@@ -176,7 +177,7 @@ class StoreFormatError(RuntimeError):
 
 
 def _migrate_to_1(connection: sqlite3.Connection) -> None:
-    """Format 0 to 1: commits and checkpoints compact, immutable proofs in their transaction."""
+    """Format 0 to 1: the ledger's compact forms, immutable proofs in their transaction."""
     connection.execute(
         "CREATE TABLE commits_1 (commit_index INTEGER PRIMARY KEY, body BLOB NOT NULL)"
     )
@@ -216,3 +217,9 @@ def _migrate_to_1(connection: sqlite3.Connection) -> None:
         "DELETE FROM checkpoint_summaries"
         " WHERE sequence <= (SELECT COALESCE(MAX(sequence), 0) FROM checkpoints)"
     )
+    for table in ("blocks", "transactions"):
+        for digest, body in connection.execute(f"SELECT digest, body FROM {table}").fetchall():  # noqa: S608 - a fixed table name
+            connection.execute(
+                f"UPDATE {table} SET body = ? WHERE digest = ?",  # noqa: S608 - a fixed table name
+                (pack_text(str(body)), digest),
+            )

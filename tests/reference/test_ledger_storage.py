@@ -23,7 +23,7 @@ import pytest
 
 from tests.node_process import ADMIN_PASSWORD, RunningNode, start_node
 from twin_reference._ledger import ConsensusSettings, LedgerEngine
-from twin_reference._ledger_codec import unpack_checkpoint, unpack_commit
+from twin_reference._ledger_codec import unpack_checkpoint, unpack_commit, unpack_text
 from twin_reference._ledger_store import dump_json
 from twin_reference._store import SCHEMA_VERSION, Store
 from twin_spec import (
@@ -203,11 +203,17 @@ def to_format_0(database: Path) -> None:
                 (summary["sequence"], checkpoint_digest(summary), dump_json(summary)),
             )
         for proof_id, digest, transaction in proofs:
-            proof = json.loads(transaction)["payload"]["proof"]
+            proof = json.loads(unpack_text(transaction))["payload"]["proof"]
             connection.execute(
                 "INSERT INTO immutable_proofs VALUES (?, ?, ?)",
                 (proof_id, dump_json(proof), digest),
             )
+        for table in ("blocks", "transactions"):
+            for digest, body in connection.execute(f"SELECT digest, body FROM {table}").fetchall():  # noqa: S608 - a fixed name
+                connection.execute(
+                    f"UPDATE {table} SET body = ? WHERE digest = ?",  # noqa: S608 - a fixed name
+                    (unpack_text(body), digest),
+                )
         connection.execute("PRAGMA user_version = 0")
         connection.execute("COMMIT")
     finally:
@@ -215,9 +221,10 @@ def to_format_0(database: Path) -> None:
 
 
 def served(node: RunningNode, token: str, proof_ids: list[str]) -> dict[str, Any]:
-    """What a node serves of its ledger: commits, checkpoints, each proof with its receipt."""
+    """What a node serves of its ledger: blocks, commits, checkpoints, proofs with receipts."""
     with node.client(token) as client:
         return {
+            "blocks": [client.get(f"/consensus/blocks?round={r}").json() for r in range(1, 9)],
             "commits": client.get("/consensus/commits?from=1&limit=1000").json(),
             "checkpoints": client.get("/consensus/checkpoints?from=1&limit=1000").json(),
             "proofs": [client.get(f"/immutable-proof/{ref}").json() for ref in proof_ids],
