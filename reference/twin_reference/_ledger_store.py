@@ -34,6 +34,10 @@ _INSERT_BLOCK_OR_IGNORE = (
 )
 
 
+COMMIT_PAGE = 256
+"""Commits read at a time when walking back from the newest."""
+
+
 def dump_json(value: object) -> str:
     """Compact JSON text as the ledger stores and sends it (UTF-8, no escaping of non-ASCII)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -139,9 +143,24 @@ class LedgerStore:
         return None if row is None else BlockRef.from_json(unpack_commit(row[0])["leader"]).round
 
     def commits_newest_first(self) -> Iterator[dict[str, Any]]:
-        """Every stored commit, the newest first."""
-        for (body,) in self.store.all("SELECT body FROM commits ORDER BY commit_index DESC"):
-            yield unpack_commit(body)
+        """Every stored commit, the newest first, read a page at a time.
+
+        A restart reads only the last few hundred (``Committer._resumed``): paging keeps its
+        time and memory flat however long the ledger is, and leaves no statement open.
+        """
+        below = None
+        while True:
+            rows = self.store.all(
+                "SELECT commit_index, body FROM commits WHERE commit_index < ?"
+                " ORDER BY commit_index DESC LIMIT ?",
+                below if below is not None else 2**63 - 1,
+                COMMIT_PAGE,
+            )
+            for index, body in rows:
+                below = int(str(index))
+                yield unpack_commit(body)
+            if len(rows) < COMMIT_PAGE:
+                return
 
     def commits_from(self, start: int, limit: int) -> list[dict[str, Any]]:
         """Stored commits from index ``start`` up, at most ``limit``, as JSON."""
