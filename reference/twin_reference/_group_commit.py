@@ -4,7 +4,8 @@ The parts of the validator write with ``durable=False`` (atomic, but not yet syn
 here what depends on those writes: blocks it proposed (sent only once stored durably, so a
 restarted validator never signs a round twice) and outcomes of certified checkpoints (answered
 only once durable, TWIN-CORE-055). The loop then syncs once for all of it
-(:meth:`GroupCommit.flush`), however many transactions it wrote meanwhile.
+(:meth:`GroupCommit.flush`), however many transactions it wrote meanwhile. A committee of one
+sends nothing, so it syncs only before it answers: once per answered write.
 """
 
 from __future__ import annotations

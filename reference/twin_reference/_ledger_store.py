@@ -5,7 +5,8 @@ did), checkpoint summaries the validator signed, certified checkpoints and equiv
 evidence. The parts of the validator (``_proposing.py``, ``_receiving.py``, ``_committing.py``,
 ``_certifying.py``) read and write through this class, so that the database layout is in one
 place; the writes of one commit share one SQLite transaction, which the caller opens with
-:meth:`LedgerStore.write` and passes back in.
+:meth:`LedgerStore.write` and passes back in. Each block, transaction, commit and certified
+checkpoint is stored once, in the compact forms of ``_ledger_codec.py``.
 """
 
 from __future__ import annotations

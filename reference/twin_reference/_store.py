@@ -4,6 +4,9 @@ A 2xx answer is given only after the SQLite transaction holding the change, or a
 has committed with ``synchronous=FULL``, so an acknowledged write survives a SIGKILL or a power
 cut, and a write that was cut short leaves nothing behind (SQLite rolls the partial transaction
 back).
+
+The storage format is ``PRAGMA user_version`` (:data:`SCHEMA_VERSION`): an older data directory
+is converted at start in one transaction, a newer one refused with a one-line error.
 """
 
 from __future__ import annotations
