@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.bench_reference_node import RawClient, peak_rss_mb  # noqa: E402
 from tests.cluster_process import Cluster, create_cluster  # noqa: E402
+from twin_reference._ledger_codec import unpack_text  # noqa: E402
 from twin_spec import (  # noqa: E402
     BlockRef,
     Committee,
@@ -93,7 +94,7 @@ class Observer(threading.Thread):
             (self.last_sequence, certified),
         ).fetchall()
         for (body,) in rows:
-            nonce = json.loads(body)["nonce"]
+            nonce = json.loads(unpack_text(body))["nonce"]
             if nonce.startswith(self.prefix):
                 self.seen.setdefault(nonce, now)
         self.last_sequence = certified

@@ -45,6 +45,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.cluster_process import Cluster, create_cluster, get_all  # noqa: E402
 from tests.node_process import ADMIN_EMAIL, ADMIN_PASSWORD  # noqa: E402
+from twin_reference._ledger_codec import unpack_text  # noqa: E402
 from twin_spec import COMMITS_PER_SCHEDULE  # noqa: E402
 
 KILLED = 3
@@ -203,7 +204,7 @@ def check_safety(cluster: Cluster, writers: Writers, change: int) -> list[str]:
             )
             try:
                 ledger = "\n".join(
-                    str(b) for (b,) in database.execute("SELECT body FROM transactions")
+                    unpack_text(b) for (b,) in database.execute("SELECT body FROM transactions")
                 )
             finally:
                 database.close()

@@ -108,8 +108,10 @@ async def drive(
     return ok, failed, time.perf_counter() - started
 
 
-def start_bare(port_file: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the bare Starlette app with uvicorn on a free loopback port."""
+def start_bare(
+    port_file: Path, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the bare Starlette app with uvicorn on a free loopback port (``env`` added)."""
     import socket
 
     with socket.socket() as probe:
@@ -130,6 +132,7 @@ def start_bare(port_file: Path) -> tuple[subprocess.Popen[bytes], str]:
             "--no-access-log",
         ],
         cwd=REPO,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -9,6 +9,7 @@ import secrets
 from typing import Any, cast
 
 from twin_reference._errors import ForbiddenError, NotFoundError, ValidationError
+from twin_reference._ledger_codec import unpack_text
 from twin_reference._node import Node, iso_now
 from twin_reference._proofs import key_resolver
 from twin_reference._transactions import (
@@ -77,14 +78,17 @@ def _proof_row(node: Node, proof_ref: str) -> tuple[dict[str, Any], bytes]:
             f"{proof_ref!r} is not an immutable proof id (immutable-proof:<64 hex>)",
             field="path.id",
         )
+    # The proof is stored once, in the transaction that anchored it.
     row = node.store.one(
-        "SELECT body, transaction_digest FROM immutable_proofs WHERE id = ?", match.group(1)
+        "SELECT t.body, p.transaction_digest FROM immutable_proofs AS p"
+        " JOIN transactions AS t ON t.digest = p.transaction_digest WHERE p.id = ?",
+        match.group(1),
     )
     if row is None:
         raise NotFoundError(f"there is no immutable proof {proof_ref}", field="path.id")
     digest = row[1]
     assert isinstance(digest, bytes)  # noqa: S101 - a BLOB column
-    return json.loads(str(row[0])), digest
+    return dict(json.loads(unpack_text(row[0]))["payload"]["proof"]), digest
 
 
 def get_immutable_proof(node: Node, proof_ref: str) -> dict[str, Any]:

@@ -89,6 +89,7 @@ class Certifier:
 
     def load(self) -> None:
         """Rebuild the summaries left uncertified by a restart (signing each again)."""
+        self._ledger.forget_certified_summaries()
         checkpoint = self._ledger.last_checkpoint()
         if checkpoint is not None:
             self.last_certified = checkpoint[0]

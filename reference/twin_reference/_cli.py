@@ -117,6 +117,15 @@ def main() -> None:
     " without it.",
 )
 @click.option(
+    "--block-retention-rounds",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(100, 10_000_000),
+    help="Rounds below the garbage-collection round whose blocks stay stored for peers that lag"
+    " (fetched by GET /consensus/blocks); older blocks are deleted, so a validator further"
+    " behind cannot catch up by blocks.",
+)
+@click.option(
     "--commit-timeout",
     default=30.0,
     show_default=True,
@@ -187,6 +196,7 @@ def serve(
     validator_key_file: Path | None,
     admin_password_file: Path | None,
     leader_timeout: float,
+    block_retention_rounds: int,
     commit_timeout: float,
     max_body_bytes: int,
     max_body_values: int,
@@ -283,6 +293,7 @@ def serve(
         token_lifetime_seconds=token_lifetime,
         validator_index=validator_index or 0,
         leader_timeout_seconds=leader_timeout,
+        block_retention_rounds=block_retention_rounds,
         commit_timeout_seconds=commit_timeout,
         validator_key=validator_key,
         admin_password=admin_password,

@@ -42,6 +42,8 @@ from twin_spec import (
 )
 
 LOG = logging.getLogger("twin_reference.ledger")
+PRUNE_STEP_ROUNDS = 100
+"""Stored blocks are deleted in steps of at least this many rounds (one statement each)."""
 
 
 class Committer:
@@ -58,6 +60,8 @@ class Committer:
         network: PeerNetwork,
         io: GroupCommit,
         after_collect: Callable[[], None],
+        *,
+        block_retention_rounds: int = 10_000,
     ) -> None:
         self._committee = committee
         self._own = own_index
@@ -68,6 +72,9 @@ class Committer:
         self._network = network
         self._io = io
         self._after_collect = after_collect
+        self._retention = block_retention_rounds
+        self._pruned_up_to = 0
+        """The round up to which stored blocks were deleted (since the start)."""
         self._sequencer = CommitSequencer(committee)
         self.tx_digests: dict[BlockRef, list[bytes]] = {}
         """The digests of each block's transactions, for the blocks in the DAG."""
@@ -283,6 +290,31 @@ class Committer:
                 # An own block no commit took: its transactions go back to the mempool.
                 self._requeue(ref, digests)
         self._after_collect()
+        self._prune_stored(gc_round)
+
+    def _prune_stored(self, gc_round: int) -> None:
+        """Delete the stored blocks older than the retention that no restart reads.
+
+        A lagging peer can fetch blocks down to ``block_retention_rounds`` below the
+        garbage-collection round; below that, they take up disk for nothing a rule reads. A
+        restart resumes the leader schedule from the commits of the window before the current
+        one and reads their blocks' ancestors (``CommitSequencer.resume``): those stay.
+        """
+        floor = gc_round - self._retention
+        if floor < self._pruned_up_to + PRUNE_STEP_ROUNDS:
+            return
+        per_schedule = self._sequencer.parameters.commits_per_schedule
+        needed = (self.commit_index // per_schedule - 1) * per_schedule + 1
+        leader_round = self._ledger.commit_leader_round(needed - 1) if needed > 1 else None
+        if leader_round is None:
+            return
+        # Every block of commit `needed` and later is above this round (TWIN-CONSENSUS-108).
+        floor = min(floor, gc_round_after(leader_round, self._sequencer.gc_depth))
+        if floor <= self._pruned_up_to:
+            return
+        deleted = self._ledger.prune_blocks(floor)
+        self._pruned_up_to = floor
+        LOG.debug("deleted %d stored blocks up to round %d", deleted, floor)
 
     def _requeue(self, ref: BlockRef, digests: list[bytes]) -> None:
         block = self._ledger.block(ref.digest)

@@ -32,6 +32,7 @@ from twin_reference._errors import (
     PayloadTooLargeError,
     ValidationError,
 )
+from twin_reference._ledger_codec import unpack_text
 from twin_reference._node import Node, iso_now
 from twin_spec import (
     ATTESTATION_FRAGMENT,
@@ -391,7 +392,7 @@ def _render(
         transaction_row = node.store.one("SELECT body FROM transactions WHERE digest = ?", digest)
         if transaction_row is None:
             raise NotFoundError("the revision's transaction has no receipt yet")
-        transaction = json.loads(str(transaction_row[0]))
+        transaction = json.loads(unpack_text(transaction_row[0]))
         record["attestationInformation"] = {
             "type": ATTESTATION_INFORMATION_TYPE,
             "attestation": transaction["payload"]["attestation"],

@@ -4,7 +4,8 @@ The parts of the validator write with ``durable=False`` (atomic, but not yet syn
 here what depends on those writes: blocks it proposed (sent only once stored durably, so a
 restarted validator never signs a round twice) and outcomes of certified checkpoints (answered
 only once durable, TWIN-CORE-055). The loop then syncs once for all of it
-(:meth:`GroupCommit.flush`), however many transactions it wrote meanwhile.
+(:meth:`GroupCommit.flush`), however many transactions it wrote meanwhile. A committee of one
+sends nothing, so it syncs only before it answers: once per answered write.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from twin_reference._transactions import Outcome
 class GroupCommit:
     """Blocks to send and outcomes to answer after the next sync; the loop's wake-up event."""
 
-    def __init__(self, ledger: LedgerStore, network: PeerNetwork) -> None:
+    def __init__(self, ledger: LedgerStore, network: PeerNetwork, *, alone: bool = False) -> None:
         self._ledger = ledger
         self._network = network
+        self._alone = alone
+        """A committee of one: no peer receives its blocks or its checkpoint signatures."""
         self.wake_event = asyncio.Event()
         self._needs_sync = False
         self._unsent_blocks: list[bytes] = []
@@ -48,13 +51,25 @@ class GroupCommit:
         self.wake_event.set()
 
     def send_after_sync(self, block_text: bytes) -> None:
-        """Broadcast a proposed block once it is stored durably."""
-        self._unsent_blocks.append(block_text)
+        """Broadcast a proposed block once it is stored durably.
+
+        In a committee of one there is no one to send it to, so nothing waits for a sync: a block no
+        one has seen may be lost to a power cut and signed again differently, while every block
+        a commit answered depends on is made durable by the sync before the answer.
+        """
+        if not self._alone:
+            self._unsent_blocks.append(block_text)
 
     def answer_after_sync(self, outcomes: list[Outcome]) -> None:
-        """Answer these waiters once what is written so far is synced."""
+        """Answer these waiters once what is written so far is synced.
+
+        A commit that answers no one needs no sync of its own in a committee of one (no peer
+        receives its checkpoint signature, sent only after the sync): the next sync makes it
+        durable.
+        """
         self._unanswered.extend(outcomes)
-        self.mark_unsynced()
+        if outcomes or not self._alone:
+            self.mark_unsynced()
 
     def flush(self, synced_round: int, answer: Callable[[Outcome], None]) -> None:
         """Sync the database once for everything written since the last time (group commit).

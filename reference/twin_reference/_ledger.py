@@ -77,7 +77,7 @@ class LedgerEngine:
             {index: url for index, url in (peers or {}).items() if index != own_index},
             network_settings,
         )
-        self._io = GroupCommit(self._ledger, self.network)
+        self._io = GroupCommit(self._ledger, self.network, alone=committee.size == 1)
         self._mempool = Mempool(self._ledger, self.settings.max_mempool)
         self._certifier = Certifier(committee, own_index, key, self._ledger, self.network, self._io)
         self._receiver = BlockReceiver(
@@ -93,6 +93,7 @@ class LedgerEngine:
             self.network,
             self._io,
             self._receiver.expire_held,
+            block_retention_rounds=self.settings.block_retention_rounds,
         )
         self._proposer = Proposer(
             committee,

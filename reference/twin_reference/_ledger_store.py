@@ -5,7 +5,8 @@ did), checkpoint summaries the validator signed, certified checkpoints and equiv
 evidence. The parts of the validator (``_proposing.py``, ``_receiving.py``, ``_committing.py``,
 ``_certifying.py``) read and write through this class, so that the database layout is in one
 place; the writes of one commit share one SQLite transaction, which the caller opens with
-:meth:`LedgerStore.write` and passes back in.
+:meth:`LedgerStore.write` and passes back in. Each block, transaction, commit and certified
+checkpoint is stored once, in the compact forms of ``_ledger_codec.py``.
 """
 
 from __future__ import annotations
@@ -16,14 +17,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from twin_reference._ledger_codec import (
+    pack_checkpoint,
+    pack_commit,
+    pack_text,
+    unpack_checkpoint,
+    unpack_commit,
+    unpack_text,
+)
 from twin_reference._store import Store
 from twin_reference._transactions import Effects, Outcome
-from twin_spec import BlockRef, JSONValue, make_receipt
+from twin_spec import BlockRef, JSONValue, checkpoint_digest, commit_digest, make_receipt
 
 _INSERT_BLOCK = "INSERT INTO blocks (digest, round, author, body) VALUES (?, ?, ?, ?)"
 _INSERT_BLOCK_OR_IGNORE = (
     "INSERT OR IGNORE INTO blocks (digest, round, author, body) VALUES (?, ?, ?, ?)"
 )
+
+
+COMMIT_PAGE = 256
+"""Commits read at a time when walking back from the newest."""
 
 
 def dump_json(value: object) -> str:
@@ -58,21 +71,21 @@ class LedgerStore:
     def block(self, digest: bytes) -> dict[str, Any] | None:
         """The stored block with this digest, or None."""
         row = self.store.one("SELECT body FROM blocks WHERE digest = ?", digest)
-        return None if row is None else dict(json.loads(str(row[0])))
+        return None if row is None else dict(json.loads(unpack_text(row[0])))
 
     def blocks_above(self, round_: int) -> Iterator[dict[str, Any]]:
         """Every stored block above ``round_``, by round, author, digest."""
         for (body,) in self.store.all(
             "SELECT body FROM blocks WHERE round > ? ORDER BY round, author, digest", round_
         ):
-            yield json.loads(str(body))
+            yield json.loads(unpack_text(body))
 
     def latest_block_of(self, author: int) -> dict[str, Any] | None:
         """The highest-round block stored of one author, or None."""
         row = self.store.one(
             "SELECT body FROM blocks WHERE author = ? ORDER BY round DESC LIMIT 1", author
         )
-        return None if row is None else dict(json.loads(str(row[0])))
+        return None if row is None else dict(json.loads(unpack_text(row[0])))
 
     def block_texts_of(self, author: int, from_round: int, limit: int) -> list[bytes]:
         """The JSON texts of an author's stored blocks from ``from_round`` up, at most ``limit``."""
@@ -83,7 +96,7 @@ class LedgerStore:
             from_round,
             limit,
         )
-        return [str(body).encode() for (body,) in rows]
+        return [unpack_text(body).encode() for (body,) in rows]
 
     def other_block_in_slot(self, ref: BlockRef) -> dict[str, Any] | None:
         """A stored block of the same author and round as ``ref`` but another digest."""
@@ -93,7 +106,7 @@ class LedgerStore:
             ref.author,
             ref.digest,
         )
-        return None if row is None else dict(json.loads(str(row[0])))
+        return None if row is None else dict(json.loads(unpack_text(row[0])))
 
     @staticmethod
     def insert_block(
@@ -102,33 +115,72 @@ class LedgerStore:
         """Store a block's JSON text under its reference (a peer's may be there already)."""
         connection.execute(
             _INSERT_BLOCK_OR_IGNORE if or_ignore else _INSERT_BLOCK,
-            (ref.digest, ref.round, ref.author, text),
+            (ref.digest, ref.round, ref.author, pack_text(text)),
         )
+
+    def prune_blocks(self, up_to_round: int) -> int:
+        """Delete the stored blocks of rounds 1 to ``up_to_round``; return how many."""
+        with self.store.write(durable=False) as connection:
+            deleted = connection.execute(
+                "DELETE FROM blocks WHERE round > 0 AND round <= ?", (up_to_round,)
+            ).rowcount
+        return int(deleted)
 
     # -- commits ------------------------------------------------------------------------------
 
     def last_commit(self) -> tuple[int, bytes, dict[str, Any]] | None:
         """(index, digest, commit) of the last commit stored, or None before the first."""
         row = self.store.one(
-            "SELECT commit_index, digest, body FROM commits ORDER BY commit_index DESC LIMIT 1"
+            "SELECT commit_index, body FROM commits ORDER BY commit_index DESC LIMIT 1"
         )
         if row is None:
             return None
-        return int(str(row[0])), _blob(row[1]), dict(json.loads(str(row[2])))
+        commit = unpack_commit(row[1])
+        return int(str(row[0])), commit_digest(commit), commit
+
+    def commit_leader_round(self, index: int) -> int | None:
+        """The leader round of a stored commit, or None."""
+        row = self.store.one("SELECT body FROM commits WHERE commit_index = ?", index)
+        return None if row is None else BlockRef.from_json(unpack_commit(row[0])["leader"]).round
 
     def commits_newest_first(self) -> Iterator[dict[str, Any]]:
-        """Every stored commit, the newest first."""
-        for (body,) in self.store.all("SELECT body FROM commits ORDER BY commit_index DESC"):
-            yield json.loads(str(body))
+        """Every stored commit, the newest first, read a page at a time.
+
+        A restart reads only the last few hundred (``Committer._resumed``): paging keeps its
+        time and memory flat however long the ledger is, and leaves no statement open.
+        """
+        below = None
+        while True:
+            rows = self.store.all(
+                "SELECT commit_index, body FROM commits WHERE commit_index < ?"
+                " ORDER BY commit_index DESC LIMIT ?",
+                below if below is not None else 2**63 - 1,
+                COMMIT_PAGE,
+            )
+            for index, body in rows:
+                below = int(str(index))
+                yield unpack_commit(body)
+            if len(rows) < COMMIT_PAGE:
+                return
+
+    def commits_from(self, start: int, limit: int) -> list[dict[str, Any]]:
+        """Stored commits from index ``start`` up, at most ``limit``, as JSON."""
+        rows = self.store.all(
+            "SELECT body FROM commits WHERE commit_index >= ? ORDER BY commit_index LIMIT ?",
+            start,
+            limit,
+        )
+        return [unpack_commit(body) for (body,) in rows]
 
     @staticmethod
     def insert_commit(
         connection: sqlite3.Connection, index: int, digest: bytes, commit: JSONValue
     ) -> None:
-        """Store a commit."""
+        """Store a commit (its digest is computed again when read)."""
+        del digest
         connection.execute(
-            "INSERT INTO commits (commit_index, digest, body) VALUES (?, ?, ?)",
-            (index, digest, dump_json(commit)),
+            "INSERT INTO commits (commit_index, body) VALUES (?, ?)",
+            (index, pack_commit(commit)),  # type: ignore[arg-type]
         )
 
     def last_decided_round(self) -> int:
@@ -167,7 +219,7 @@ class LedgerStore:
                 digest,
                 checkpoint,
                 position,
-                dump_json(transaction),
+                pack_text(dump_json(transaction)),
                 effects.status,
                 effects.error_name,
                 effects.error_message,
@@ -202,7 +254,7 @@ class LedgerStore:
         if row is None:
             return None
         sequence = int(str(row[0]))
-        checkpoint = self.store.one("SELECT body FROM checkpoints WHERE sequence = ?", sequence)
+        checkpoint = self.checkpoint(sequence)
         if checkpoint is None:
             return None
         digests = [
@@ -211,7 +263,7 @@ class LedgerStore:
                 "SELECT digest FROM transactions WHERE checkpoint = ? ORDER BY position", sequence
             )
         ]
-        return make_receipt(digest, digests, json.loads(str(checkpoint[0])))
+        return make_receipt(digest, digests, checkpoint)
 
     def record_dropped(self, digest: bytes, reason: str, at_ms: int) -> None:
         """Record a transaction dropped before any block took it, and why."""
@@ -258,24 +310,54 @@ class LedgerStore:
     def last_checkpoint(self) -> tuple[int, bytes] | None:
         """(sequence, digest) of the last certified checkpoint stored, or None."""
         row = self.store.one(
-            "SELECT sequence, digest FROM checkpoints ORDER BY sequence DESC LIMIT 1"
+            "SELECT sequence, body FROM checkpoints ORDER BY sequence DESC LIMIT 1"
         )
-        return None if row is None else (int(str(row[0])), _blob(row[1]))
+        if row is None:
+            return None
+        summary = unpack_checkpoint(row[1])["summary"]
+        return int(str(row[0])), checkpoint_digest(summary)  # type: ignore[arg-type]
+
+    def checkpoint(self, sequence: int) -> dict[str, Any] | None:
+        """A stored certified checkpoint, as JSON, or None."""
+        row = self.store.one("SELECT body FROM checkpoints WHERE sequence = ?", sequence)
+        return None if row is None else unpack_checkpoint(row[0])
+
+    def checkpoints_from(self, start: int, limit: int) -> list[dict[str, Any]]:
+        """Stored certified checkpoints from sequence ``start`` up, at most ``limit``, as JSON."""
+        rows = self.store.all(
+            "SELECT body FROM checkpoints WHERE sequence >= ? ORDER BY sequence LIMIT ?",
+            start,
+            limit,
+        )
+        return [unpack_checkpoint(body) for (body,) in rows]
 
     def certified_summary(self, sequence: int) -> dict[str, Any] | None:
         """The summary of a stored certified checkpoint, or None."""
-        row = self.store.one("SELECT body FROM checkpoints WHERE sequence = ?", sequence)
-        return None if row is None else dict(json.loads(str(row[0]))["summary"])
+        checkpoint = self.checkpoint(sequence)
+        return None if checkpoint is None else dict(checkpoint["summary"])
 
     @staticmethod
     def insert_checkpoint(
         connection: sqlite3.Connection, sequence: int, digest: bytes, certified: JSONValue
     ) -> None:
-        """Store a certified checkpoint."""
+        """Store a certified checkpoint, which holds its summary: the signed one goes."""
+        del digest
         connection.execute(
-            "INSERT INTO checkpoints (sequence, digest, body) VALUES (?, ?, ?)",
-            (sequence, digest, dump_json(certified)),
+            "INSERT INTO checkpoints (sequence, body) VALUES (?, ?)",
+            (sequence, pack_checkpoint(certified)),  # type: ignore[arg-type]
         )
+        connection.execute("DELETE FROM checkpoint_summaries WHERE sequence = ?", (sequence,))
+
+    def forget_certified_summaries(self) -> None:
+        """Delete the signed summaries a certified checkpoint holds.
+
+        A data directory written before they were deleted on certification still has them.
+        """
+        with self.store.write(durable=False) as connection:
+            connection.execute(
+                "DELETE FROM checkpoint_summaries"
+                " WHERE sequence <= (SELECT COALESCE(MAX(sequence), 0) FROM checkpoints)"
+            )
 
     # -- equivocation evidence ----------------------------------------------------------------
 

@@ -59,6 +59,8 @@ class NodeSettings:
     validator_index: int = 0
     """This node's validator in the genesis committee."""
     leader_timeout_seconds: float = 1.0
+    block_retention_rounds: int = 10_000
+    """Rounds below the garbage-collection round whose blocks stay stored (ConsensusSettings)."""
     validator_key: Ed25519SigningKey | None = field(default=None, repr=False)
     """The validator key handed in (``--validator-key``), else the vault's."""
     admin_password: str | None = field(default=None, repr=False)

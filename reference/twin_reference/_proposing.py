@@ -44,7 +44,8 @@ class ConsensusSettings:
 
     leader_timeout_seconds: float = 1.0
     min_round_interval_seconds: float = 0.005
-    """A block that carries no transaction waits this long after the validator's previous one."""
+    """A block that carries no transaction waits this long after the validator's previous one
+    (in a committee of more than one validator)."""
     max_block_transactions: int = MAX_BLOCK_TRANSACTIONS
     max_block_bytes: int = 768 * 1024
     """Transactions of one block, in bytes of JCS: a block stays well under 1 MiB of JSON."""
@@ -52,6 +53,9 @@ class ConsensusSettings:
     """JSON values of one block's transactions: half what a peer takes (TWIN-CONSENSUS-133)."""
     max_mempool: int = 100_000
     commit_timeout_seconds: float = 30.0
+    block_retention_rounds: int = 10_000
+    """Rounds below the garbage-collection round whose blocks stay stored, for peers that lag;
+    older blocks are deleted (those a restart reads to resume the leader schedule stay)."""
 
 
 class Mempool:
@@ -210,7 +214,10 @@ class Proposer:
             waited = now - self._dag.quorum_reached_at(previous, now)
             if not has_leader and waited < self._settings.leader_timeout_seconds:
                 return self._settings.leader_timeout_seconds - waited
-        if not self._mempool:
+        # A committee of one has no peer to wait for, nor to spare a flood of blocks: while
+        # something waits for a commit, its rounds follow one another at once. A committee
+        # paces the rounds whose blocks carry no transaction.
+        if not self._mempool and self._committee.size > 1:
             paced = now - self._last_proposal
             if paced < self._settings.min_round_interval_seconds:
                 return self._settings.min_round_interval_seconds - paced

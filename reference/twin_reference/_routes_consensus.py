@@ -39,6 +39,7 @@ from twin_reference._http import (
     read_json,
     read_json_sized,
 )
+from twin_reference._ledger_codec import unpack_checkpoint, unpack_commit, unpack_text
 from twin_reference._receiving import accept_block, rejection_code
 from twin_reference._routes_core import authenticate, node_of
 from twin_reference._write_routes import idempotent
@@ -91,7 +92,8 @@ def _page(request: Request) -> tuple[int, int]:
 
 
 def _loads(value: object) -> JSONValue:
-    loaded: JSONValue = json.loads(str(value))
+    """A stored block's JSON (``_ledger_codec.unpack_text``)."""
+    loaded: JSONValue = json.loads(unpack_text(value))
     return loaded
 
 
@@ -148,7 +150,7 @@ async def list_commits(request: Request) -> Response:
         start,
         limit,
     )
-    return json_response({"commits": [_loads(row[0]) for row in rows]})
+    return json_response({"commits": [unpack_commit(row[0]) for row in rows]})
 
 
 async def list_checkpoints(request: Request) -> Response:
@@ -159,7 +161,7 @@ async def list_checkpoints(request: Request) -> Response:
         start,
         limit,
     )
-    return json_response({"checkpoints": [_loads(row[0]) for row in rows]})
+    return json_response({"checkpoints": [unpack_checkpoint(row[0]) for row in rows]})
 
 
 async def get_checkpoint(request: Request) -> Response:
@@ -169,7 +171,7 @@ async def get_checkpoint(request: Request) -> Response:
     row = node_of(request).store.one("SELECT body FROM checkpoints WHERE sequence = ?", sequence)
     if row is None:
         raise NotFoundError(f"no checkpoint has sequence {sequence}", notFoundId=text)
-    return json_response(_loads(row[0]))
+    return json_response(unpack_checkpoint(row[0]))
 
 
 # -- writes -----------------------------------------------------------------------------------

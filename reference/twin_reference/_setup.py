@@ -33,7 +33,7 @@ from twin_reference._ledger import ConsensusSettings, LedgerEngine
 from twin_reference._login import LoginGuard
 from twin_reference._node import Node, NodeSettings, now_ms
 from twin_reference._offload import ProcessWorker
-from twin_reference._store import Store
+from twin_reference._store import Store, StoreFormatError
 from twin_reference._transactions import DID_CREATE, new_transaction
 from twin_reference._vault import Vault
 from twin_reference._writes import IdempotencyKeys
@@ -63,7 +63,10 @@ def open_node(settings: NodeSettings, genesis: Genesis | None = None) -> Node:
     """
     data_dir = settings.data_dir
     private_directory(data_dir)
-    store = Store(data_dir / DATABASE_FILE)
+    try:
+        store = Store(data_dir / DATABASE_FILE)
+    except StoreFormatError as exc:
+        raise SetupError(str(exc)) from None
     try:
         vault = Vault(store)
         if store.get_meta("committee") is None:
@@ -97,6 +100,7 @@ def open_node(settings: NodeSettings, genesis: Genesis | None = None) -> Node:
         settings=ConsensusSettings(
             leader_timeout_seconds=settings.leader_timeout_seconds,
             commit_timeout_seconds=settings.commit_timeout_seconds,
+            block_retention_rounds=settings.block_retention_rounds,
         ),
     )
     tokens = TokenIssuer(store, token_key, settings.token_lifetime_seconds)

@@ -4,16 +4,26 @@ A 2xx answer is given only after the SQLite transaction holding the change, or a
 has committed with ``synchronous=FULL``, so an acknowledged write survives a SIGKILL or a power
 cut, and a write that was cut short leaves nothing behind (SQLite rolls the partial transaction
 back).
+
+The storage format is ``PRAGMA user_version`` (:data:`SCHEMA_VERSION`): an older data directory
+is converted at start in one transaction, a newer one refused with a one-line error.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from twin_reference._files import private_file, secure_if_present
+from twin_reference._ledger_codec import pack_checkpoint, pack_commit, pack_text
+
+SCHEMA_VERSION = 1
+"""The storage format (``PRAGMA user_version``): 0 before commits, checkpoints, blocks and
+transactions were stored in their compact forms (``_ledger_codec.py``) and immutable proofs
+only in their transaction."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -23,13 +33,11 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS blocks (
     digest BLOB PRIMARY KEY, round INTEGER NOT NULL, author INTEGER NOT NULL,
-    body TEXT NOT NULL);
+    body BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS blocks_by_round ON blocks (round);
 CREATE INDEX IF NOT EXISTS blocks_by_author ON blocks (author, round);
-CREATE TABLE IF NOT EXISTS commits (
-    commit_index INTEGER PRIMARY KEY, digest BLOB NOT NULL, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    sequence INTEGER PRIMARY KEY, digest BLOB NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS commits (commit_index INTEGER PRIMARY KEY, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (sequence INTEGER PRIMARY KEY, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoint_summaries (
     sequence INTEGER PRIMARY KEY, digest BLOB NOT NULL, summary TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS equivocations (
@@ -37,7 +45,7 @@ CREATE TABLE IF NOT EXISTS equivocations (
     evidence TEXT NOT NULL, UNIQUE (round, author));
 CREATE TABLE IF NOT EXISTS transactions (
     digest BLOB PRIMARY KEY, checkpoint INTEGER NOT NULL, position INTEGER NOT NULL,
-    body TEXT NOT NULL, status TEXT NOT NULL, error_name TEXT, error_message TEXT);
+    body BLOB NOT NULL, status TEXT NOT NULL, error_name TEXT, error_message TEXT);
 CREATE INDEX IF NOT EXISTS transactions_by_checkpoint ON transactions (checkpoint, position);
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     caller TEXT NOT NULL, key TEXT NOT NULL, fingerprint BLOB NOT NULL, digest BLOB,
@@ -50,7 +58,7 @@ CREATE TABLE IF NOT EXISTS dids (
     version INTEGER NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL,
     deactivated INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS immutable_proofs (
-    id TEXT PRIMARY KEY, body TEXT NOT NULL, transaction_digest BLOB NOT NULL);
+    id TEXT PRIMARY KEY, transaction_digest BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS storage_items (
     id TEXT PRIMARY KEY, data BLOB NOT NULL, creator TEXT NOT NULL, allow_list TEXT NOT NULL,
     transaction_digest BLOB NOT NULL);
@@ -92,7 +100,40 @@ class Store:
         # TWIN-DOCUMENTS-031 "... no copy of the erased content ... nor in free pages": deleted
         # rows are overwritten with zeros, in the database and in the WAL frames that free them.
         self.connection.execute("PRAGMA secure_delete=ON")
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Create the tables, or bring an older data directory's to the current format.
+
+        A format newer than this node's is refused (it would misread it); an older one is
+        converted in one transaction, so a failure leaves it as it was.
+        """
+        (version,) = self.connection.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
+            self.connection.close()
+            raise StoreFormatError(
+                f"{self.path} is in storage format {version}, written by a newer reference node;"
+                f" this one reads format {SCHEMA_VERSION} and older: run the newer node"
+            )
+        if version < SCHEMA_VERSION and self._has_table("commits"):
+            try:
+                with self.write() as connection:
+                    _migrate_to_1(connection)
+                    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+                self.connection.close()
+                raise StoreFormatError(
+                    f"{self.path} could not be converted from storage format {version} to"
+                    f" {SCHEMA_VERSION} and is left unchanged: {exc}"
+                ) from None
         self.connection.executescript(SCHEMA)
+        self.connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _has_table(self, name: str) -> bool:
+        return (
+            self.one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name)
+            is not None
+        )
 
     @contextmanager
     def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
@@ -132,3 +173,56 @@ class Store:
     def close(self) -> None:
         """Close the connection (checkpointing the WAL)."""
         self.connection.close()
+
+
+class StoreFormatError(RuntimeError):
+    """The database is in a storage format this node cannot use, or could not convert."""
+
+
+def _migrate_to_1(connection: sqlite3.Connection) -> None:
+    """Format 0 to 1: the ledger's compact forms, immutable proofs in their transaction."""
+    connection.execute(
+        "CREATE TABLE commits_1 (commit_index INTEGER PRIMARY KEY, body BLOB NOT NULL)"
+    )
+    for index, body in connection.execute("SELECT commit_index, body FROM commits").fetchall():
+        connection.execute(
+            "INSERT INTO commits_1 VALUES (?, ?)", (index, pack_commit(json.loads(body)))
+        )
+    connection.execute("DROP TABLE commits")
+    connection.execute("ALTER TABLE commits_1 RENAME TO commits")
+    connection.execute(
+        "CREATE TABLE checkpoints_1 (sequence INTEGER PRIMARY KEY, body BLOB NOT NULL)"
+    )
+    for sequence, body in connection.execute("SELECT sequence, body FROM checkpoints").fetchall():
+        connection.execute(
+            "INSERT INTO checkpoints_1 VALUES (?, ?)", (sequence, pack_checkpoint(json.loads(body)))
+        )
+    connection.execute("DROP TABLE checkpoints")
+    connection.execute("ALTER TABLE checkpoints_1 RENAME TO checkpoints")
+    # An immutable proof is its transaction's payload; one that is not is refused, not lost.
+    rows = connection.execute(
+        "SELECT p.id, p.body, t.body FROM immutable_proofs AS p"
+        " LEFT JOIN transactions AS t ON t.digest = p.transaction_digest"
+    ).fetchall()
+    for proof_id, proof, transaction in rows:
+        if transaction is None or json.loads(transaction)["payload"]["proof"] != json.loads(proof):
+            raise ValueError(f"immutable proof {proof_id} is not its transaction's payload")
+    connection.execute(
+        "CREATE TABLE immutable_proofs_1 ("
+        " id TEXT PRIMARY KEY, transaction_digest BLOB NOT NULL) WITHOUT ROWID"
+    )
+    connection.execute(
+        "INSERT INTO immutable_proofs_1 SELECT id, transaction_digest FROM immutable_proofs"
+    )
+    connection.execute("DROP TABLE immutable_proofs")
+    connection.execute("ALTER TABLE immutable_proofs_1 RENAME TO immutable_proofs")
+    connection.execute(
+        "DELETE FROM checkpoint_summaries"
+        " WHERE sequence <= (SELECT COALESCE(MAX(sequence), 0) FROM checkpoints)"
+    )
+    for table in ("blocks", "transactions"):
+        for digest, body in connection.execute(f"SELECT digest, body FROM {table}").fetchall():  # noqa: S608 - a fixed table name
+            connection.execute(
+                f"UPDATE {table} SET body = ? WHERE digest = ?",  # noqa: S608 - a fixed table name
+                (pack_text(str(body)), digest),
+            )

@@ -179,9 +179,10 @@ def _apply(connection: sqlite3.Connection, tx: dict[str, Any], digest: bytes, no
             "SELECT 1 FROM immutable_proofs WHERE id = ?", (proof_id,)
         ).fetchone():
             raise _Refused("ConflictError", f"immutable proof {proof_id} already exists")
+        # The proof itself is the transaction's, stored once with it (transactions.body).
         connection.execute(
-            "INSERT INTO immutable_proofs (id, body, transaction_digest) VALUES (?, ?, ?)",
-            (proof_id, _dump(proof), digest),
+            "INSERT INTO immutable_proofs (id, transaction_digest) VALUES (?, ?)",
+            (proof_id, digest),
         )
     elif kind in (STORAGE_CREATE, STORAGE_UPDATE, STORAGE_REMOVE):
         _apply_storage(connection, kind, sender, payload, digest)

@@ -20,6 +20,7 @@ from typing import Any
 
 from tests.broken_variants._fault import fault
 from tests.broken_variants._patching import patched_copy, rebind
+from twin_reference._ledger_codec import unpack_text
 from twin_spec import (
     Ed25519SigningKey,
     MessageKind,
@@ -158,7 +159,7 @@ def _stale_round_two_block(engine: Any) -> Any:
 
     ledger = engine._ledger
     row = ledger.store.one("SELECT body FROM blocks WHERE round = 2 AND author = ?", engine._own)
-    first = json.loads(str(row[0]))
+    first = json.loads(unpack_text(row[0]))
     unsigned = {name: value for name, value in first.items() if name != "signature"}
     stale = sign_block(engine._proposer._key, {**unsigned, "transactions": [], "timestampMs": 1})
     ref = BlockRef(2, first["author"], block_digest(stale))

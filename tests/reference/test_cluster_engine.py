@@ -20,6 +20,7 @@ import pytest
 
 from twin_reference._errors import ApiError
 from twin_reference._ledger import ConsensusSettings, LedgerEngine
+from twin_reference._ledger_codec import unpack_checkpoint, unpack_commit, unpack_text
 from twin_reference._live_dag import LiveDag
 from twin_reference._store import Store
 from twin_spec import (
@@ -126,7 +127,7 @@ class Wire:
 
     def commits(self, index: int) -> list[Any]:
         rows = self.stores[index].all("SELECT body FROM commits ORDER BY commit_index")
-        return [json.loads(str(row[0])) for row in rows]
+        return [unpack_commit(row[0]) for row in rows]
 
     def close(self) -> None:
         for store in self.stores:
@@ -187,14 +188,14 @@ def test_many_rounds_stay_in_bounded_memory_and_every_engine_agrees(wire: Wire) 
     # Every transaction but those of the last rounds is committed, once, on every engine.
     for store in wire.stores:
         numbers = [
-            json.loads(str(row[0]))["payload"]["n"]
+            json.loads(unpack_text(row[0]))["payload"]["n"]
             for row in store.all("SELECT body FROM transactions")
         ]
         assert len(numbers) == len(set(numbers))
         assert set(range(rounds - 8)) <= set(numbers)
     # Certified checkpoints verify under the committee.
     for (body,) in wire.stores[2].all("SELECT body FROM checkpoints ORDER BY sequence"):
-        verify_certified_checkpoint(json.loads(str(body)), COMMITTEE)
+        verify_certified_checkpoint(unpack_checkpoint(body), COMMITTEE)
 
 
 @pytest.mark.requirement("TWIN-CONSENSUS-108", "TWIN-CONSENSUS-107")
@@ -360,7 +361,7 @@ def test_a_transaction_no_block_can_carry_is_dropped_with_its_reason(wire: Wire)
     assert "nests 256 levels deep" in str(status["reason"])
     assert engine.loop_error is None
     committed = [
-        json.loads(str(row[0]))["nonce"]
+        json.loads(unpack_text(row[0]))["nonce"]
         for row in wire.stores[0].all("SELECT body FROM transactions")
     ]
     assert f"{2:08d}" in committed
@@ -376,7 +377,7 @@ def test_blocks_stay_within_what_a_peer_takes(wire: Wire) -> None:
         wire.engines[0].enqueue(item)
     for _ in range(30):
         wire.step()
-    texts = [str(row[0]) for row in wire.stores[0].all("SELECT body FROM blocks")]
+    texts = [unpack_text(row[0]) for row in wire.stores[0].all("SELECT body FROM blocks")]
     assert texts
     for text in texts:
         assert len(text.encode()) <= MAX_BLOCK_TEXT_BYTES
@@ -391,7 +392,7 @@ def spec_sequence(store: Store) -> tuple[list[CommittedSubDag], LeaderSchedule]:
     """The spec core's commits from every block a validator stored, and the schedule after."""
     dag = Dag(COMMITTEE)
     for (body,) in store.all("SELECT body FROM blocks WHERE round > 0 ORDER BY round, author"):
-        dag.add(json.loads(str(body)))
+        dag.add(json.loads(unpack_text(body)))
     sequencer = CommitSequencer(COMMITTEE)
     commits = list(sequencer.advance(dag).commits)
     return commits, sequencer.schedule

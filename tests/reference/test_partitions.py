@@ -27,6 +27,7 @@ import pytest
 from tests.cluster_process import Cluster, create_cluster, get_all, wait_for
 from tests.reference.test_cluster import assert_prefixes
 from twin_conformance._relay import LinkMode, RelayThread
+from twin_reference._ledger_codec import unpack_text
 
 RESUME_SECONDS = 5.0
 """Heal to the first new commit on every member: a bound that holds on a loaded 2-core machine."""
@@ -155,7 +156,7 @@ def missing_proofs(cluster: Cluster, index: int, proofs: set[str]) -> set[str]:
         rows = database.execute("SELECT body FROM transactions").fetchall()
     finally:
         database.close()
-    ledger = "\n".join(str(body) for (body,) in rows)
+    ledger = "\n".join(unpack_text(body) for (body,) in rows)
     return {proof for proof in proofs if f'"{proof}"' not in ledger}
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from tests.reference.test_core_routes import assert_error
 from tests.reference.test_identity_routes import add_method
+from twin_reference._ledger_codec import unpack_text
 from twin_spec import decode_jwt, verify_presentation_jwt
 
 PRIVATE_MARKER = "private-telephone-+254-700-000-183"
@@ -169,7 +170,7 @@ def test_private_properties_never_reach_the_ledger(node: Any, admin: httpx.Clien
     database = node.data_dir / "node.sqlite"
     with sqlite3.connect(database) as connection:
         ledger = [
-            str(row[0])
+            unpack_text(row[0])
             for row in connection.execute("SELECT body FROM transactions").fetchall()
             + connection.execute("SELECT body FROM blocks").fetchall()
         ]

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.cluster_process import Cluster, create_cluster, wait_for
+from twin_reference._ledger_codec import unpack_text
 
 COMMIT_TIMEOUT = 3.0
 SURVIVORS = (0, 1)
@@ -136,9 +137,10 @@ def check_outcomes(cluster: Cluster, tokens: dict[int, str], outage: Outage) -> 
     assert len({proof for _index, proof in proofs}) == len(outage.writes)
     database = sqlite3.connect(f"file:{cluster.data_dir(0) / 'node.sqlite'}?mode=ro", uri=True)
     try:
-        (anchored,) = database.execute(
-            "SELECT COUNT(*) FROM transactions WHERE body LIKE '%\"immutableProof.create\"%'"
-        ).fetchone()
+        anchored = sum(
+            '"immutableProof.create"' in unpack_text(body)
+            for (body,) in database.execute("SELECT body FROM transactions")
+        )
     finally:
         database.close()
     assert anchored == len(outage.writes)
