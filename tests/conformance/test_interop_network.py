@@ -13,29 +13,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import psutil
 import pytest
 
 from twin_conformance._interop_network import InteropNetwork
 from twin_conformance._relay import LinkMode
+from twin_conformance.interop_checks._support import wait_until
 
-T = TypeVar("T")
 RESUME_SECONDS = 5.0
 """Heal to the first new commit on every validator (the interop scenario's bound)."""
 CUT_SECONDS = 4.0
-
-
-def _wait(condition: Callable[[], T | None], seconds: float, pause: float = 0.05) -> T | None:
-    deadline = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value is not None or time.monotonic() > deadline:
-            return value
-        time.sleep(pause)
 
 
 @pytest.fixture
@@ -78,7 +68,7 @@ def test_harness_validators_split_without_a_quorum_commit_again_once_healed(
     # what is still queued or retried is dropped before the heal (as the split scenario does),
     # so that only the stall probes can resume the committee.
     assert network.relay is not None
-    assert _wait(lambda: True if min(_counts(network)) >= 3 else None, 30), _counts(network)
+    assert wait_until(lambda: True if min(_counts(network)) >= 3 else None, 30), _counts(network)
     network.cut([[0, 2], [1, 3]], LinkMode.refuse() if mode == "refuse" else LinkMode.blackhole())
     time.sleep(0.5)  # what was in flight lands
     stalled = _counts(network)
@@ -90,7 +80,7 @@ def test_harness_validators_split_without_a_quorum_commit_again_once_healed(
         member.peer.forget_unsent()
     healed = time.monotonic()
     network.heal()
-    resumed = _wait(
+    resumed = wait_until(
         lambda: True if all(a > b for a, b in zip(_counts(network), during, strict=True)) else None,
         RESUME_SECONDS + 20,
     )

@@ -1,10 +1,7 @@
 """A verdict that can be trusted: unusable targets, reproduction and one exit code.
 
-Every case starts the reference node (or one of its broken variants, ``tests/broken_variants``)
-as a subprocess on loopback and runs ``twin-conformance`` as a real command against it, then
-checks the exit code, the report's verdict and fields, and the last line a user reads. The
-rules they hold the harness to are in ``spec/prose/suite.md`` (SUITE-NNN). The verdict tests
-are split over ``test_verdicts*.py`` so that pytest-xdist runs them side by side.
+The cases run as ``test_verdicts.py`` says: real node processes, ``twin-conformance`` as a
+real command, the rules of ``spec/prose/suite.md`` (SUITE-NNN).
 """
 
 from __future__ import annotations
