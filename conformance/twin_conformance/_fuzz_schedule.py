@@ -15,8 +15,15 @@ its share of the operations' time left: that time spread over the operations not
 as many at once as there are resources still waiting (up to ``concurrency``), and never more
 than its own resource's operations still to run can leave it. Time an early operation leaves
 unused flows to later ones, and none is starved by an early one that could use it all; the
-stateful phase gets whatever remains of the whole budget. A run that reaches the budget keeps
-what it ran and says so: each result counts the examples that actually ran.
+stateful phase gets whatever remains of the whole budget.
+
+Floors: on a loaded machine each operation overruns its time a little (the case in flight
+finishes), and the last ones would find nothing left and not run, leaving a default run
+incomplete. So an operation always gets at least its fair slot (its even part of the
+operations' share) and the stateful phase a quarter of its part: a run overruns its budget by
+at most those floors, and a budget too small to fuzz anything still leaves checks not run. A
+run that reaches the budget keeps what it ran and says so: each result counts the examples
+that actually ran.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ from twin_conformance._fuzz import Fuzzer, FuzzResult
 
 OPERATIONS_SHARE = 0.6
 """The part of the budget the operations share; the stateful phase has the rest (at least)."""
+STATEFUL_FLOOR_SHARE = 0.25
+"""Of the stateful phase's part, what it gets even when the operations used all the time."""
 WAIT_MARGIN_SECONDS = 60.0
 """How much longer than the budget a check waits for its result before giving up on it."""
 
@@ -62,6 +71,8 @@ class FuzzSchedule:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._waiting: dict[str, int] = {}
+        self._fair_slot = 0.0
+        self._stateful_floor = 0.0
         self._started = 0.0
 
     @property
@@ -74,6 +85,9 @@ class FuzzSchedule:
         if self._thread is not None:
             return
         self._results = {operation: Future() for operation in plan.operations}
+        share = OPERATIONS_SHARE if plan.stateful else 1.0
+        self._fair_slot = self.budget * share / max(len(plan.operations), 1)
+        self._stateful_floor = self.budget * (1 - share) * STATEFUL_FLOOR_SHARE
         self._waiting = {}
         for operation in plan.operations:
             resource = self._resource(operation)
@@ -104,7 +118,10 @@ class FuzzSchedule:
     def _wait_seconds(self) -> float:
         request_timeout = self.fuzzer.settings.request_timeout
         elapsed = time.monotonic() - self._started
-        return max(self.budget - elapsed, 0.0) + request_timeout * 2 + WAIT_MARGIN_SECONDS
+        # The most the floors can add to the budget: every operation's fair slot, and the
+        # stateful phase's floor.
+        floors = self._fair_slot * sum(self._waiting.values()) + self._stateful_floor
+        return max(self.budget + floors - elapsed, 0.0) + request_timeout * 2 + WAIT_MARGIN_SECONDS
 
     def _run(self, plan: FuzzPlan) -> None:
         """Fuzz every operation, ``concurrency`` at once, then the stateful phase alone."""
@@ -119,12 +136,12 @@ class FuzzSchedule:
                     lanes = sorted(self._lanes(plan.operations), key=len, reverse=True)
                     for lane in lanes:
                         pool.submit(self._lane, lane, operations_end)
-                if plan.stateful and (end - time.monotonic() <= 0 or self._stopping.is_set()):
+                if plan.stateful and self._stopping.is_set():
                     self._stateful.set_result(FuzzResult(budget_reached=True))
                 elif plan.stateful:
+                    seconds = max(end - time.monotonic(), self._stateful_floor)
                     self._settle(
-                        self._stateful,
-                        lambda: self.fuzzer.stateful(end - time.monotonic(), plan.excluded),
+                        self._stateful, lambda: self.fuzzer.stateful(seconds, plan.excluded)
                     )
         finally:
             for future in [*self._results.values(), self._stateful]:
@@ -162,6 +179,7 @@ class FuzzSchedule:
             left = max(operations_end - time.monotonic(), 0.0)
             parallel = max(min(self.concurrency, lanes), 1)
             seconds = min(left, left * parallel / max(remaining, 1), left / max(own, 1))
+            seconds = max(seconds, self._fair_slot)
         if seconds <= 0 or self._stopping.is_set():
             self._results[operation].set_result(FuzzResult(budget_reached=True))
             return

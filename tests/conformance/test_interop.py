@@ -186,7 +186,7 @@ def test_a_reference_container_and_a_reference_process_pass_every_scenario(
                 " '{admin_password_file}', --data-dir, '{data_dir}', --port, '{port}',"
                 " --leader-timeout, '0.3']",
                 "admin: {email: admin@twin.example}",
-                "profiles: [core, identity, anchoring, consensus]",
+                "profiles: [core, identity, anchoring, consensus, documents]",
                 "",
             ]
         )
