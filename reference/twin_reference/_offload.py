@@ -17,6 +17,8 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -27,12 +29,31 @@ from twin_reference._errors import ServiceUnavailableError
 LOG = logging.getLogger("twin_reference")
 R = TypeVar("R")
 WORKER_NICENESS = 10
+PARENT_WATCH_SECONDS = 1.0
 
 
-def _lower_priority() -> None:
-    """Run the worker below the event loop's priority: the loop answers first."""
+def _start_worker(node: int) -> None:
+    """Run the worker below the event loop's priority, and end it when the node is gone.
+
+    ``node`` is the node's pid, given by the node: a node killed before this runs has already
+    left the worker to another parent.
+    """
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
+    threading.Thread(
+        target=_exit_with_parent, args=(node,), name="parent-watch", daemon=True
+    ).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Exit once the node that started this worker is gone (killed, it cannot stop us).
+
+    The worker waits on a queue whose writing end it holds itself, so it never sees the end
+    of a killed node's pipe; an orphan is re-parented, which ``getppid`` shows.
+    """
+    while os.getppid() == parent:
+        time.sleep(PARENT_WATCH_SECONDS)
+    os._exit(0)
 
 
 def _ready() -> bool:
@@ -54,7 +75,8 @@ class ProcessWorker:
         self._pool = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_lower_priority,
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
         )
         self._pool.submit(_ready)
 
