@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -179,26 +179,24 @@ class StoreFormatError(RuntimeError):
     """The database is in a storage format this node cannot use, or could not convert."""
 
 
+def _repack(
+    connection: sqlite3.Connection,
+    table: str,
+    key: str,
+    pack: Callable[[Mapping[str, object]], bytes],
+) -> None:
+    """Rewrite a table of (key, JSON body) as (key, packed body), under the same name."""
+    connection.execute(f"CREATE TABLE {table}_1 ({key} INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+    for value, body in connection.execute(f"SELECT {key}, body FROM {table}").fetchall():  # noqa: S608 - fixed names
+        connection.execute(f"INSERT INTO {table}_1 VALUES (?, ?)", (value, pack(json.loads(body))))  # noqa: S608 - fixed names
+    connection.execute(f"DROP TABLE {table}")
+    connection.execute(f"ALTER TABLE {table}_1 RENAME TO {table}")
+
+
 def _migrate_to_1(connection: sqlite3.Connection) -> None:
     """Format 0 to 1: the ledger's compact forms, immutable proofs in their transaction."""
-    connection.execute(
-        "CREATE TABLE commits_1 (commit_index INTEGER PRIMARY KEY, body BLOB NOT NULL)"
-    )
-    for index, body in connection.execute("SELECT commit_index, body FROM commits").fetchall():
-        connection.execute(
-            "INSERT INTO commits_1 VALUES (?, ?)", (index, pack_commit(json.loads(body)))
-        )
-    connection.execute("DROP TABLE commits")
-    connection.execute("ALTER TABLE commits_1 RENAME TO commits")
-    connection.execute(
-        "CREATE TABLE checkpoints_1 (sequence INTEGER PRIMARY KEY, body BLOB NOT NULL)"
-    )
-    for sequence, body in connection.execute("SELECT sequence, body FROM checkpoints").fetchall():
-        connection.execute(
-            "INSERT INTO checkpoints_1 VALUES (?, ?)", (sequence, pack_checkpoint(json.loads(body)))
-        )
-    connection.execute("DROP TABLE checkpoints")
-    connection.execute("ALTER TABLE checkpoints_1 RENAME TO checkpoints")
+    _repack(connection, "commits", "commit_index", pack_commit)
+    _repack(connection, "checkpoints", "sequence", pack_checkpoint)
     # An immutable proof is its transaction's payload; one that is not is refused, not lost.
     rows = connection.execute(
         "SELECT p.id, p.body, t.body FROM immutable_proofs AS p"
