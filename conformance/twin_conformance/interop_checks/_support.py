@@ -51,6 +51,18 @@ def create_identity(member: MemberClient, requirement: str) -> dict[str, Any]:
     return document
 
 
+def add_method(
+    member: MemberClient, did: str, purpose: str, method_id: str, requirement: str
+) -> None:
+    """Add a verification method of ``purpose`` to ``did`` through a member (a committed write)."""
+    exchange = member.client.post(
+        f"/identity/{did}/verification-method",
+        json_body={"verificationMethodType": purpose, "verificationMethodId": method_id},
+        auth=True,
+    )
+    require_status(exchange, 200, requirement, f"adding a method on {member.label}")
+
+
 def first_divergence(first: Sequence[Any], second: Sequence[Any]) -> int | None:
     """The first index where two sequences differ within the shorter one, or None."""
     for index, (a, b) in enumerate(zip(first, second, strict=False)):

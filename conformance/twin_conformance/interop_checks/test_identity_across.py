@@ -17,6 +17,7 @@ from twin_conformance._failures import prerequisite, require
 from twin_conformance._interop_network import InteropNetwork
 from twin_conformance.checks._support import body_object, require_status
 from twin_conformance.interop_checks._support import (
+    add_method,
     create_identity,
     record,
     require_two_clients,
@@ -133,15 +134,7 @@ def issuers(members: list[MemberClient], created: dict[int, dict[str, Any]]) -> 
     """Each member's new DID with an assertion method for issuing, by member index."""
     for member in members:
         did = created[member.member.index]["id"]
-        exchange = member.client.post(
-            f"/identity/{did}/verification-method",
-            json_body={
-                "verificationMethodType": "assertionMethod",
-                "verificationMethodId": ISSUING,
-            },
-            auth=True,
-        )
-        require_status(exchange, 200, "TWIN-IDENTITY-065", f"adding a method on {member.label}")
+        add_method(member, did, "assertionMethod", ISSUING, "TWIN-IDENTITY-065")
     return {index: str(document["id"]) for index, document in created.items()}
 
 

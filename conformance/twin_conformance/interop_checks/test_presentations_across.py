@@ -18,7 +18,7 @@ import pytest
 from twin_conformance._failures import prerequisite, require
 from twin_conformance._interop_network import InteropNetwork
 from twin_conformance.checks._support import body_object, require_status
-from twin_conformance.interop_checks._support import record, wait_until
+from twin_conformance.interop_checks._support import add_method, record, wait_until
 from twin_conformance.interop_checks.conftest import MemberClient
 from twin_conformance.interop_checks.test_identity_across import (
     SEEN_SECONDS,
@@ -41,15 +41,7 @@ def holders(members: list[MemberClient], issuers: dict[int, str]) -> dict[int, s
     """Each member's new DID, now also able to present (an authentication method)."""
     for member in members:
         did = issuers[member.member.index]
-        exchange = member.client.post(
-            f"/identity/{did}/verification-method",
-            json_body={
-                "verificationMethodType": "authentication",
-                "verificationMethodId": PRESENTING,
-            },
-            auth=True,
-        )
-        require_status(exchange, 200, "TWIN-IDENTITY-071", f"adding a method on {member.label}")
+        add_method(member, did, "authentication", PRESENTING, "TWIN-IDENTITY-071")
     return issuers
 
 
