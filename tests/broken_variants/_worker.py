@@ -15,12 +15,12 @@ from typing import Any
 from tests.broken_variants._patching import rebind
 
 
-def apply_in_worker(fault_name: str, then: Callable[[], None] | None) -> None:
-    """Run the node's own worker initializer, then the named fault's patch (in the worker)."""
+def apply_in_worker(fault_name: str, then: Callable[..., None] | None, *args: Any) -> None:
+    """Run the node's own worker initializer (with its ``initargs``), then the fault's patch."""
     from tests.broken_variants.catalog import fault_named
 
     if then is not None:
-        then()
+        then(*args)
     patch = fault_named(fault_name).patch
     if patch is not None:
         patch()
@@ -32,7 +32,9 @@ def patch_worker_pool(fault_name: str) -> None:
 
     pool = getattr(_offload, "ProcessPoolExecutor")  # noqa: B009 - a name it imports
 
-    def with_fault(*args: Any, initializer: Callable[[], None] | None = None, **kwargs: Any) -> Any:
+    def with_fault(
+        *args: Any, initializer: Callable[..., None] | None = None, **kwargs: Any
+    ) -> Any:
         starter = functools.partial(apply_in_worker, fault_name, initializer)
         return pool(*args, initializer=starter, **kwargs)
 
