@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import statistics
 import sys
@@ -49,25 +50,30 @@ async def sequential(
 
 
 async def measure(
-    node_url: str, token: str, bare_url: str, rounds: int, per_round: int
-) -> tuple[list[float], list[float]]:
-    """Alternate rounds of sequential requests between the node and the bare app."""
-    node_host, node_port = node_url.removeprefix("http://").split(":")
+    nodes: list[tuple[str, str]], bare_url: str, rounds: int, per_round: int
+) -> tuple[list[list[float]], list[float]]:
+    """Alternate rounds of sequential requests between the nodes (url, token) and the bare app."""
+    clients = []
+    for url, token in nodes:
+        host, port = url.removeprefix("http://").split(":")
+        clients.append(RawClient(host, int(port), {"authorization": f"Bearer {token}"}))
     bare_host, bare_port = bare_url.removeprefix("http://").split(":")
-    node = RawClient(node_host, int(node_port), {"authorization": f"Bearer {token}"})
     bare = RawClient(bare_host, int(bare_port), {})
-    node_latencies: list[float] = []
+    node_latencies: list[list[float]] = [[] for _ in clients]
     bare_latencies: list[float] = []
     try:
         # Warm-up: connections, code paths, the first WAL frames.
-        await sequential(node, "/immutable-proof", 20, 0, [])
+        for client in clients:
+            await sequential(client, "/immutable-proof", 20, 0, [])
         await sequential(bare, "/commit", 20, 0, [])
         for round_ in range(rounds):
             first = (round_ + 1) * per_round
-            await sequential(node, "/immutable-proof", per_round, first, node_latencies)
+            for client, latencies in zip(clients, node_latencies, strict=True):
+                await sequential(client, "/immutable-proof", per_round, first, latencies)
             await sequential(bare, "/commit", per_round, first, bare_latencies)
     finally:
-        node.close()
+        for client in clients:
+            client.close()
         bare.close()
     return node_latencies, bare_latencies
 
@@ -84,37 +90,48 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10, help="alternations between servers")
     parser.add_argument("--per-round", type=int, default=100, help="requests per round")
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="CHECKOUT",
+        help="also measure the node of another checkout (a git worktree), in the same rounds",
+    )
     args = parser.parse_args()
+    checkouts = [("this checkout", None), *((path, Path(path).resolve()) for path in args.compare)]
     with tempfile.TemporaryDirectory() as folder:
-        node = start_node(Path(folder) / "data")
+        nodes = []
         bare, bare_url = start_bare(
             Path(folder) / "port", {"TWIN_BENCH_BARE_DB": str(Path(folder) / "bare.sqlite")}
         )
         try:
-            token = node.login()
+            for number, (_, checkout) in enumerate(checkouts):
+                env = None
+                if checkout is not None:
+                    parts = [str(checkout / part) for part in ("spec", "reference")]
+                    env = {"PYTHONPATH": os.pathsep.join(parts)}
+                nodes.append(start_node(Path(folder) / f"data{number}", env=env))
+            tokens = [(node.url, node.login()) for node in nodes]
             node_latencies, bare_latencies = asyncio.run(
-                measure(node.url, token, bare_url, args.rounds, args.per_round)
+                measure(tokens, bare_url, args.rounds, args.per_round)
             )
         finally:
-            node.stop()
+            for node in nodes:
+                node.stop()
             bare.send_signal(signal.SIGTERM)
             bare.wait(timeout=20)
-    node_rate, node_p50, node_p99 = summary(node_latencies)
     bare_rate, bare_p50, bare_p99 = summary(bare_latencies)
     print(f"{args.rounds} rounds of {args.per_round} sequential requests each, alternating")
-    print(f"{'measurement':52} {'per s':>7} {'p50 ms':>7} {'p99 ms':>7}")
+    print(f"{'measurement':60} {'per s':>7} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6}")
     print(
-        f"{'bare Starlette POST /commit (one FULL SQLite commit)':52}"
+        f"{'bare Starlette POST /commit (one FULL SQLite commit)':60}"
         f" {bare_rate:7.0f} {bare_p50:7.2f} {bare_p99:7.2f}"
     )
-    print(
-        f"{'reference node POST /immutable-proof (committed)':52}"
-        f" {node_rate:7.0f} {node_p50:7.2f} {node_p99:7.2f}"
-    )
-    print(
-        f"sequential anchoring rate / bare durable-commit rate = {node_rate / bare_rate:.2f}"
-        f"   (target >= {GOAL_RATIO})"
-    )
+    for (name, _), latencies in zip(checkouts, node_latencies, strict=True):
+        rate, p50, p99 = summary(latencies)
+        label = f"node POST /immutable-proof (committed), {name}"
+        print(f"{label:60} {rate:7.0f} {p50:7.2f} {p99:7.2f} {rate / bare_rate:6.2f}")
+    print(f"ratio: sequential anchoring rate / bare durable-commit rate (target >= {GOAL_RATIO})")
 
 
 if __name__ == "__main__":

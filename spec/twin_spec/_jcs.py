@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TypeAlias, cast
 
 from twin_spec._errors import CanonicalizationError, JsonLimit
@@ -65,24 +65,42 @@ def _general_text(value: object) -> str:
 
 
 def _plain(value: object, depth: int) -> bool:
-    """Whether ``value`` holds only ASCII strings, safe integers, booleans, null, lists, dicts."""
-    kind = type(value)
-    if kind is str:
-        return cast(str, value).isascii()
-    if kind is int:
-        return -MAX_SAFE_INTEGER <= cast(int, value) <= MAX_SAFE_INTEGER
-    if value is None or kind is bool:
-        return True
-    if depth >= MAX_DEPTH:
-        return False
-    if kind is dict:
-        return all(
-            type(key) is str and key.isascii() and _plain(item, depth + 1)
-            for key, item in cast(dict[str, object], value).items()
-        )
-    if kind is list or kind is tuple:
-        return all(_plain(item, depth + 1) for item in cast(Sequence[object], value))
-    return False
+    """Whether ``value`` holds only ASCII strings, safe integers, booleans, null, lists, dicts.
+
+    A loop over a stack of containers rather than a call per value: this runs before every
+    hash and signature (about twenty times per anchored document), so it is kept cheap.
+    """
+    pending: list[tuple[object, int]] = [(value, depth)]
+    while pending:
+        container, level = pending.pop()
+        kind = type(container)
+        if kind is dict:
+            if level >= MAX_DEPTH:
+                return False
+            for key in cast(dict[object, object], container):
+                if type(key) is not str or not key.isascii():
+                    return False
+            members: Iterable[object] = cast(dict[str, object], container).values()
+        elif kind is list or kind is tuple:
+            if level >= MAX_DEPTH:
+                return False
+            members = cast(Sequence[object], container)
+        else:
+            members = (container,)
+            level -= 1
+        for member in members:
+            member_kind = type(member)
+            if member_kind is str:
+                if not cast(str, member).isascii():
+                    return False
+            elif member_kind is int:
+                if not -MAX_SAFE_INTEGER <= cast(int, member) <= MAX_SAFE_INTEGER:
+                    return False
+            elif member_kind is dict or member_kind is list or member_kind is tuple:
+                pending.append((member, level + 1))
+            elif member is not None and member_kind is not bool:
+                return False
+    return True
 
 
 def _write(value: object, path: str, depth: int, out: list[str]) -> None:

@@ -13,6 +13,12 @@ from twin_spec._errors import EncodingError
 
 BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _BASE58_INDEX = {char: index for index, char in enumerate(BASE58_ALPHABET)}
+_BASE58_SET = frozenset(BASE58_ALPHABET)
+# Two digits at a time (58 * 58 = 3364 pairs), and ten per division of the big number: a
+# signature's 88 digits take 9 big divisions instead of 88 (about five times faster).
+_BASE58_PAIRS = [high + low for high in BASE58_ALPHABET for low in BASE58_ALPHABET]
+_BASE58_PAIR_VALUES = {pair: value for value, pair in enumerate(_BASE58_PAIRS)}
+_BASE58_CHUNK = 58**10
 _BASE64URL_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 # Base58 decoding is quadratic in the length; nothing TWIN encodes this way comes near this.
 MAX_BASE58_LENGTH = 4096
@@ -46,11 +52,14 @@ def base58btc_encode(data: bytes) -> str:
     # TWIN-CORE-030 "base58btc uses the Bitcoin alphabet; each leading zero byte is one '1'."
     zeros = len(data) - len(data.lstrip(b"\0"))
     number = int.from_bytes(data, "big")
-    chars = []
+    pairs = []
     while number:
-        number, remainder = divmod(number, 58)
-        chars.append(BASE58_ALPHABET[remainder])
-    return "1" * zeros + "".join(reversed(chars))
+        number, chunk = divmod(number, _BASE58_CHUNK)
+        for _ in range(5):
+            chunk, pair = divmod(chunk, 3364)
+            pairs.append(_BASE58_PAIRS[pair])
+    # The last chunk is padded with zero digits ('1') above the number's first digit.
+    return "1" * zeros + "".join(reversed(pairs)).lstrip("1")
 
 
 def base58btc_decode(text: str) -> bytes:
@@ -60,16 +69,17 @@ def base58btc_decode(text: str) -> bytes:
             f"base58btc text is {len(text)} characters, over the {MAX_BASE58_LENGTH} allowed",
             requirement="TWIN-CORE-030",
         )
-    number = 0
-    for position, char in enumerate(text):
-        value = _BASE58_INDEX.get(char)
-        if value is None:
-            raise EncodingError(
-                f"{char!r} at position {position} is not a base58btc character "
-                "(the alphabet omits 0, O, I and l)",
-                requirement="TWIN-CORE-030",
-            )
-        number = number * 58 + value
+    if not _BASE58_SET.issuperset(text):
+        position, char = next((i, c) for i, c in enumerate(text) if c not in _BASE58_SET)
+        raise EncodingError(
+            f"{char!r} at position {position} is not a base58btc character "
+            "(the alphabet omits 0, O, I and l)",
+            requirement="TWIN-CORE-030",
+        )
+    odd = len(text) % 2
+    number = _BASE58_INDEX[text[0]] if odd else 0
+    for start in range(odd, len(text), 2):
+        number = number * 3364 + _BASE58_PAIR_VALUES[text[start : start + 2]]
     zeros = len(text) - len(text.lstrip("1"))
     body = number.to_bytes((number.bit_length() + 7) // 8, "big")
     return b"\0" * zeros + body
