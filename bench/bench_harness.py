@@ -98,6 +98,10 @@ def _replay_loop() -> tuple[float, float]:
                 """Count the exchange's time."""
                 self.seconds += exchange.elapsed
 
+            def operation_of(self, method: str, url: str) -> str:
+                """The request as ``METHOD url`` (no contract here)."""
+                return f"{method} {url}"
+
         waiting_for = Waiting()
         client = TwinClient(
             target.url,

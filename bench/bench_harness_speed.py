@@ -315,6 +315,10 @@ def measure_replay(folder: Path, concurrency: int, rounds: int) -> None:
             def after(self, exchange: Exchange) -> None:
                 self.evidence.append(exchange.evidence())
 
+            def operation_of(self, method: str, url: str) -> str:
+                found = contract.find(method, url)
+                return found.operation_id if found is not None else f"{method} {url}"
+
         def replay_once() -> float:
             client = TwinClient(
                 url,

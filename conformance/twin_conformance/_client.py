@@ -38,6 +38,12 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
+UNAVAILABLE = 503
+BUSY_RETRIES = 2
+"""A 503 is sent again at most this many times, after the delay its Retry-After asks."""
+MAX_RETRY_AFTER_SECONDS = 5.0
+"""A longer Retry-After is not waited for: the answer stands (SUITE-023)."""
+UNAVAILABLE_CAUSE = "unavailable"
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 EVIDENCE_BODY_CHARS = 4096
 ACCEPT_ENCODING = "gzip, deflate, br"
@@ -227,6 +233,25 @@ class ExchangeObserver(Protocol):
     def after(self, exchange: Exchange) -> None:
         """See the exchange (evidence, secrets, timeouts) before the check does."""
 
+    def operation_of(self, method: str, url: str) -> str:
+        """The operation a request goes to (its operationId, or ``METHOD /path``)."""
+
+
+def retry_after_seconds(exchange: Exchange) -> float | None:
+    """How long a 503 asks the client to wait: its ``Retry-After`` in seconds (1 s without one).
+
+    None when it asks for longer than :data:`MAX_RETRY_AFTER_SECONDS` or gives a date (a node
+    asking that long is unavailable for this run, not busy for a moment).
+    """
+    value = exchange.headers.get("retry-after")
+    if value is None:
+        return 1.0
+    value = value.strip()
+    if not value.isdigit():
+        return None
+    seconds = float(int(value))
+    return seconds if seconds <= MAX_RETRY_AFTER_SECONDS else None
+
 
 Validator = Callable[[Exchange, bool], None]
 
@@ -337,10 +362,12 @@ class TwinClient:
         )
         if self.observer is not None:
             self.observer.before(exchange.method, exchange.url)
+        headers_asked = dict(exchange.request_headers)
         if prefetched is not None and same_request(prefetched[0], exchange):
             exchange = dataclasses.replace(prefetched[1])
         else:
             self._send(exchange)
+        exchange = self._retry_while_busy(exchange, headers_asked)
         if self.observer is not None:
             self.observer.after(exchange)
         if exchange.status is None:
@@ -350,7 +377,21 @@ class TwinClient:
             CONTRACT,
             f"{exchange.where} answered {exchange.status}: {exchange.decoding_error}",
         )
-        if exchange.status >= 500 and exchange.status not in (501, 503):
+        if exchange.status == UNAVAILABLE:
+            # SUITE-023: still unavailable after the retries a real client makes. Every later
+            # check that meets the same operation unavailable is blocked by this one.
+            operation = (
+                self.observer.operation_of(exchange.method, exchange.url)
+                if self.observer is not None
+                else f"{exchange.method} {httpx.URL(exchange.url).path}"
+            )
+            raise ConformanceFailure(
+                None,
+                f"{exchange.where} answered 503 (unavailable) {BUSY_RETRIES + 1} times, "
+                "honouring its Retry-After: the operation could not be tested",
+                cause=f"{UNAVAILABLE_CAUSE}|{operation}",
+            )
+        if exchange.status >= 500 and exchange.status != 501:
             if expect_rejection:
                 fail(
                     "TWIN-CORE-054",
@@ -359,6 +400,29 @@ class TwinClient:
             fail(None, f"{exchange.where} answered {exchange.status}, a server error")
         if validate and self.validator is not None:
             self.validator(exchange, expect_rejection)
+        return exchange
+
+    def _retry_while_busy(self, exchange: Exchange, headers: dict[str, str]) -> Exchange:
+        """Send a request answered 503 again after its Retry-After, as a real client does.
+
+        At most :data:`BUSY_RETRIES` times; each answer the node gave is kept as evidence.
+        """
+        for _ in range(BUSY_RETRIES):
+            if exchange.status != UNAVAILABLE:
+                break
+            delay = retry_after_seconds(exchange)
+            if delay is None:
+                break
+            if self.observer is not None:
+                self.observer.after(exchange)
+            time.sleep(delay)
+            exchange = Exchange(
+                exchange.method,
+                exchange.url,
+                dict(headers),
+                exchange.request_body,
+            )
+            self._send(exchange)
         return exchange
 
     def get(self, path: str, **kwargs: Any) -> Exchange:  # noqa: ANN401

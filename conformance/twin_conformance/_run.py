@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from twin_conformance._client import Exchange, TwinClient
+from twin_conformance._client import UNAVAILABLE_CAUSE, Exchange, TwinClient
 from twin_conformance._container import ContainerNode
 from twin_conformance._contract import ContractViolation, OpenApiContract
 from twin_conformance._failures import Blocked, ConformanceFailure
@@ -110,6 +110,10 @@ class TwinState:
             }
         )
 
+    def unavailable(self, operation: str) -> str | None:
+        """The check that found ``operation`` answering 503 through its retries, or None."""
+        return self.causes.get(f"{UNAVAILABLE_CAUSE}|{operation}")
+
     def operation_of(self, method: str, url: str) -> str:
         """The operationId a request goes to, or ``METHOD /path`` outside the document."""
         if self.contract is not None:
@@ -131,6 +135,10 @@ class RunObserver:
         operation = run.operation_of(method, url)
         if operation in run.absent and run.absent[operation] != run.current:
             raise Blocked(run.absent[operation], f"the target does not serve {operation}")
+        unavailable = run.unavailable(operation)
+        if unavailable is not None and unavailable != run.current:
+            # SUITE-023: one unavailable operation is one failure, its other uses blocked.
+            raise Blocked(unavailable, f"{operation} answered 503 (unavailable) in {unavailable}")
         breaker = run.breakers.get(operation)
         if breaker is not None and breaker.open:
             # SUITE-022: an operation that timed out twice fails fast from then on.
@@ -141,6 +149,10 @@ class RunObserver:
             )
         if time.monotonic() > run.run_deadline + run.request_timeout:
             raise ConformanceFailure(None, "the whole-run time limit was reached")
+
+    def operation_of(self, method: str, url: str) -> str:
+        """The operation a request goes to (see :meth:`TwinState.operation_of`)."""
+        return self.run.operation_of(method, url)
 
     def after(self, exchange: Exchange) -> None:
         """Learn secrets, count timeouts, and keep the exchange as evidence."""

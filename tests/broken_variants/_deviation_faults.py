@@ -30,6 +30,8 @@ from tests.broken_variants._fault import CONFORMANT, COULD_NOT_RUN, fault
 ANY_METHOD = "GET POST PUT DELETE PATCH"
 BACKGROUND_SIGNING_SECONDS = 2.0
 """How long the background-signing variant answers a new proof without proof and receipt."""
+BUSY_ANSWERS = 2
+"""How many evaluate requests the busy-at-first variant answers 503 before it serves them."""
 
 
 def _compressed(coding: str) -> Handler:
@@ -144,6 +146,29 @@ async def identity_create_drops_id(request: HttpRequest, context: Context) -> Ht
     return response
 
 
+def _unavailable() -> HttpResponse:
+    """503 with Retry-After: 1, as the reference node answers when its worker is full."""
+    response = json_response(
+        {"name": "ServiceUnavailableError", "message": "the node is busy; try again later"}, 503
+    )
+    response.headers.append(("retry-after", "1"))
+    return response
+
+
+async def evaluate_unavailable(request: HttpRequest, context: Context) -> HttpResponse:
+    """Answer every evaluate request 503 with Retry-After: 1 (a worker that never starts)."""
+    return _unavailable()
+
+
+async def evaluate_busy_at_first(request: HttpRequest, context: Context) -> HttpResponse:
+    """Answer the first BUSY_ANSWERS evaluate requests 503 with Retry-After: 1, then serve."""
+    answered = context.memory.setdefault("busy", [0])
+    if answered[0] < BUSY_ANSWERS:
+        answered[0] += 1
+        return _unavailable()
+    return await context.forward(request)
+
+
 def _issued(value: str) -> None:
     """Append a secret the node issued to $TWIN_ISSUED_SECRETS_FILE (the secrets test reads it)."""
     path = os.environ.get("TWIN_ISSUED_SECRETS_FILE")
@@ -217,7 +242,25 @@ DEVIATIONS = (
         run_profile="full",
         expect=CONFORMANT,
     ),
+    fault(
+        "evaluate-busy-at-first",
+        "consensus",
+        None,
+        f"answers its first {BUSY_ANSWERS} evaluate requests 503 with Retry-After: 1 (busy)",
+        rules=(rule("POST", "/consensus/evaluate", evaluate_busy_at_first),),
+        run_profile="consensus",
+        expect=CONFORMANT,
+    ),
     # -- one divergence, one failure ----------------------------------------------------------
+    fault(
+        "evaluate-unavailable",
+        "consensus",
+        "TWIN-CORE-070",
+        "answers every evaluate request 503 with Retry-After: 1: one failure, its other uses "
+        "blocked",
+        rules=(rule("POST", "/consensus/evaluate", evaluate_unavailable),),
+        max_failures=1,
+    ),
     fault(
         "login-token-in-cookie-only",
         "core",

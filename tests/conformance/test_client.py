@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import http.server
 import json
+import threading
 import time
+import urllib.parse
 import zlib
 
 import brotli
@@ -25,6 +28,10 @@ class Recorded(list[Exchange]):
     def after(self, exchange: Exchange) -> None:
         """Keep the exchange."""
         self.append(exchange)
+
+    def operation_of(self, method: str, url: str) -> str:
+        """``METHOD /path`` (no contract here)."""
+        return f"{method} {urllib.parse.urlsplit(url).path}"
 
 
 @pytest.mark.parametrize(
@@ -144,3 +151,66 @@ def test_a_body_that_does_not_decode_is_a_contract_failure(
         client.close()
     assert caught.value.requirement == "TWIN-CORE-056"
     assert named in caught.value.message
+
+
+class _Busy(http.server.BaseHTTPRequestHandler):
+    """503 with the server's Retry-After for its first ``busy`` requests, then 200."""
+
+    def do_GET(self) -> None:
+        server = self.server
+        assert isinstance(server, _BusyServer)
+        server.requests += 1
+        busy = server.requests <= server.busy
+        body = b'{"name":"ServiceUnavailableError","message":"busy"}' if busy else b'{"ok":true}'
+        self.send_response(503 if busy else 200)
+        if busy and server.retry_after is not None:
+            self.send_header("retry-after", server.retry_after)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+class _BusyServer(http.server.ThreadingHTTPServer):
+    def __init__(self, busy: int, retry_after: str | None) -> None:
+        super().__init__(("127.0.0.1", 0), _Busy)
+        self.busy, self.retry_after, self.requests = busy, retry_after, 0
+
+
+@pytest.mark.suite("SUITE-023")
+@pytest.mark.parametrize(
+    ("busy", "retry_after", "status", "requests"),
+    [
+        (2, "1", 200, 3),  # busy twice, then served: a real client's retries
+        (9, "1", None, 3),  # still 503 after two retries: one unavailable failure
+        (9, "3600", None, 1),  # asks for an hour: not waited for
+        (9, "Fri, 31 Dec 2027 23:59:59 GMT", None, 1),  # a date: not waited for
+    ],
+)
+def test_a_busy_answer_is_retried_after_its_retry_after_then_fails_once(
+    busy: int, retry_after: str, status: int | None, requests: int
+) -> None:
+    server = _BusyServer(busy, retry_after)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    recorded = Recorded()
+    client = TwinClient(f"http://127.0.0.1:{server.server_address[1]}", observer=recorded)
+    try:
+        if status is not None:
+            assert client.get("/thing").status == status
+        else:
+            with pytest.raises(ConformanceFailure) as caught:
+                client.get("/thing")
+            assert "answered 503 (unavailable)" in caught.value.message
+            assert caught.value.cause == "unavailable|GET /thing"
+    finally:
+        client.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert server.requests == requests
+    assert [exchange.status for exchange in recorded][-1] == (status or 503)
+    assert len(recorded) == requests, "every answer the node gave is evidence"

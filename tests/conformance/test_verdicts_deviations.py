@@ -52,3 +52,22 @@ def test_a_deviation_the_spec_allows_is_conformant(
             e["response"]["body"] for e in evidence if e["response"] and e["response"]["body"]
         ]
         assert not any(body.startswith("base64:") for body in bodies), "bodies are decoded"
+
+
+@pytest.mark.suite("SUITE-023")
+def test_a_node_busy_for_a_moment_is_retried_and_conformant(tmp_path: Path) -> None:
+    with node(tmp_path, "evaluate-busy-at-first") as target:
+        run = harness(
+            tmp_path, "run", *against(target), "--profile", "consensus", "--fuzz-examples", "2",
+            env=PASSWORD_ENV,
+        )  # fmt: skip
+    assert run.code == 0, run.describe()
+    assert run.report is not None
+    assert run.report["verdict"] == "conformant", run.describe()
+    answers = [
+        [exchange["response"]["status"] for exchange in test["evidence"] if exchange["response"]]
+        for test in run.report["tests"]
+    ]
+    assert any(statuses[:2] == [503, 503] and statuses[2] != 503 for statuses in answers), (
+        "a check met the busy answers, retried and was served"
+    )

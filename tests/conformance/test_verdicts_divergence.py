@@ -69,3 +69,21 @@ def test_one_divergence_is_one_failure(
         assert run.profile("identity")["verdict"] == "conformant"
     if fault in ("route-not-served", "identity-create-drops-id"):
         assert blocked, "the checks that needed what failed are blocked"
+
+
+@pytest.mark.suite("SUITE-023", "SUITE-010")
+def test_an_operation_that_stays_unavailable_is_one_failure(tmp_path: Path) -> None:
+    with node(tmp_path, "evaluate-unavailable") as target:
+        run = harness(
+            tmp_path, "run", *against(target), "--profile", "consensus", "--fuzz-examples", "2",
+            env=PASSWORD_ENV,
+        )  # fmt: skip
+    assert run.code == 1, run.describe()
+    assert len(run.failed_tests()) == 1, run.describe()
+    (failed,) = run.failed_tests()
+    assert "/consensus/evaluate answered 503 (unavailable) 3 times" in failed["message"]
+    statuses = [exchange["response"]["status"] for exchange in failed["evidence"]]
+    assert statuses[-3:] == [503, 503, 503], "each answer the node gave is evidence"
+    blocked = run.tests("blocked")
+    assert len(blocked) > 50, "the vectors and checks that evaluate are blocked"
+    assert all(test["blockedBy"] == failed["id"] for test in blocked), run.describe()

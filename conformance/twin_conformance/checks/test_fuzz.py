@@ -18,7 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from twin_conformance._client import ConformanceFailure, Exchange
+from twin_conformance._client import (
+    UNAVAILABLE,
+    UNAVAILABLE_CAUSE,
+    ConformanceFailure,
+    Exchange,
+)
 from twin_conformance._contract import (
     CONTRACT,
     ContractViolation,
@@ -100,7 +105,11 @@ def _plan(items: list[pytest.Item], twin_state: TwinState) -> FuzzPlan:
         callspec = getattr(item, "callspec", None)
         operation = callspec.params.get("operation_id") if callspec is not None else None
         if isinstance(operation, str):
-            if operation not in twin_state.absent and operation not in stuck:
+            if (
+                operation not in twin_state.absent
+                and operation not in stuck
+                and twin_state.unavailable(operation) is None
+            ):
                 operations.append(operation)
         elif getattr(item, "originalname", item.name) == "test_stateful_links":
             stateful = True
@@ -115,7 +124,7 @@ def _already_reported(finding: Finding, fuzzer: Fuzzer, twin_state: TwinState) -
     """
     requirement = finding.requirement or ""
     operation = fuzzer.operation_id_of(finding.operation) or finding.operation
-    cause = _cause(finding)
+    cause = _cause(finding, operation)
     if cause is not None and cause in twin_state.causes:
         return twin_state.causes[cause]
     first = twin_state.failed_requirements.get((requirement, operation))
@@ -131,13 +140,15 @@ def _already_reported(finding: Finding, fuzzer: Fuzzer, twin_state: TwinState) -
     return first
 
 
-def _cause(finding: Finding) -> str | None:
+def _cause(finding: Finding, operation: str) -> str | None:
     """The root cause a finding shows, as the other checks key it (a status, a contract rule)."""
     exchange = finding.evidence[0] if finding.evidence else None
     response = exchange.get("response") if exchange else None
     if exchange is None or not isinstance(response, dict):
         return None
     status = int(response.get("status") or 0)
+    if status == UNAVAILABLE:
+        return f"{UNAVAILABLE_CAUSE}|{operation}"
     if finding.check in ("unsupported_method", "allow_header_conformance"):
         return status_cause("TWIN-CORE-052", 405, status)
     if finding.requirement in (ERROR_SHAPE, CONTRACT):
@@ -192,7 +203,10 @@ def _report(result: FuzzResult, what: str, fuzzer: Fuzzer, twin_state: TwinState
             message += f"; {others.total()} more failure(s): {listed}"
         if worst.curl:
             message += "\nreproduce the request:\n" + worst.curl
-        raise ConformanceFailure(worst.requirement, message)
+        operation = fuzzer.operation_id_of(worst.operation) or worst.operation
+        cause = _cause(worst, operation)
+        unavailable = cause is not None and cause.startswith(UNAVAILABLE_CAUSE)
+        raise ConformanceFailure(worst.requirement, message, cause if unavailable else None)
     if result.fuzzer_errors:
         pytest.fail(f"{what}: the fuzzer could not run: {result.fuzzer_errors[0]}")
     if result.cases == 0 and result.budget_reached:
@@ -224,6 +238,9 @@ def _require_usable(operation_id: str, twin_state: TwinState) -> None:
     breaker = twin_state.breakers.get(operation_id)
     if breaker is not None and breaker.open:
         raise Blocked(breaker.first_check, f"{operation_id} stopped answering")
+    unavailable = twin_state.unavailable(operation_id)
+    if unavailable is not None:
+        raise Blocked(unavailable, f"{operation_id} answered 503 (unavailable)")
 
 
 @pytest.mark.twin_profile("core")
