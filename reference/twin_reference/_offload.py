@@ -69,6 +69,8 @@ class ProcessWorker:
         self._pool: ProcessPoolExecutor | None = None
         self._admitted = 0
         self._turn = asyncio.Lock()
+        self.deaths_in_a_row = 0
+        """Requests on which the worker died since it last answered one (for /health)."""
 
     def start(self) -> None:
         """Start the worker process (and import what it needs) before the first request."""
@@ -105,11 +107,16 @@ class ProcessWorker:
             if self._pool is None:
                 raise ServiceUnavailableError(f"the {self.name} worker is not running")
             try:
-                return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+                result = await asyncio.get_running_loop().run_in_executor(
+                    self._pool, function, *args
+                )
             except BrokenProcessPool:
+                self.deaths_in_a_row += 1
                 LOG.error("the %s worker process died; starting another", self.name)
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self.start()
                 raise ServiceUnavailableError(
                     f"the {self.name} worker failed on this request; try again"
                 ).with_headers({"retry-after": "1"}) from None
+            self.deaths_in_a_row = 0
+            return result

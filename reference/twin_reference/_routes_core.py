@@ -22,6 +22,8 @@ STALL_ERROR_SECONDS = 30.0
 LOGIN_BODY_BYTES = 8 * 1024
 """An email and a password: 8 KiB is plenty, and keeps a public route's parse trivial."""
 VERSION = "0.1.0"
+WORKER_DEATHS_WARNING = 3
+"""/health warns once the evaluate worker died on this many requests in a row."""
 
 
 def node_of(request: Request) -> Node:
@@ -91,7 +93,11 @@ async def health(request: Request) -> Response:
     # TWIN-CORE-066 "GET /health SHOULD report warning or error, naming the component and the
     # reason in details, when the ledger has not committed for a while although writes wait,
     # when the node cannot reach a quorum of its committee, and when its storage fails."
-    components: list[dict[str, Any]] = [_database_health(node), _ledger_health(node)]
+    components: list[dict[str, Any]] = [
+        _database_health(node),
+        _ledger_health(node),
+        _worker_health(node),
+    ]
     if node.committee.size > 1:
         components.append(_peers_health(node))
     statuses = {component["status"] for component in components}
@@ -143,6 +149,22 @@ def _ledger_health(node: Node) -> dict[str, Any]:
         # is up but not ready (its peers may not be listening yet).
         return _component("Ledger", "warning", "waiting for the committee to commit the node's DID")
     return _component("Ledger")
+
+
+def _worker_health(node: Node) -> dict[str, Any]:
+    """The evaluate worker: a warning once it died on several requests in a row.
+
+    Each death answers that request 503 and starts a new worker; one that dies again and
+    again (it cannot start, or every body kills it) leaves the public evaluate route unusable.
+    """
+    deaths = node.evaluator.deaths_in_a_row
+    if deaths >= WORKER_DEATHS_WARNING:
+        return _component(
+            "Evaluate worker",
+            "warning",
+            f"the evaluate worker process died on the last {deaths} evaluate requests",
+        )
+    return _component("Evaluate worker")
 
 
 def _peers_health(node: Node) -> dict[str, Any]:

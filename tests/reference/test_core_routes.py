@@ -76,7 +76,11 @@ def test_root_and_health_answer(client: httpx.Client) -> None:
     assert client.get("/").json()["links"]["spec"] == "/spec"
     health = client.get("/health").json()
     assert health["status"] == "ok"
-    assert {component["name"] for component in health["components"]} == {"Database", "Ledger"}
+    assert {component["name"] for component in health["components"]} == {
+        "Database",
+        "Ledger",
+        "Evaluate worker",
+    }
 
 
 def test_spec_is_a_self_contained_openapi_document(client: httpx.Client) -> None:
