@@ -44,6 +44,7 @@ BUSY_RETRIES = 2
 MAX_RETRY_AFTER_SECONDS = 5.0
 """A longer Retry-After is not waited for: the answer stands (SUITE-023)."""
 UNAVAILABLE_CAUSE = "unavailable"
+NO_ANSWER_CAUSE = "no-answer"
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 EVIDENCE_BODY_CHARS = 4096
 ACCEPT_ENCODING = "gzip, deflate, br"
@@ -371,7 +372,10 @@ class TwinClient:
         if self.observer is not None:
             self.observer.after(exchange)
         if exchange.status is None:
-            fail(None, f"{exchange.where}: {exchange.error}")
+            # SUITE-022: a timeout is keyed by its operation, so that a later timeout of the
+            # same operation in another check is blocked by this one, not failed again.
+            cause = f"{NO_ANSWER_CAUSE}|{self._operation(exchange)}" if exchange.timed_out else None
+            fail(None, f"{exchange.where}: {exchange.error}", cause)
         require(
             exchange.decoding_error is None,
             CONTRACT,
@@ -380,16 +384,11 @@ class TwinClient:
         if exchange.status == UNAVAILABLE:
             # SUITE-023: still unavailable after the retries a real client makes. Every later
             # check that meets the same operation unavailable is blocked by this one.
-            operation = (
-                self.observer.operation_of(exchange.method, exchange.url)
-                if self.observer is not None
-                else f"{exchange.method} {httpx.URL(exchange.url).path}"
-            )
             raise ConformanceFailure(
                 None,
                 f"{exchange.where} answered 503 (unavailable) {BUSY_RETRIES + 1} times, "
                 "honouring its Retry-After: the operation could not be tested",
-                cause=f"{UNAVAILABLE_CAUSE}|{operation}",
+                cause=f"{UNAVAILABLE_CAUSE}|{self._operation(exchange)}",
             )
         if exchange.status >= 500 and exchange.status != 501:
             if expect_rejection:
@@ -401,6 +400,12 @@ class TwinClient:
         if validate and self.validator is not None:
             self.validator(exchange, expect_rejection)
         return exchange
+
+    def _operation(self, exchange: Exchange) -> str:
+        """The operation of an exchange, as the observer names it (``METHOD /path`` without)."""
+        if self.observer is not None:
+            return self.observer.operation_of(exchange.method, exchange.url)
+        return f"{exchange.method} {httpx.URL(exchange.url).path}"
 
     def _retry_while_busy(self, exchange: Exchange, headers: dict[str, str]) -> Exchange:
         """Send a request answered 503 again after its Retry-After, as a real client does.

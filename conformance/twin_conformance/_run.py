@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from twin_conformance._client import UNAVAILABLE_CAUSE, Exchange, TwinClient
+from twin_conformance._client import NO_ANSWER_CAUSE, UNAVAILABLE_CAUSE, Exchange, TwinClient
 from twin_conformance._container import ContainerNode
 from twin_conformance._contract import ContractViolation, OpenApiContract
 from twin_conformance._failures import Blocked, ConformanceFailure
@@ -141,12 +141,15 @@ class RunObserver:
             raise Blocked(unavailable, f"{operation} answered 503 (unavailable) in {unavailable}")
         breaker = run.breakers.get(operation)
         if breaker is not None and breaker.open:
-            # SUITE-022: an operation that timed out twice fails fast from then on.
-            raise ConformanceFailure(
-                None,
+            # SUITE-022: an operation that timed out twice is not asked again; what needs it
+            # is blocked by the check that saw it time out first (one cause, one failure).
+            stopped = (
                 f"operation {operation} stopped answering: it timed out "
-                f"{breaker.timeouts} times, first in {breaker.first_check}",
+                f"{breaker.timeouts} times, first in {breaker.first_check}"
             )
+            if breaker.first_check != run.current:
+                raise Blocked(breaker.first_check, stopped)
+            raise ConformanceFailure(None, stopped, f"{NO_ANSWER_CAUSE}|{operation}")
         if time.monotonic() > run.run_deadline + run.request_timeout:
             raise ConformanceFailure(None, "the whole-run time limit was reached")
 

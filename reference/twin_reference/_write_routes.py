@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.types import Message
 
 from twin_reference._errors import ApiError, ConflictError, ValidationError, WritePending
-from twin_reference._http import json_bytes, read_body
+from twin_reference._http import error_response, read_body
 from twin_reference._node import Node
 from twin_reference._routes_core import authenticate, node_of
 from twin_reference._writes import (
@@ -118,7 +118,10 @@ async def _serve(
         if claim.digest is None:
             keys.release(claim)
         else:
-            keys.finish(claim, exc.status, dict(exc.headers), json_bytes(exc.body()))
+            # Kept as it was rendered, Content-Type included: a replay is the same answer.
+            rendered = error_response(exc)
+            headers = {**dict(exc.headers), **_kept_headers(rendered)}
+            keys.finish(claim, exc.status, headers, bytes(rendered.body))
         raise
     except BaseException:
         if claim.digest is None:

@@ -91,3 +91,17 @@ def test_a_refused_write_keeps_no_key_and_a_removal_replays(writer: httpx.Client
     # Without the key the item is gone (404); with it, the first outcome again.
     assert writer.delete(f"/verifiable/{item}").status_code == 404
     assert writer.delete(f"/verifiable/{item}", headers=removal).status_code == 204
+
+
+@pytest.mark.requirement("TWIN-CORE-068")
+def test_a_replayed_error_is_the_same_answer_content_type_included(writer: httpx.Client) -> None:
+    """A keyed write the ledger refused (a second profile) replays with its media type."""
+    profile = {"publicProfile": {"name": "Replay"}, "privateProfile": {"phone": "1"}}
+    writer.post("/identity/profile", json=profile)
+    key = {"idempotency-key": "second-profile"}
+    refused = writer.post("/identity/profile", json=profile, headers=key)
+    assert refused.status_code == 409, refused.text
+    again = writer.post("/identity/profile", json=profile, headers=key)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert (again.status_code, again.content) == (refused.status_code, refused.content)
+    assert again.headers["content-type"] == refused.headers["content-type"] == "application/json"
