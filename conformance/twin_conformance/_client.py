@@ -45,6 +45,7 @@ MAX_RETRY_AFTER_SECONDS = 5.0
 """A longer Retry-After is not waited for: the answer stands (SUITE-023)."""
 UNAVAILABLE_CAUSE = "unavailable"
 NO_ANSWER_CAUSE = "no-answer"
+SERVER_ERROR_CAUSE = "server-error"
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 EVIDENCE_BODY_CHARS = 4096
 ACCEPT_ENCODING = "gzip, deflate, br"
@@ -238,6 +239,11 @@ class ExchangeObserver(Protocol):
         """The operation a request goes to (its operationId, or ``METHOD /path``)."""
 
 
+def server_error_cause(operation: str, *, bad_input: bool) -> str:
+    """The root cause of a 5xx answer: the operation, and whether it was to bad input."""
+    return f"{SERVER_ERROR_CAUSE}|{operation}|{'bad-input' if bad_input else 'request'}"
+
+
 def retry_after_seconds(exchange: Exchange) -> float | None:
     """How long a 503 asks the client to wait: its ``Retry-After`` in seconds (1 s without one).
 
@@ -391,12 +397,19 @@ class TwinClient:
                 cause=f"{UNAVAILABLE_CAUSE}|{self._operation(exchange)}",
             )
         if exchange.status >= 500 and exchange.status != 501:
+            # One operation that fails with 5xx is one root cause: keyed by the operation (and
+            # whether the input was bad), later checks meeting it again are blocked.
             if expect_rejection:
                 fail(
                     "TWIN-CORE-054",
                     f"{exchange.where} answered {exchange.status} to bad input",
+                    server_error_cause(self._operation(exchange), bad_input=True),
                 )
-            fail(None, f"{exchange.where} answered {exchange.status}, a server error")
+            fail(
+                None,
+                f"{exchange.where} answered {exchange.status}, a server error",
+                server_error_cause(self._operation(exchange), bad_input=False),
+            )
         if validate and self.validator is not None:
             self.validator(exchange, expect_rejection)
         return exchange

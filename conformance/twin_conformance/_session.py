@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from twin_conformance._client import TwinClient
+from twin_conformance._client import TwinClient, server_error_cause
 from twin_conformance._container import ContainerNode, ContainerSpec
 from twin_conformance._contract import ERROR_SHAPE, error_body_signature, load_contract
 from twin_conformance._failures import (
@@ -64,6 +64,8 @@ from twin_conformance.plugin import (
     test_id,
 )
 
+BAD_INPUT_SERVER_ERROR = "TWIN-CORE-054"
+"""A 5xx answer to bad input: keyed by operation, so one such operation is one failure."""
 PRESENCE_MODULE = "test_routes.py"
 FUZZ_MODULE = "test_fuzz.py"
 NOT_RUN = "not run: "
@@ -399,7 +401,11 @@ def _not_passed(
         return
     if isinstance(error, ConformanceFailure):
         requirement = error.requirement or (requirements[0] if requirements else None)
-        cause = error.cause or _error_shape_cause(run, requirement)
+        cause = (
+            error.cause
+            or _error_shape_cause(run, requirement)
+            or _bad_input_server_error_cause(run, requirement)
+        )
         if cause is not None and cause.startswith("None|"):
             cause = f"{requirement}|{cause.removeprefix('None|')}"
         first = run.causes.get(cause) if cause else None
@@ -442,6 +448,16 @@ def _error_shape_cause(run: TwinState, requirement: str | None) -> str | None:
     if exchange.status is None or exchange.status < 400:
         return None
     return error_body_signature(exchange.status, exchange.body)
+
+
+def _bad_input_server_error_cause(run: TwinState, requirement: str | None) -> str | None:
+    """The root cause of a 5xx answer to bad input that a check judged itself (a vector)."""
+    if requirement != BAD_INPUT_SERVER_ERROR or not run.last_exchange:
+        return None
+    exchange = run.last_exchange[-1]
+    if exchange.status is None or exchange.status < 500 or exchange.status == 501:
+        return None
+    return server_error_cause(run.operation_of(exchange.method, exchange.url), bad_input=True)
 
 
 def _failed_operation(run: TwinState) -> str | None:
