@@ -248,7 +248,7 @@ def test_the_unmodified_reference_node_is_conformant(runs: RunBook, profile: str
     assert run.report["verdict"] == "conformant", run.describe()
 
 
-@pytest.mark.suite("SUITE-060")
+@pytest.mark.suite("SUITE-060", "SUITE-012")
 @pytest.mark.parametrize(
     "fault",
     [pytest.param(fault, id=fault.name) for fault in CATALOG if fault.name in SMOKE],
@@ -272,6 +272,10 @@ def test_the_harness_catches_the_broken_variant(runs: RunBook, fault: Fault) -> 
     assert catching, (
         f"{fault.name} was caught, but no failed test names {fault.requirement}:\n{run.describe()}"
     )
+    if fault.max_failures is not None:
+        assert len(run.failed_tests()) <= fault.max_failures, (
+            f"{fault.name}: one root cause, {len(run.failed_tests())} failures:\n{run.describe()}"
+        )
 
 
 def _closed_port() -> int:
