@@ -198,3 +198,18 @@ def test_a_response_judged_again_is_judged_the_same(contract: OpenApiContract) -
         assert [(f.requirement, f.signature) for f in reversed(again)] == [
             (f.requirement, f.signature) for f in first
         ]
+
+
+def test_each_bundled_document_is_a_fresh_deep_copy() -> None:
+    import copy
+
+    from twin_conformance._bundle import _bundled, bundled_document
+    from twin_conformance._paths import spec_dir
+
+    original = _bundled(spec_dir().resolve())
+    first, second = bundled_document(), bundled_document()
+    assert first == second == copy.deepcopy(original)
+    first["components"]["schemas"]["error.schema.json"]["required"].append("changed")
+    first["paths"].clear()
+    assert second == original
+    assert bundled_document() == original
