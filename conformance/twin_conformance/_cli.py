@@ -54,6 +54,9 @@ def main() -> None:
     Exit codes: 0 conformant (or the selected checks passed), 1 a check failed that the
     baseline does not list, 2 could not run or did not complete.
     """
+    from twin_conformance._lazy import defer_rfc3987_syntax
+
+    defer_rfc3987_syntax()
 
 
 def _public_command(argv: list[str]) -> str:

@@ -34,6 +34,8 @@ import referencing.jsonschema
 import yaml
 from jsonschema_path import SchemaPath
 from openapi_core import Config, OpenAPI
+from openapi_core.templating.media_types.datatypes import MediaType
+from openapi_core.templating.paths.datatypes import PathOperationServer
 from openapi_core.templating.paths.exceptions import PathError
 from openapi_core.templating.paths.finders import APICallPathFinder
 from openapi_core.testing import MockRequest, MockResponse
@@ -42,7 +44,10 @@ from openapi_core.validation.response.exceptions import (
     MissingHeader,
     MissingRequiredHeader,
 )
+from openapi_core.validation.response.validators import V31ResponseValidator
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
+from openapi_core.validation.schemas.factories import SchemaValidatorsFactory
+from openapi_core.validation.schemas.validators import SchemaValidator
 
 from twin_conformance._bundle import bundled_document
 from twin_conformance._client import Exchange
@@ -82,9 +87,8 @@ FORMAT_RULES: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
     "consensusCommitList": ((("commits",), "TWIN-CONSENSUS-010"),),
 }
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
-
-
-_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+LOOKUPS_KEPT = 4096
+"""Bound on each of the response validator's memos (URLs and content types come from the node)."""
 
 
 def error_body_signature(status: int, body: bytes) -> str | None:
@@ -192,6 +196,90 @@ class SpecFiles:
         return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - the safe loader
 
 
+class _MemoisedSchemaValidators:
+    """openapi-core's schema validator factory, building each schema's validator once.
+
+    openapi-core builds a fresh jsonschema validator (with a deep copy of the format checker)
+    for every response, twice: the same validator, from the same schema of the same document.
+    """
+
+    def __init__(self, factory: SchemaValidatorsFactory) -> None:
+        self._factory = factory
+        self._built = functools.lru_cache(maxsize=LOOKUPS_KEPT)(self._build)
+
+    def create(
+        self,
+        spec: SchemaPath,
+        schema: SchemaPath,
+        format_validators: Any = None,  # noqa: ANN401 - openapi-core's own types
+        extra_format_validators: Any = None,  # noqa: ANN401
+        forbid_unspecified_additional_properties: bool = False,
+        enforce_properties_required: bool = False,
+    ) -> SchemaValidator:
+        """The validator of ``schema`` (built once when no per-call format validators are given)."""
+        if format_validators is None and extra_format_validators is None:
+            return self._built(
+                spec, schema, forbid_unspecified_additional_properties, enforce_properties_required
+            )
+        return self._factory.create(
+            spec,
+            schema,
+            format_validators=format_validators,
+            extra_format_validators=extra_format_validators,
+            forbid_unspecified_additional_properties=forbid_unspecified_additional_properties,
+            enforce_properties_required=enforce_properties_required,
+        )
+
+    def _build(
+        self, spec: SchemaPath, schema: SchemaPath, forbid: bool, enforce: bool
+    ) -> SchemaValidator:
+        return self._factory.create(
+            spec,
+            schema,
+            forbid_unspecified_additional_properties=forbid,
+            enforce_properties_required=enforce,
+        )
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - the factory's other members
+        """Anything else the factory offers, unchanged."""
+        return getattr(self._factory, name)
+
+
+class MemoisedResponseValidator(V31ResponseValidator):
+    """openapi-core's OpenAPI 3.1 response validator, remembering what depends only on the spec.
+
+    The operation a URL goes to, the documented response for a status, the media type for a
+    content type and each schema's validator are looked up in the (never changing) document
+    on every response otherwise: about three quarters of the check's CPU. Lookups that fail
+    are not remembered, so each failure is raised afresh, as before. What is judged (the
+    status, the media type, the headers, the body against its schema) is unchanged.
+    """
+
+    def __init__(self, spec: SchemaPath, **options: Any) -> None:  # noqa: ANN401
+        super().__init__(spec, **options)
+        self.schema_validators_factory = _MemoisedSchemaValidators(  # type: ignore[assignment]
+            self.schema_validators_factory
+        )
+        self._path_of = functools.lru_cache(maxsize=LOOKUPS_KEPT)(self._uncached_path)
+        self._response_of = functools.lru_cache(maxsize=LOOKUPS_KEPT)(
+            super()._find_operation_response
+        )
+        self._media_type_of = functools.lru_cache(maxsize=LOOKUPS_KEPT)(super()._find_media_type)
+
+    def _uncached_path(self, method: str, host_url: str, path: str) -> PathOperationServer:
+        return super()._find_path(MockRequest(host_url, method, path))
+
+    def _find_path(self, request: Any) -> PathOperationServer:  # noqa: ANN401
+        pattern = getattr(request, "path_pattern", None) or request.path
+        return self._path_of(request.method, request.host_url, pattern)
+
+    def _find_operation_response(self, status_code: int, operation: SchemaPath) -> SchemaPath:
+        return self._response_of(status_code, operation)
+
+    def _find_media_type(self, content: SchemaPath, mimetype: str | None = None) -> MediaType:
+        return self._media_type_of(content, mimetype)
+
+
 @dataclass(frozen=True)
 class Operation:
     """One operation of the OpenAPI document: its method, path template, id, profile, auth."""
@@ -223,7 +311,12 @@ class OpenApiContract:
                 handlers={"file": SpecFiles(root)},
             ),
             config=Config(
-                extra_media_type_deserializers={DID_RESOLUTION: json.loads, JSON_LD: json.loads}
+                extra_media_type_deserializers={DID_RESOLUTION: json.loads, JSON_LD: json.loads},
+                response_validator_cls=MemoisedResponseValidator,
+                # The document is the suite's own, fixed per release: its validity (and the
+                # bundle's) is a test of the suite (tests/lint/test_openapi.py,
+                # tests/conformance/test_contract.py), not a cost of every run.
+                spec_validator_cls=None,  # type: ignore[arg-type]  # None: skipped
             ),
         )
         self._finder = APICallPathFinder(self.api.spec)

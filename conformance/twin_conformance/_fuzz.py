@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import inspect
 import json
 import os
 import tempfile
@@ -349,6 +350,7 @@ class Fuzzer:
             _hypothesis_home(self._home),
             _no_local_constants(),
             _parse_one_at_a_time(),
+            _lambda_descriptions_once(),
         ):
             yield
 
@@ -646,6 +648,43 @@ def _hypothesis_home(folder: Path) -> Iterator[None]:
         yield
     finally:
         hypothesis.configuration.set_hypothesis_home_dir(None)
+
+
+@contextmanager
+def _lambda_descriptions_once() -> Iterator[None]:
+    """Describe each lambda hypothesis meets once, not once per closure of it.
+
+    Hypothesis names every ``.filter(lambda ...)`` and ``.map(lambda ...)`` of a strategy by
+    finding the lambda in its source file and parsing it (tens of milliseconds each), and its
+    own cache misses for the new closures schemathesis makes per operation: a fifth of a
+    fuzzing run's CPU went there (99 descriptions of 12 lambdas in one run). A description
+    depends only on the lambda's code and signature, so it is kept by those. The hook is
+    private to hypothesis; without it (another hypothesis version) nothing changes.
+    """
+    from hypothesis.internal import lambda_sources
+
+    original = getattr(lambda_sources, "_lambda_description", None)
+    if original is None:
+        yield
+        return
+    described: dict[tuple[Any, ...], str] = {}
+
+    def describe(f: Any, *args: Any, **kwargs: Any) -> str:  # noqa: ANN401 - a lambda
+        target = getattr(f, "__wrapped_target", f)
+        try:
+            key = (target.__code__, str(inspect.signature(target)), args, tuple(kwargs.items()))
+            hash(key)
+        except (AttributeError, TypeError, ValueError):
+            return str(original(f, *args, **kwargs))
+        if key not in described:
+            described[key] = str(original(f, *args, **kwargs))
+        return described[key]
+
+    setattr(lambda_sources, "_lambda_description", describe)  # noqa: B010 - private hook
+    try:
+        yield
+    finally:
+        setattr(lambda_sources, "_lambda_description", original)  # noqa: B010 - private hook
 
 
 @contextmanager

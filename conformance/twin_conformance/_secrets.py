@@ -14,6 +14,7 @@ import json
 import re
 import urllib.parse
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 REDACTED = "«redacted»"
@@ -40,12 +41,26 @@ def spellings(secret: str) -> set[str]:
     return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
 
 
+REMEMBERED_LENGTH = 512
+"""Texts up to this length (header names and values, short bodies) are redacted once each."""
+REMEMBERED_TEXTS = 50_000
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """The secrets' spellings as one pattern, the shortest one's length, and texts redacted."""
+
+    pattern: re.Pattern[str]
+    shortest: int
+    seen: dict[str, str]
+
+
 class Redactor:
     """The secrets of one run, and the rewriting that hides them."""
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         self._secrets: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
+        self._compiled: _Compiled | None = None
         for secret in secrets:
             self.add(secret)
 
@@ -54,7 +69,7 @@ class Redactor:
         if secret is None or len(secret) < MIN_SECRET_LENGTH or secret in self._secrets:
             return
         self._secrets.add(secret)
-        self._pattern = None
+        self._compiled = None
 
     def learn_from_body(self, body: bytes) -> None:
         """Take the token members of a login or refresh answer as secrets."""
@@ -77,14 +92,29 @@ class Redactor:
         """``value`` with every spelling of every secret replaced."""
         if not self._secrets:
             return value
-        if self._pattern is None:
-            forms = sorted(
-                {form for secret in self._secrets for form in spellings(secret)},
-                key=len,
-                reverse=True,
-            )
-            self._pattern = re.compile("|".join(re.escape(form) for form in forms))
-        return self._pattern.sub(REDACTED, value)
+        compiled = self._compiled or self._compile()
+        if len(value) < compiled.shortest:
+            return value  # Too short to hold any spelling of any secret.
+        if len(value) > REMEMBERED_LENGTH:
+            return compiled.pattern.sub(REDACTED, value)
+        redacted = compiled.seen.get(value)
+        if redacted is None:
+            redacted = compiled.pattern.sub(REDACTED, value)
+            if len(compiled.seen) < REMEMBERED_TEXTS:
+                compiled.seen[value] = redacted
+        return redacted
+
+    def _compile(self) -> _Compiled:
+        forms = sorted(
+            {form for secret in self._secrets for form in spellings(secret)},
+            key=len,
+            reverse=True,
+        )
+        compiled = _Compiled(
+            re.compile("|".join(re.escape(form) for form in forms)), len(forms[-1]), {}
+        )
+        self._compiled = compiled
+        return compiled
 
     def value(self, value: Any) -> Any:  # noqa: ANN401 - any JSON value
         """A JSON value with every string (member names included) redacted."""

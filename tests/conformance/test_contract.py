@@ -168,3 +168,48 @@ def test_the_contract_uses_openapi_core_to_find_operations(contract: OpenApiCont
     assert resolve.operation_id == "identityResolve"
     assert contract.find("PUT", "http://127.0.0.1:1/info") is None
     assert contract.find("GET", "http://127.0.0.1:1/no-such-route") is None
+
+
+def test_the_bundled_document_is_valid_openapi_3_1() -> None:
+    # The run does not validate the document it checks with (a fixed part of the suite): this does.
+    from openapi_spec_validator import validate
+
+    from twin_conformance._bundle import bundled_document
+    from twin_conformance._paths import spec_dir
+
+    validate(
+        bundled_document(),
+        base_uri=(spec_dir() / "openapi" / "twin.openapi.yaml").resolve().as_uri(),
+    )
+
+
+@pytest.mark.requirement("TWIN-CORE-056")
+def test_a_response_judged_again_is_judged_the_same(contract: OpenApiContract) -> None:
+    # What the check remembers (operations, responses, media types, validators) depends on the
+    # document only: a failure stays a failure however often it is seen, and in any order.
+    bad = _exchange("GET", "/info", 200, {"name": "x"})
+    good = _exchange("GET", "/info", 200, INFO)
+    undocumented = _exchange("GET", "/info", 418, INFO)
+    other_media = _exchange("GET", "/info", 200, INFO, media="text/plain")
+    first = [_failure(contract, each) for each in (bad, undocumented, other_media)]
+    for _ in range(3):
+        contract.check(good)
+        again = [_failure(contract, each) for each in (other_media, undocumented, bad)]
+        assert [(f.requirement, f.signature) for f in reversed(again)] == [
+            (f.requirement, f.signature) for f in first
+        ]
+
+
+def test_each_bundled_document_is_a_fresh_deep_copy() -> None:
+    import copy
+
+    from twin_conformance._bundle import _bundled, bundled_document
+    from twin_conformance._paths import spec_dir
+
+    original = _bundled(spec_dir().resolve())
+    first, second = bundled_document(), bundled_document()
+    assert first == second == copy.deepcopy(original)
+    first["components"]["schemas"]["error.schema.json"]["required"].append("changed")
+    first["paths"].clear()
+    assert second == original
+    assert bundled_document() == original
