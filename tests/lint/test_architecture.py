@@ -142,7 +142,13 @@ def _repository_files() -> list[Path]:
     except (OSError, subprocess.SubprocessError):
         pytest.skip("git cannot list the repository's files here (not a git checkout)")
     paths = [REPO_ROOT / name for name in listed.split("\0") if name]
-    return [path for path in paths if path.is_file()]
+    # A virtual environment under any name (.gitignore knows only .venv) is not the repository.
+    environments = {cfg.parent for cfg in REPO_ROOT.glob("*/pyvenv.cfg")}
+    return [
+        path
+        for path in paths
+        if path.is_file() and not any(env in path.parents for env in environments)
+    ]
 
 
 def _sha256(path: Path) -> str:
