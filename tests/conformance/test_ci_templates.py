@@ -133,6 +133,9 @@ def test_the_ci_steps_gate_a_release(tmp_path: Path, suite_venv: Path) -> None:
             capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         baseline.write_text(listed.stdout)
+    # The release gate runs against a fresh instance of the same node: the first run's failed
+    # logins (its throttling checks) would otherwise leave this address throttled (429).
+    with node(tmp_path / "bad-again", "info-without-spec-version") as target:
         code, output, written = _steps(
             tmp_path / "c", suite_venv, TWIN_TARGET=target.url, TWIN_BASELINE=str(baseline),
             **common,
