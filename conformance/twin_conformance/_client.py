@@ -374,7 +374,7 @@ class TwinClient:
             exchange = dataclasses.replace(prefetched[1])
         else:
             self._send(exchange)
-        exchange = self._retry_while_busy(exchange, headers_asked)
+        exchange, attempts = self._retry_while_busy(exchange, headers_asked)
         if self.observer is not None:
             self.observer.after(exchange)
         if exchange.status is None:
@@ -392,8 +392,9 @@ class TwinClient:
             # check that meets the same operation unavailable is blocked by this one.
             raise ConformanceFailure(
                 None,
-                f"{exchange.where} answered 503 (unavailable) {BUSY_RETRIES + 1} times, "
-                "honouring its Retry-After: the operation could not be tested",
+                f"{exchange.where} answered 503 (unavailable) {attempts} "
+                f"time{'s' if attempts > 1 else ''}, honouring its Retry-After up to "
+                f"{MAX_RETRY_AFTER_SECONDS:g} s: the operation could not be tested",
                 cause=f"{UNAVAILABLE_CAUSE}|{self._operation(exchange)}",
             )
         if exchange.status >= 500 and exchange.status != 501:
@@ -420,11 +421,15 @@ class TwinClient:
             return self.observer.operation_of(exchange.method, exchange.url)
         return f"{exchange.method} {httpx.URL(exchange.url).path}"
 
-    def _retry_while_busy(self, exchange: Exchange, headers: dict[str, str]) -> Exchange:
+    def _retry_while_busy(
+        self, exchange: Exchange, headers: dict[str, str]
+    ) -> tuple[Exchange, int]:
         """Send a request answered 503 again after its Retry-After, as a real client does.
 
         At most :data:`BUSY_RETRIES` times; each answer the node gave is kept as evidence.
+        Returns the last exchange and how many times the request was sent.
         """
+        attempts = 1
         for _ in range(BUSY_RETRIES):
             if exchange.status != UNAVAILABLE:
                 break
@@ -441,7 +446,8 @@ class TwinClient:
                 exchange.request_body,
             )
             self._send(exchange)
-        return exchange
+            attempts += 1
+        return exchange, attempts
 
     def get(self, path: str, **kwargs: Any) -> Exchange:  # noqa: ANN401
         """A GET request (see :meth:`request`)."""
