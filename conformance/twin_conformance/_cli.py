@@ -218,7 +218,10 @@ def _prepare_target(
     type=click.IntRange(0, 10_000),
     default=10,
     show_default=True,
-    help="Generated cases per operation at most (0 skips fuzzing).",
+    help=(
+        "Cases the fuzzing phase generates per operation at most, after the spec's examples "
+        "and the coverage phase's boundary cases, which always run (0 skips all fuzzing)."
+    ),
 )
 @click.option(
     "--fuzz-budget",

@@ -96,7 +96,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--twin-fuzz-examples",
         type=int,
         default=DEFAULT_FUZZ_EXAMPLES,
-        help="fuzz cases per operation",
+        help="generated fuzz cases per operation, beyond the examples and coverage cases",
     )
     group.addoption(
         "--twin-fuzz-budget",

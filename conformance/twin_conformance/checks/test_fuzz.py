@@ -2,9 +2,10 @@
 
 One check per operation (the examples, coverage and fuzzing phases, each marked with its
 operation's profile) and one for the stateful phase over the spec's OpenAPI links, all seeded
-by the run's seed with ``--twin-fuzz-examples`` cases per operation at most (0 turns fuzzing
-off), within ``--twin-fuzz-budget`` seconds, ``--twin-concurrency`` operations at once
-(``_fuzz_schedule.py``); the report counts the examples that actually ran.
+by the run's seed with ``--twin-fuzz-examples`` generated cases per operation at most beyond
+the examples and coverage cases (0 turns fuzzing off), within ``--twin-fuzz-budget`` seconds,
+``--twin-concurrency`` operations at once (``_fuzz_schedule.py``); the report counts the
+examples that actually ran.
 Every schemathesis check runs; a failure names the requirement it breaks (see
 ``twin_conformance._fuzz``), with the exchange as evidence and a curl command that sends the
 failing request again. The allowances a conforming node needs are in ``fuzz.toml``.
