@@ -23,6 +23,7 @@ from twin_conformance._client import NO_ANSWER_CAUSE, UNAVAILABLE_CAUSE, Exchang
 from twin_conformance._container import ContainerNode
 from twin_conformance._contract import ContractViolation, OpenApiContract
 from twin_conformance._failures import Blocked, ConformanceFailure
+from twin_conformance._head_probe import HeadProbeAhead
 from twin_conformance._results import Selection, Stop, TestRecord
 from twin_conformance._secrets import Redactor
 from twin_conformance._target import EmbeddedNode, Target
@@ -89,6 +90,8 @@ class TwinState:
     """The check's last exchange with the target (raw, for deriving a root cause)."""
     baseline: set[str] | None = None
     known_ids: set[str] = field(default_factory=set)
+    head_probe: HeadProbeAhead | None = None
+    """The trickled-head probe when it runs ahead of its check (``_head_probe.py``)."""
     fuzzed: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Fuzz check ID → the examples that actually ran, its seconds, whether the budget ended it."""
 

@@ -226,13 +226,16 @@ def _target_from_options(config: pytest.Config) -> Target | None:
 def _order(item: pytest.Item) -> int:
     """Route presence first; fuzzing (which changes state) late; destructive checks last.
 
-    A check that makes the node refuse the harness's logins for a while (throttling) runs
-    after every other check but the destructive ones, so that no check needing a login
-    meets the throttle it set off.
+    A check that judges what a probe saw while the others ran comes after fuzzing. A check
+    that makes the node refuse the harness's logins for a while (throttling) runs after every
+    other check but the destructive ones, so that no check needing a login meets the throttle
+    it set off.
     """
     if item.get_closest_marker("twin_destructive") is not None:
-        return 4
+        return 5
     if item.get_closest_marker("twin_throttles_logins") is not None:
+        return 4
+    if item.get_closest_marker("twin_judged_late") is not None:
         return 3
     name = Path(str(item.path)).name
     return 0 if name == PRESENCE_MODULE else 2 if name == FUZZ_MODULE else 1
@@ -626,6 +629,8 @@ def on_finish(run: TwinState, session: pytest.Session, exitstatus: int) -> None:
         elif run.could_not_run is not None:
             session.exitstatus = EXIT_COULD_NOT_RUN
     finally:
+        if run.head_probe is not None:
+            run.head_probe.close()
         if run.client is not None:
             run.client.close()
         if run.embedded is not None:

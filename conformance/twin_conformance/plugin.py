@@ -228,6 +228,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "twin_requirement(*ids): the TWIN requirement IDs a conformance check checks",
         "twin_read_only: the check writes nothing to the target (it runs in --read-only runs)",
         "twin_destructive: the check may halt a node that fails it (only with --destructive)",
+        "twin_judged_late: the check judges what a probe saw while other checks ran (it runs "
+        "after fuzzing)",
         "twin_throttles_logins: the check makes the node refuse the harness's logins for a "
         "while (it runs after every other check but the destructive ones)",
     ):

@@ -8,21 +8,23 @@ bound the harness applies is stated here; each holds on a loaded two-core machin
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import socket
-import ssl
 import statistics
 import threading
 import time
-from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
 
 import pytest
 
 from twin_conformance._client import Exchange, TwinClient, fail, require
+from twin_conformance._head_probe import (
+    HEAD_BOUND_SECONDS,
+    HeadProbeAhead,
+    address,
+    trickle_head,
+)
 from twin_conformance._run import TwinState
 from twin_conformance.checks._support import error_code, require_status, seeded_random
 
@@ -34,8 +36,6 @@ EVALUATE_BODY_BYTES = 16 * 1024 * 1024
 """POST /consensus/evaluate takes 16 MiB (TWIN-CONSENSUS-103): this fills it with ``{}``."""
 HEALTH_BOUND_SECONDS = 2.0
 """How long GET /health may take while a hostile body is being refused."""
-HEAD_BOUND_SECONDS = 30.0
-"""How long a node may hold a request head that arrives one byte a second."""
 IDLE_CONNECTIONS = 200
 NEW_CLIENT_BOUND_SECONDS = 5.0
 """How soon a new client is served while ``IDLE_CONNECTIONS`` idle connections are open."""
@@ -196,67 +196,57 @@ def test_a_body_of_too_many_values_is_413_and_health_answers_meanwhile(
     )
 
 
-def _address(base_url: str) -> tuple[str, int, bool]:
-    """The target's host, port and whether it speaks TLS."""
-    parts = urlsplit(base_url)
-    secure = parts.scheme == "https"
-    return parts.hostname or "127.0.0.1", parts.port or (443 if secure else 80), secure
+TRICKLE_CHECK = "test_core_limits.py::test_a_request_head_trickled_a_byte_a_second_is_cut_off"
 
 
-@contextlib.contextmanager
-def _raw_connection(base_url: str, timeout: float) -> Iterator[socket.socket]:
-    """A socket to the target (TLS when it is https), closed on leaving."""
-    host, port, secure = _address(base_url)
-    raw = socket.create_connection((host, port), timeout=timeout)
-    connection: socket.socket = raw
-    try:
-        if secure:
-            connection = ssl.create_default_context().wrap_socket(raw, server_hostname=host)
-        yield connection
-    finally:
-        connection.close()
+@pytest.mark.twin_read_only
+@pytest.mark.twin_judged_late
+@pytest.mark.twin_requirement("TWIN-CORE-062")
+def test_a_request_head_trickled_a_byte_a_second_is_cut_off(
+    twin: TwinClient, run: TwinState
+) -> None:
+    """A head that never ends is answered 408 or closed within the harness's bound.
+
+    The probe may have run ahead, beside the other checks (``_head_probe.py``); this check,
+    among the last, judges what it saw.
+    """
+    ahead = run.head_probe
+    answer = ahead.answer() if ahead is not None else trickle_head(twin.base_url)
+    if answer.outcome == "answered":
+        require(
+            " 408" in answer.status_line or " 400" in answer.status_line,
+            "TWIN-CORE-062",
+            f"an unfinished request head was answered {answer.status_line!r}, not 408",
+        )
+    elif answer.outcome == "held-open":
+        fail(
+            "TWIN-CORE-062",
+            f"a request head trickled a byte a second was still held open after "
+            f"{HEAD_BOUND_SECONDS:g} s (no 408, no close)",
+        )
+
+
+def _start_head_probe(run: TwinState, base_url: str) -> None:
+    """Start the trickle probe now, in a thread, if its check will judge it later.
+
+    Only once the node served a new client beside many idle connections (so one more slow
+    connection cannot hold the other checks up), and only when the run may use more than one
+    connection at a time.
+    """
+    record = run.records.get(TRICKLE_CHECK)
+    if run.head_probe is not None or record is None or record.outcome != "not-run":
+        return
+    if int(run.config.getoption("--twin-concurrency")) > 1:
+        run.head_probe = HeadProbeAhead(base_url)
 
 
 @pytest.mark.twin_read_only
 @pytest.mark.twin_requirement("TWIN-CORE-062")
-def test_a_request_head_trickled_a_byte_a_second_is_cut_off(twin: TwinClient) -> None:
-    """A head that never ends is answered 408 or closed within the harness's bound."""
-    host, _port, _secure = _address(twin.base_url)
-    head = f"GET /health HTTP/1.1\r\nHost: {host}\r\nX-Conformance-Trickle: ".encode()
-    started = time.monotonic()
-    with _raw_connection(twin.base_url, 5.0) as connection:
-        connection.settimeout(1.0)
-        try:
-            connection.sendall(head)
-            while time.monotonic() - started < HEAD_BOUND_SECONDS:
-                try:
-                    answer = connection.recv(64)
-                except TimeoutError:
-                    connection.sendall(b"a")
-                    continue
-                if not answer:
-                    return  # Closed: the node cut the head off.
-                status = answer.split(b"\r\n", 1)[0].decode("latin-1")
-                require(
-                    " 408" in status or " 400" in status,
-                    "TWIN-CORE-062",
-                    f"an unfinished request head was answered {status!r}, not 408",
-                )
-                return
-        except OSError:
-            return  # Reset or broken pipe: closed.
-    fail(
-        "TWIN-CORE-062",
-        f"a request head trickled a byte a second was still held open after "
-        f"{HEAD_BOUND_SECONDS:g} s (no 408, no close)",
-    )
-
-
-@pytest.mark.twin_read_only
-@pytest.mark.twin_requirement("TWIN-CORE-062")
-def test_a_new_client_is_served_while_idle_connections_are_open(twin: TwinClient) -> None:
+def test_a_new_client_is_served_while_idle_connections_are_open(
+    twin: TwinClient, run: TwinState
+) -> None:
     """``IDLE_CONNECTIONS`` connections that send nothing do not keep a new client out."""
-    host, port, _secure = _address(twin.base_url)
+    host, port, _secure = address(twin.base_url)
     idle: list[socket.socket] = []
     try:
         for _ in range(IDLE_CONNECTIONS):
@@ -287,6 +277,7 @@ def test_a_new_client_is_served_while_idle_connections_are_open(twin: TwinClient
         "TWIN-CORE-062",
         f"a new client waited {took:.1f} s with {len(idle)} idle connections open",
     )
+    _start_head_probe(run, twin.base_url)
 
 
 def _login(twin: TwinClient, email: str, password: str) -> tuple[Exchange, float]:
