@@ -239,9 +239,15 @@ class ExchangeObserver(Protocol):
         """The operation a request goes to (its operationId, or ``METHOD /path``)."""
 
 
+def operation_cause(kind: str, operation: str) -> str:
+    """The key of a root cause that is one operation's (SUITE-010): its kind and operationId."""
+    return f"{kind}|{operation}"
+
+
 def server_error_cause(operation: str, *, bad_input: bool) -> str:
     """The root cause of a 5xx answer: the operation, and whether it was to bad input."""
-    return f"{SERVER_ERROR_CAUSE}|{operation}|{'bad-input' if bad_input else 'request'}"
+    to = "bad-input" if bad_input else "request"
+    return f"{operation_cause(SERVER_ERROR_CAUSE, operation)}|{to}"
 
 
 def retry_after_seconds(exchange: Exchange) -> float | None:
@@ -380,7 +386,11 @@ class TwinClient:
         if exchange.status is None:
             # SUITE-022: a timeout is keyed by its operation, so that a later timeout of the
             # same operation in another check is blocked by this one, not failed again.
-            cause = f"{NO_ANSWER_CAUSE}|{self._operation(exchange)}" if exchange.timed_out else None
+            cause = (
+                operation_cause(NO_ANSWER_CAUSE, self._operation(exchange))
+                if exchange.timed_out
+                else None
+            )
             fail(None, f"{exchange.where}: {exchange.error}", cause)
         require(
             exchange.decoding_error is None,
@@ -395,7 +405,7 @@ class TwinClient:
                 f"{exchange.where} answered 503 (unavailable) {attempts} "
                 f"time{'s' if attempts > 1 else ''}, honouring its Retry-After up to "
                 f"{MAX_RETRY_AFTER_SECONDS:g} s: the operation could not be tested",
-                cause=f"{UNAVAILABLE_CAUSE}|{self._operation(exchange)}",
+                cause=operation_cause(UNAVAILABLE_CAUSE, self._operation(exchange)),
             )
         if exchange.status >= 500 and exchange.status != 501:
             # One operation that fails with 5xx is one root cause: keyed by the operation (and

@@ -19,7 +19,13 @@ from typing import Any
 
 import pytest
 
-from twin_conformance._client import NO_ANSWER_CAUSE, UNAVAILABLE_CAUSE, Exchange, TwinClient
+from twin_conformance._client import (
+    NO_ANSWER_CAUSE,
+    UNAVAILABLE_CAUSE,
+    Exchange,
+    TwinClient,
+    operation_cause,
+)
 from twin_conformance._container import ContainerNode
 from twin_conformance._contract import ContractViolation, OpenApiContract
 from twin_conformance._failures import Blocked, ConformanceFailure
@@ -115,7 +121,7 @@ class TwinState:
 
     def unavailable(self, operation: str) -> str | None:
         """The check that found ``operation`` answering 503 through its retries, or None."""
-        return self.causes.get(f"{UNAVAILABLE_CAUSE}|{operation}")
+        return self.causes.get(operation_cause(UNAVAILABLE_CAUSE, operation))
 
     def operation_of(self, method: str, url: str) -> str:
         """The operationId a request goes to, or ``METHOD /path`` outside the document."""
@@ -152,7 +158,7 @@ class RunObserver:
             )
             if breaker.first_check != run.current:
                 raise Blocked(breaker.first_check, stopped)
-            raise ConformanceFailure(None, stopped, f"{NO_ANSWER_CAUSE}|{operation}")
+            raise ConformanceFailure(None, stopped, operation_cause(NO_ANSWER_CAUSE, operation))
         if time.monotonic() > run.run_deadline + run.request_timeout:
             raise ConformanceFailure(None, "the whole-run time limit was reached")
 

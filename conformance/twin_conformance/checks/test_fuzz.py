@@ -24,6 +24,7 @@ from twin_conformance._client import (
     UNAVAILABLE_CAUSE,
     ConformanceFailure,
     Exchange,
+    operation_cause,
 )
 from twin_conformance._contract import (
     CONTRACT,
@@ -149,7 +150,7 @@ def _cause(finding: Finding, operation: str) -> str | None:
         return None
     status = int(response.get("status") or 0)
     if status == UNAVAILABLE:
-        return f"{UNAVAILABLE_CAUSE}|{operation}"
+        return operation_cause(UNAVAILABLE_CAUSE, operation)
     if finding.check in ("unsupported_method", "allow_header_conformance"):
         return status_cause("TWIN-CORE-052", 405, status)
     if finding.requirement in (ERROR_SHAPE, CONTRACT):
