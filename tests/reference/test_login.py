@@ -154,8 +154,9 @@ def test_an_unknown_email_takes_as_long_as_a_wrong_password(login_node: RunningN
             assert answer.json()["message"] == "the email or the password is wrong"
     known_time, unknown_time = min(known), min(unknown)
     print(f"fastest login, ms: known {known_time * 1000:.1f}, unknown {unknown_time * 1000:.1f}")
-    # Before: about 2 ms against 50 ms.
-    assert abs(known_time - unknown_time) < 0.2 * max(known_time, unknown_time), (known, unknown)
+    # Before: about 2 ms against 50 ms (a difference of 96 % of the longer). Within half of the
+    # longer holds on a loaded machine, where eight samples' fastest still moves by a fifth.
+    assert abs(known_time - unknown_time) < 0.5 * max(known_time, unknown_time), (known, unknown)
 
 
 @pytest.mark.requirement("TWIN-CORE-065", "TWIN-CORE-051")
