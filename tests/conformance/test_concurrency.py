@@ -1,10 +1,10 @@
 """Concurrency changes no verdict and no evidence; a fuzzing budget says what it ran.
 
 The same seed (profiles core and consensus) is run with ``--concurrency 1`` and at the default
-against two fresh copies of a broken variant of the reference node (every 4xx error body lacks ``name``, TWIN-CORE-040), so
-that the runs hold failures, checks blocked by them, fuzz findings and pure vectors replayed
-ahead. Each run is a real ``twin-conformance run`` subprocess against a real node on
-127.0.0.1; each node is stopped by the test that started it.
+against two fresh copies of a broken variant of the reference node (every 4xx error body lacks
+``name``, TWIN-CORE-040), so that the runs hold failures, checks blocked by them, fuzz findings
+and pure vectors replayed ahead. Each run is a real ``twin-conformance run`` subprocess
+against a real node on 127.0.0.1; each node is stopped by the test that started it.
 """
 
 from __future__ import annotations
