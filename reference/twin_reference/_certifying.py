@@ -58,6 +58,9 @@ class _Uncertified:
     digest: bytes
     signatures: dict[int, dict[str, JSONValue]]
     outcomes: list[Outcome] = field(default_factory=list)
+    stored: bool = True
+    """Whether the summary has its row (one certified in the transaction that signs it has
+    none: the certified checkpoint holds it)."""
     created: float = field(default_factory=time.monotonic)
     sent: float = field(default_factory=time.monotonic)
 
@@ -123,7 +126,13 @@ class Certifier:
         for signer, entry in self._early_signatures.pop(sequence, {}).items():
             if self._signature_verifies(summary, signer, entry):
                 pending.signatures[signer] = entry
-        self._ledger.insert_summary(connection, sequence, digest, summary)
+        # A summary certified at once (a committee of one, or its peers' signatures already
+        # here) is stored only within its certified checkpoint, in this same transaction.
+        pending.stored = not (
+            sequence == self.last_certified + 1 and self._committee.is_quorum(pending.signatures)
+        )
+        if pending.stored:
+            self._ledger.insert_summary(connection, sequence, digest, summary)
         previous = self.last_summary
         self._uncertified[sequence] = pending
         self.last_summary = (sequence, digest)
@@ -263,7 +272,9 @@ class Certifier:
                 break
             certified = certify_checkpoint(pending.summary, list(pending.signatures.values()))
             sequence = self.last_certified + 1
-            self._ledger.insert_checkpoint(connection, sequence, pending.digest, certified)
+            self._ledger.insert_checkpoint(
+                connection, sequence, pending.digest, certified, summary_stored=pending.stored
+            )
             outcomes.extend(pending.outcomes)
             LOG.debug("checkpoint %d certified", sequence)
             del self._uncertified[sequence]

@@ -256,7 +256,8 @@ class Committer:
                     connection, tx_digest, sequence + 1, position, transaction, effects
                 )
                 outcomes.append(Outcome(tx_digest, effects, sequence + 1))
-            self._ledger.set_decided_round(connection, leader_round)
+            # The decided round is stored only for a skipped slot: a restart takes the larger
+            # of it and the last commit's leader round (_resumed), which is this one.
             own_signature, certified = self._certifier.sign(connection, summary, outcomes)
         for ref in refs:
             self._track(ref, pending=False)

@@ -338,7 +338,12 @@ class LedgerStore:
 
     @staticmethod
     def insert_checkpoint(
-        connection: sqlite3.Connection, sequence: int, digest: bytes, certified: JSONValue
+        connection: sqlite3.Connection,
+        sequence: int,
+        digest: bytes,
+        certified: JSONValue,
+        *,
+        summary_stored: bool = True,
     ) -> None:
         """Store a certified checkpoint, which holds its summary: the signed one goes."""
         del digest
@@ -346,7 +351,8 @@ class LedgerStore:
             "INSERT INTO checkpoints (sequence, body) VALUES (?, ?)",
             (sequence, pack_checkpoint(certified)),  # type: ignore[arg-type]
         )
-        connection.execute("DELETE FROM checkpoint_summaries WHERE sequence = ?", (sequence,))
+        if summary_stored:
+            connection.execute("DELETE FROM checkpoint_summaries WHERE sequence = ?", (sequence,))
 
     def forget_certified_summaries(self) -> None:
         """Delete the signed summaries a certified checkpoint holds.
