@@ -24,15 +24,17 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import cast
 
 from twin_spec import (
     BlockRef,
     JSONValue,
+    SummaryFields,
     make_commit,
     multibase_encode,
     read_certified_checkpoint,
+    read_checkpoint_summary,
     read_commit,
 )
 
@@ -96,7 +98,19 @@ def unpack_commit(stored: object) -> dict[str, JSONValue]:
 def pack_checkpoint(certified: Mapping[str, object]) -> bytes:
     """The stored form of a certified checkpoint's JSON (its shape read strictly first)."""
     parsed = read_certified_checkpoint(certified, max_signers=2**16)
-    fields = parsed.fields
+    return _pack_checkpoint(parsed.fields, parsed.signatures)
+
+
+def pack_certified(summary: Mapping[str, object], signatures: Sequence[tuple[int, bytes]]) -> bytes:
+    """The stored form of a summary (read strictly) certified by (signer, 64 bytes) in order.
+
+    The same bytes as :func:`pack_checkpoint` of the certified JSON, made without writing the
+    signatures in base58btc and reading them back.
+    """
+    return _pack_checkpoint(read_checkpoint_summary(summary), signatures)
+
+
+def _pack_checkpoint(fields: SummaryFields, signatures: Sequence[tuple[int, bytes]]) -> bytes:
     parts = [
         _CHECKPOINT.pack(
             fields.epoch,
@@ -107,10 +121,10 @@ def pack_checkpoint(certified: Mapping[str, object]) -> bytes:
             fields.transaction_count,
             fields.previous_digest,
             fields.timestamp_ms,
-            len(parsed.signatures),
+            len(signatures),
         )
     ]
-    parts.extend(_SIGNATURE.pack(signer, signature) for signer, signature in parsed.signatures)
+    parts.extend(_SIGNATURE.pack(signer, signature) for signer, signature in signatures)
     return b"".join(parts)
 
 
