@@ -11,7 +11,8 @@ load, and reports, side by side in this one run:
 - the sequential rate of ``POST /immutable-proof`` (each answered once its certified checkpoint
   is durable) divided by the bare route's sequential rate (target >= 0.5): anchoring should
   cost about one durable commit, not timers;
-- anchors/s and the p50 and p99 latency of both.
+- anchors/s and the p50 and p99 latency of both, and each node's CPU time per anchor
+  (user and system, from ``/proc``, counted over its own rounds).
 """
 
 from __future__ import annotations
@@ -49,18 +50,29 @@ async def sequential(
             raise RuntimeError(f"{path} answered {status}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def measure(
-    nodes: list[tuple[str, str]], bare_url: str, rounds: int, per_round: int
-) -> tuple[list[list[float]], list[float]]:
-    """Alternate rounds of sequential requests between the nodes (url, token) and the bare app."""
+    nodes: list[tuple[str, str, int]], bare_url: str, rounds: int, per_round: int
+) -> tuple[list[list[float]], list[float], list[float]]:
+    """Alternate rounds of sequential requests between the nodes and the bare app.
+
+    ``nodes`` are (url, token, pid); return the latencies, and each node's CPU seconds during
+    its own rounds.
+    """
     clients = []
-    for url, token in nodes:
+    for url, token, _pid in nodes:
         host, port = url.removeprefix("http://").split(":")
         clients.append(RawClient(host, int(port), {"authorization": f"Bearer {token}"}))
     bare_host, bare_port = bare_url.removeprefix("http://").split(":")
     bare = RawClient(bare_host, int(bare_port), {})
     node_latencies: list[list[float]] = [[] for _ in clients]
     bare_latencies: list[float] = []
+    node_cpu = [0.0 for _ in clients]
     try:
         # Warm-up: connections, code paths, the first WAL frames.
         for client in clients:
@@ -68,14 +80,16 @@ async def measure(
         await sequential(bare, "/commit", 20, 0, [])
         for round_ in range(rounds):
             first = (round_ + 1) * per_round
-            for client, latencies in zip(clients, node_latencies, strict=True):
+            for number, (client, latencies) in enumerate(zip(clients, node_latencies, strict=True)):
+                before = cpu_seconds(nodes[number][2])
                 await sequential(client, "/immutable-proof", per_round, first, latencies)
+                node_cpu[number] += cpu_seconds(nodes[number][2]) - before
             await sequential(bare, "/commit", per_round, first, bare_latencies)
     finally:
         for client in clients:
             client.close()
         bare.close()
-    return node_latencies, bare_latencies
+    return node_latencies, bare_latencies, node_cpu
 
 
 def summary(latencies: list[float]) -> tuple[float, float, float]:
@@ -111,8 +125,8 @@ def main() -> None:
                     parts = [str(checkout / part) for part in ("spec", "reference")]
                     env = {"PYTHONPATH": os.pathsep.join(parts)}
                 nodes.append(start_node(Path(folder) / f"data{number}", env=env))
-            tokens = [(node.url, node.login()) for node in nodes]
-            node_latencies, bare_latencies = asyncio.run(
+            tokens = [(node.url, node.login(), node.process.pid) for node in nodes]
+            node_latencies, bare_latencies, node_cpu = asyncio.run(
                 measure(tokens, bare_url, args.rounds, args.per_round)
             )
         finally:
@@ -122,16 +136,20 @@ def main() -> None:
             bare.wait(timeout=20)
     bare_rate, bare_p50, bare_p99 = summary(bare_latencies)
     print(f"{args.rounds} rounds of {args.per_round} sequential requests each, alternating")
-    print(f"{'measurement':60} {'per s':>7} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6}")
+    print(f"{'measurement':60} {'per s':>7} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} {'CPU ms':>7}")
     print(
         f"{'bare Starlette POST /commit (one FULL SQLite commit)':60}"
         f" {bare_rate:7.0f} {bare_p50:7.2f} {bare_p99:7.2f}"
     )
-    for (name, _), latencies in zip(checkouts, node_latencies, strict=True):
+    for (name, _), latencies, cpu in zip(checkouts, node_latencies, node_cpu, strict=True):
         rate, p50, p99 = summary(latencies)
         label = f"node POST /immutable-proof (committed), {name}"
-        print(f"{label:60} {rate:7.0f} {p50:7.2f} {p99:7.2f} {rate / bare_rate:6.2f}")
+        print(
+            f"{label:60} {rate:7.0f} {p50:7.2f} {p99:7.2f} {rate / bare_rate:6.2f}"
+            f" {cpu * 1000 / len(latencies):7.2f}"
+        )
     print(f"ratio: sequential anchoring rate / bare durable-commit rate (target >= {GOAL_RATIO})")
+    print("CPU ms: the node process's user and system CPU per anchor during its own rounds")
 
 
 if __name__ == "__main__":

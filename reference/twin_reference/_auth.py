@@ -9,10 +9,19 @@ import time
 
 from twin_reference._errors import UnauthorizedError
 from twin_reference._store import Store
-from twin_spec import Ed25519SigningKey, JwtError, check_jwt_times, encode_jwt, verify_jwt
+from twin_spec import (
+    Ed25519SigningKey,
+    JSONValue,
+    JwtError,
+    check_jwt_times,
+    encode_jwt,
+    verify_jwt,
+)
 
 # scrypt cost: about 50 ms per login on one core, far too slow for guessing offline.
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+VERIFIED_TOKENS = 1024
+"""Tokens whose verified payload is kept, so that a token's signature is checked once."""
 
 
 def hash_password(password: str) -> str:
@@ -42,6 +51,9 @@ class TokenIssuer:
         self._store = store
         self._key = key
         self.lifetime_seconds = lifetime_seconds
+        self._verified: dict[str, dict[str, JSONValue]] = {}
+        """Payloads of tokens whose signature verified, by token, at most VERIFIED_TOKENS: a
+        client sends the same token with every request, and its signature does not change."""
 
     def issue(self, identity: str, session: str | None = None) -> tuple[str, int]:
         """Return a token for ``identity`` and its expiry in milliseconds since the epoch.
@@ -67,12 +79,15 @@ class TokenIssuer:
         """
         # TWIN-CORE-051 "A node MUST refuse a write without a valid bearer token: missing,
         # malformed, badly signed, expired or revoked tokens are 401."
+        # Expiry and revocation are checked on every request, the signature once per token.
+        payload = self._verified.get(token)
         try:
-            decoded = verify_jwt(token, self._key.public_key)
-            check_jwt_times(decoded.payload, int(time.time()))
+            if payload is None:
+                payload = verify_jwt(token, self._key.public_key).payload
+                self._remember(token, payload)
+            check_jwt_times(payload, int(time.time()))
         except JwtError as exc:
             raise UnauthorizedError(f"the bearer token is not valid: {exc.message}") from None
-        payload = decoded.payload
         subject, jti, expiry = payload.get("sub"), payload.get("jti"), payload.get("exp")
         if not isinstance(subject, str) or not isinstance(jti, str) or not isinstance(expiry, int):
             raise UnauthorizedError("the bearer token lacks sub, jti or exp")
@@ -84,6 +99,16 @@ class TokenIssuer:
         if self._store.one("SELECT 1 FROM revoked_tokens WHERE jti = ?", session) is not None:
             raise UnauthorizedError("the bearer token's session was ended by a logout")
         return subject, session, expiry
+
+    def _remember(self, token: str, payload: dict[str, JSONValue]) -> None:
+        """Keep a verified token's payload; when full, forget the expired, else the oldest."""
+        if len(self._verified) >= VERIFIED_TOKENS:
+            now = int(time.time())
+            for old in [old for old, claims in self._verified.items() if _expired(claims, now)]:
+                del self._verified[old]
+            if len(self._verified) >= VERIFIED_TOKENS:
+                del self._verified[next(iter(self._verified))]
+        self._verified[token] = payload
 
     def revoke(self, session: str) -> None:
         """End a session: refuse its tokens from now on (and forget expired revocations).
@@ -97,3 +122,8 @@ class TokenIssuer:
                 "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)",
                 (session, now + self.lifetime_seconds),
             )
+
+
+def _expired(payload: dict[str, JSONValue], now: int) -> bool:
+    expiry = payload.get("exp")
+    return not isinstance(expiry, int) or now >= expiry

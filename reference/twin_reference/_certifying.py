@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from twin_reference._group_commit import GroupCommit
+from twin_reference._ledger_codec import pack_certified
 from twin_reference._ledger_store import LedgerStore, dump_json
 from twin_reference._peers import PeerNetwork
 from twin_reference._transactions import Outcome
@@ -27,11 +28,11 @@ from twin_spec import (
     MessageKind,
     SignatureError,
     TwinSpecError,
-    certify_checkpoint,
     checkpoint_digest,
+    checkpoint_signature,
+    checkpoint_signature_entry,
     make_checkpoint_summary,
     read_certified_checkpoint,
-    sign_checkpoint,
     verify_certified_checkpoint,
     verify_message,
 )
@@ -56,8 +57,12 @@ class _Uncertified:
 
     summary: dict[str, JSONValue]
     digest: bytes
-    signatures: dict[int, dict[str, JSONValue]]
+    signatures: dict[int, bytes]
+    """Each signer's 64 signature bytes, verified over the summary."""
     outcomes: list[Outcome] = field(default_factory=list)
+    stored: bool = True
+    """Whether the summary has its row (one certified in the transaction that signs it has
+    none: the certified checkpoint holds it)."""
     created: float = field(default_factory=time.monotonic)
     sent: float = field(default_factory=time.monotonic)
 
@@ -98,7 +103,7 @@ class Certifier:
         if summary is not None and summary[0] > self.last_summary[0]:
             self.last_summary = summary
         for sequence, digest, body in self._ledger.summaries_after(self.last_certified):
-            own_signature = sign_checkpoint(self._key, self._own, body)
+            own_signature = checkpoint_signature(self._key, body)
             self._uncertified[sequence] = _Uncertified(
                 body, digest, {self._own: own_signature}, created=0.0, sent=0.0
             )
@@ -110,20 +115,28 @@ class Certifier:
         connection: sqlite3.Connection,
         summary: dict[str, JSONValue],
         outcomes: list[Outcome],
-    ) -> tuple[dict[str, JSONValue], list[Outcome]]:
+    ) -> tuple[bytes, list[Outcome]]:
         """Store and sign the next summary in the caller's transaction; certify what is ready.
 
-        Return the validator's signature (to send once the transaction commits) and the
-        outcomes of the checkpoints certified by this (to answer once synced).
+        Return the validator's signature (to send with :meth:`send_signature` once the
+        transaction commits) and the outcomes of the checkpoints certified by this (to answer
+        once synced).
         """
         sequence = self.last_summary[0] + 1
         digest = checkpoint_digest(summary)
-        own_signature = sign_checkpoint(self._key, self._own, summary)
+        own_signature = checkpoint_signature(self._key, summary)
         pending = _Uncertified(summary, digest, {self._own: own_signature}, list(outcomes))
         for signer, entry in self._early_signatures.pop(sequence, {}).items():
-            if self._signature_verifies(summary, signer, entry):
-                pending.signatures[signer] = entry
-        self._ledger.insert_summary(connection, sequence, digest, summary)
+            signature = self._verified_signature(summary, signer, entry)
+            if signature is not None:
+                pending.signatures[signer] = signature
+        # A summary certified at once (a committee of one, or its peers' signatures already
+        # here) is stored only within its certified checkpoint, in this same transaction.
+        pending.stored = not (
+            sequence == self.last_certified + 1 and self._committee.is_quorum(pending.signatures)
+        )
+        if pending.stored:
+            self._ledger.insert_summary(connection, sequence, digest, summary)
         previous = self.last_summary
         self._uncertified[sequence] = pending
         self.last_summary = (sequence, digest)
@@ -135,6 +148,14 @@ class Certifier:
             self.last_summary = previous
             raise
 
+    def send_signature(self, sequence: int, signature: bytes) -> None:
+        """Send the validator's signature of a summary to its peers (a committee of one: none)."""
+        if self._committee.size > 1:
+            entry = checkpoint_signature_entry(self._own, signature)
+            self._network.broadcast(
+                f"/consensus/checkpoints/{sequence}/signatures", dump_json(entry).encode()
+            )
+
     def wait_for(self, outcome: Outcome) -> bool:
         """Answer ``outcome`` when its checkpoint is certified; False if it already is."""
         pending = self._uncertified.get(outcome.checkpoint)
@@ -145,9 +166,10 @@ class Certifier:
 
     # -- peers' signatures --------------------------------------------------------------------
 
-    def _signature_verifies(
+    def _verified_signature(
         self, summary: Mapping[str, JSONValue], signer: int, entry: Mapping[str, JSONValue]
-    ) -> bool:
+    ) -> bytes | None:
+        """The signature bytes of an entry that verifies over ``summary``, else None."""
         try:
             _parsed_signer, signature = self._parse_signature(entry)
             verify_message(
@@ -157,8 +179,8 @@ class Certifier:
                 signature,
             )
         except (SignatureRefusedError, TwinSpecError):
-            return False
-        return True
+            return None
+        return signature
 
     def _parse_signature(self, entry: Mapping[str, JSONValue]) -> tuple[int, bytes]:
         """Read ``{signer, signature}`` strictly: (signer, the 64 signature bytes)."""
@@ -208,7 +230,7 @@ class Certifier:
                 f"sequence {sequence}: {exc.message}",
             ) from None
         if pending is not None and signer not in pending.signatures:
-            pending.signatures[signer] = dict(entry)
+            pending.signatures[signer] = signature
             self._store_certified()
         return "counted"
 
@@ -235,9 +257,8 @@ class Certifier:
             verify_certified_checkpoint(certified, self._committee)
         except LedgerError:
             return False
-        assert isinstance(certified, dict)  # noqa: S101 - read_certified_checkpoint checked it
-        for entry in certified["signatures"]:
-            pending.signatures.setdefault(int(entry["signer"]), dict(entry))
+        for signer, signature in parsed.signatures:
+            pending.signatures.setdefault(signer, signature)
         self._store_certified()
         return True
 
@@ -261,9 +282,12 @@ class Certifier:
         while (pending := self._uncertified.get(self.last_certified + 1)) is not None:
             if not self._committee.is_quorum(pending.signatures):
                 break
-            certified = certify_checkpoint(pending.summary, list(pending.signatures.values()))
+            # TWIN-ANCHORING-025: the signatures in ascending order of their distinct signers.
+            stored = pack_certified(pending.summary, sorted(pending.signatures.items()))
             sequence = self.last_certified + 1
-            self._ledger.insert_checkpoint(connection, sequence, pending.digest, certified)
+            self._ledger.insert_checkpoint(
+                connection, sequence, stored, summary_stored=pending.stored
+            )
             outcomes.extend(pending.outcomes)
             LOG.debug("checkpoint %d certified", sequence)
             del self._uncertified[sequence]
@@ -282,10 +306,7 @@ class Certifier:
         for sequence, pending in list(self._uncertified.items())[:256]:
             if now - pending.sent >= age:
                 pending.sent = now
-                self._network.broadcast(
-                    f"/consensus/checkpoints/{sequence}/signatures",
-                    dump_json(pending.signatures[self._own]).encode(),
-                )
+                self.send_signature(sequence, pending.signatures[self._own])
 
 
 _PROBE_SUMMARY: dict[str, JSONValue] = make_checkpoint_summary(1, 1, 1, bytes(32), [], bytes(32), 0)

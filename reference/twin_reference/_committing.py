@@ -21,9 +21,8 @@ from typing import Any
 
 from twin_reference._certifying import ZERO_DIGEST, Certifier
 from twin_reference._group_commit import GroupCommit
-from twin_reference._ledger_store import LedgerStore, dump_json
+from twin_reference._ledger_store import LedgerStore
 from twin_reference._live_dag import LiveDag, refs_of
-from twin_reference._peers import PeerNetwork
 from twin_reference._proposing import Mempool
 from twin_reference._receiving import transaction_digests
 from twin_reference._transactions import Outcome, apply_transaction
@@ -57,7 +56,6 @@ class Committer:
         ledger: LedgerStore,
         mempool: Mempool,
         certifier: Certifier,
-        network: PeerNetwork,
         io: GroupCommit,
         after_collect: Callable[[], None],
         *,
@@ -69,7 +67,6 @@ class Committer:
         self._ledger = ledger
         self._mempool = mempool
         self._certifier = certifier
-        self._network = network
         self._io = io
         self._after_collect = after_collect
         self._retention = block_retention_rounds
@@ -256,16 +253,15 @@ class Committer:
                     connection, tx_digest, sequence + 1, position, transaction, effects
                 )
                 outcomes.append(Outcome(tx_digest, effects, sequence + 1))
-            self._ledger.set_decided_round(connection, leader_round)
+            # The decided round is stored only for a skipped slot: a restart takes the larger
+            # of it and the last commit's leader round (_resumed), which is this one.
             own_signature, certified = self._certifier.sign(connection, summary, outcomes)
         for ref in refs:
             self._track(ref, pending=False)
         self._mempool.committed([tx_digest for tx_digest, _tx in transactions])
         self._last_commit = (index + 1, digest, commit_ts)
         self._io.answer_after_sync(certified)
-        self._network.broadcast(
-            f"/consensus/checkpoints/{sequence + 1}/signatures", dump_json(own_signature).encode()
-        )
+        self._certifier.send_signature(sequence + 1, own_signature)
         LOG.debug(
             "commit %d: leader round %d, %d blocks, %d transactions",
             index + 1,

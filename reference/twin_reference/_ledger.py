@@ -90,7 +90,6 @@ class LedgerEngine:
             self._ledger,
             self._mempool,
             self._certifier,
-            self.network,
             self._io,
             self._receiver.expire_held,
             block_retention_rounds=self.settings.block_retention_rounds,

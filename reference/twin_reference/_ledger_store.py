@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from twin_reference._ledger_codec import (
-    pack_checkpoint,
     pack_commit,
     pack_text,
     unpack_checkpoint,
@@ -338,15 +337,17 @@ class LedgerStore:
 
     @staticmethod
     def insert_checkpoint(
-        connection: sqlite3.Connection, sequence: int, digest: bytes, certified: JSONValue
+        connection: sqlite3.Connection, sequence: int, stored: bytes, *, summary_stored: bool
     ) -> None:
-        """Store a certified checkpoint, which holds its summary: the signed one goes."""
-        del digest
+        """Store a certified checkpoint in its stored form (``pack_certified``).
+
+        It holds its summary: the signed summary's row, if it has one, goes.
+        """
         connection.execute(
-            "INSERT INTO checkpoints (sequence, body) VALUES (?, ?)",
-            (sequence, pack_checkpoint(certified)),  # type: ignore[arg-type]
+            "INSERT INTO checkpoints (sequence, body) VALUES (?, ?)", (sequence, stored)
         )
-        connection.execute("DELETE FROM checkpoint_summaries WHERE sequence = ?", (sequence,))
+        if summary_stored:
+            connection.execute("DELETE FROM checkpoint_summaries WHERE sequence = ?", (sequence,))
 
     def forget_certified_summaries(self) -> None:
         """Delete the signed summaries a certified checkpoint holds.

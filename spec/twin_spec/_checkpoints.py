@@ -143,11 +143,20 @@ def sign_checkpoint(
     key: Ed25519SigningKey, signer_index: int, summary: Mapping[str, object]
 ) -> dict[str, JSONValue]:
     """Return one signature entry ``{"signer", "signature"}`` over the summary."""
+    return checkpoint_signature_entry(signer_index, checkpoint_signature(key, summary))
+
+
+def checkpoint_signature(key: Ed25519SigningKey, summary: Mapping[str, object]) -> bytes:
+    """Return the 64 bytes of ``key``'s signature over the summary (for a signature entry)."""
     # TWIN-ANCHORING-024 "A checkpoint signature MUST be the signer's Ed25519 signature over the
     # summary in the checkpoint signing domain, carried as {signer, signature} with the signer's
     # committee index and z-base58btc of the 64 bytes."
     read_checkpoint_summary(summary)
-    signature = sign_message(key, MessageKind.CHECKPOINT, summary)
+    return sign_message(key, MessageKind.CHECKPOINT, summary)
+
+
+def checkpoint_signature_entry(signer_index: int, signature: bytes) -> dict[str, JSONValue]:
+    """Return the signature entry ``{"signer", "signature"}`` carrying the 64 bytes."""
     return {"signer": signer_index, "signature": encode_signature(signature)}
 
 

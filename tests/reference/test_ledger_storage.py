@@ -23,7 +23,13 @@ import pytest
 
 from tests.node_process import ADMIN_PASSWORD, RunningNode, start_node
 from twin_reference._ledger import ConsensusSettings, LedgerEngine
-from twin_reference._ledger_codec import unpack_checkpoint, unpack_commit, unpack_text
+from twin_reference._ledger_codec import (
+    pack_certified,
+    pack_checkpoint,
+    unpack_checkpoint,
+    unpack_commit,
+    unpack_text,
+)
 from twin_reference._ledger_store import dump_json
 from twin_reference._store import SCHEMA_VERSION, Store
 from twin_spec import (
@@ -32,10 +38,14 @@ from twin_spec import (
     Committee,
     Ed25519SigningKey,
     Validator,
+    certify_checkpoint,
     check_commit_follows,
     checkpoint_digest,
+    checkpoint_signature,
     commit_digest,
     gc_round_after,
+    make_checkpoint_summary,
+    sign_checkpoint,
     verify_receipt,
 )
 
@@ -294,3 +304,15 @@ def test_a_data_directory_of_a_newer_storage_format_is_refused_unchanged(tmp_pat
     assert "newer reference node" in result.stderr
     assert "Traceback" not in result.stderr
     assert (data_dir / "node.sqlite").read_bytes() == before
+
+
+def test_a_checkpoint_packed_from_its_signature_bytes_is_the_certified_json_packed() -> None:
+    keys = [KEY, Ed25519SigningKey(bytes([8]) * 32)]
+    summary = make_checkpoint_summary(0, 3, 5, bytes(range(32)), [bytes(32)], bytes(32), 1234)
+    signatures = [(index, checkpoint_signature(key, summary)) for index, key in enumerate(keys)]
+    entries = [
+        sign_checkpoint(key, index, summary) for index, key in reversed(list(enumerate(keys)))
+    ]
+    certified = certify_checkpoint(summary, entries)
+    assert pack_certified(summary, signatures) == pack_checkpoint(certified)
+    assert unpack_checkpoint(pack_certified(summary, signatures)) == certified
