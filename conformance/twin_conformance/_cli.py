@@ -16,7 +16,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -38,6 +38,9 @@ from twin_conformance._target import (
 )
 from twin_conformance._version import SUITE_VERSION
 from twin_conformance.plugin import DEFAULT_CONCURRENCY, DEFAULT_FUZZ_BUDGET, MAX_CONCURRENCY
+
+if TYPE_CHECKING:
+    from twin_conformance._manifest import VerifiedManifest, VerifiedVectors
 
 PROBE_TIMEOUT_SECONDS = 5.0
 CREDENTIALS_TIMEOUT_SECONDS = 20.0
@@ -334,7 +337,7 @@ def run(
     vectors_folder = vectors_path or vectors_dir()
     trusted_file = trusted_publishers or spec_dir() / "trusted-publishers.json"
     verified = _verify_vectors_or_exit(vectors_folder, trusted_file, allow_unsigned_vectors)
-    console.print(f"vectors verified: {verified}", markup=False)
+    console.print(f"vectors verified: {_describe_vectors(verified.manifest)}", markup=False)
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = out or Path("reports") / f"{stamp}-seed{seed}"
@@ -405,7 +408,7 @@ def run(
         if secret is not None:
             os.environ[name] = secret
     try:
-        code = pytest.main(args, plugins=[reporter, _ThirdPartyAsIs()])
+        code = pytest.main(args, plugins=[reporter, _ThirdPartyAsIs(), verified])
     finally:
         for name, old in saved.items():
             if old is None:
@@ -534,10 +537,17 @@ def checks_list(profile: str | None, as_json: bool) -> None:
     click.echo(f"{len(rows)} checks", err=True)
 
 
-def _verify_vectors_or_exit(folder: Path, trusted_file: Path, allow_unsigned: bool) -> str:
-    """Refuse to run with tampered, unsigned or untrusted vectors (exit 2); say what verified."""
+def _verify_vectors_or_exit(
+    folder: Path, trusted_file: Path, allow_unsigned: bool
+) -> VerifiedVectors:
+    """Refuse to run with tampered, unsigned or untrusted vectors (exit 2).
+
+    What verified is handed to the run's vector checks (a pytest plugin object), which then
+    do not verify the same manifest again.
+    """
     from twin_conformance._manifest import (
         ManifestError,
+        VerifiedVectors,
         load_trusted_publishers,
         verify_manifest,
     )
@@ -547,8 +557,13 @@ def _verify_vectors_or_exit(folder: Path, trusted_file: Path, allow_unsigned: bo
         verified = verify_manifest(folder, trusted, allow_unsigned=allow_unsigned)
     except ManifestError as error:
         could_not_run(f"vectors refused: {error}")
+    return VerifiedVectors(verified, folder, trusted_file, allow_unsigned)
+
+
+def _describe_vectors(verified: VerifiedManifest) -> str:
+    """What verified: how many files, where, signed by whom."""
     signer = verified.publisher or "nobody (unsigned, allowed by --allow-unsigned-vectors)"
-    return f"{len(verified.files)} files under {folder}, signed by {signer}"
+    return f"{len(verified.files)} files under {verified.root}, signed by {signer}"
 
 
 @main.group()
