@@ -9,6 +9,7 @@ the pytest plugin uses, and the last line says the verdict (spec/prose/suite.md)
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shlex
@@ -401,6 +402,7 @@ def run(
     for check_id in selected:
         args += ["--twin-select", check_id]
     _import_before_pytest(fuzz_examples > 0)
+    gc.freeze()  # see _FrozenAfterCollection
     reporter = ProgressReporter(console, verbose=verbose)
     environment = {"TWIN_TARGET_PASSWORD": password, "TWIN_TARGET_TOKEN": token}
     saved = {name: os.environ.get(name) for name in environment}
@@ -408,7 +410,9 @@ def run(
         if secret is not None:
             os.environ[name] = secret
     try:
-        code = pytest.main(args, plugins=[reporter, _ThirdPartyAsIs(), verified])
+        code = pytest.main(
+            args, plugins=[reporter, _ThirdPartyAsIs(), _FrozenAfterCollection(), verified]
+        )
     finally:
         for name, old in saved.items():
             if old is None:
@@ -485,6 +489,23 @@ class _ThirdPartyAsIs:
             marked = getattr(finder, "_must_rewrite", None)
             if isinstance(finder, AssertionRewritingHook) and isinstance(marked, set):
                 marked.intersection_update({name for name in marked if name.startswith("twin_")})
+
+
+class _FrozenAfterCollection:
+    """A pytest plugin of the CLI's run: what lives for the whole run is frozen for the GC.
+
+    The modules, the parsed spec and the collected checks live until the process ends, yet
+    every full collection of Python's cyclic garbage collector walked them all again: a
+    fifth of the harness's CPU in a fuzzing run (26 full collections, 3.5 s of 17 s). Frozen
+    (``gc.freeze``, once before pytest starts and again once the checks are collected), they
+    are left out of every collection; nothing of theirs is garbage before the run ends, and
+    what the run creates later is collected as before. Nothing a check does or sees changes.
+    """
+
+    @staticmethod
+    def pytest_collection_finish() -> None:
+        """Freeze what collecting the checks built (their modules, vectors and fixtures)."""
+        gc.freeze()
 
 
 def _finite(value: float, option: str) -> float:
