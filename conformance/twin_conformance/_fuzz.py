@@ -239,18 +239,34 @@ class Fuzzer:
             self._temporary = tempfile.TemporaryDirectory(prefix="twin-conformance-hypothesis-")
             home = Path(self._temporary.name)
         self._home = home
+        self._configs: dict[tuple[str, ...], SchemathesisConfig] = {}
+        self._configs_lock = threading.Lock()
 
     def close(self) -> None:
         """Remove the temporary folder hypothesis wrote into."""
         if self._temporary is not None:
             self._temporary.cleanup()
 
+    def _config(self, phases: list[str]) -> SchemathesisConfig:
+        """The shipped config with the run's seed, read and validated once for these phases.
+
+        Every schema of the same phases gets the same settings (below), so one config serves
+        them all; a config is never changed while schemathesis runs.
+        """
+        with self._configs_lock:
+            config = self._configs.get(tuple(phases))
+            if config is None:
+                config = SchemathesisConfig.from_path(FUZZ_CONFIG)
+                config.update(seed=self.settings.seed, max_failures=None)
+                self._configs[tuple(phases)] = config
+            return config
+
     def _schema(self, phases: list[str]) -> BaseSchema:
         """The document loaded into schemathesis with the shipped config and the run's settings."""
         settings = self.settings
-        config = SchemathesisConfig.from_path(FUZZ_CONFIG)
-        config.update(seed=settings.seed, max_failures=None)
-        schema = schemathesis.openapi.from_dict(bundled_document(self.root), config=config)
+        schema = schemathesis.openapi.from_dict(
+            bundled_document(self.root), config=self._config(phases)
+        )
         headers = {"User-Agent": "twin-conformance"}
         if settings.token:
             # Spelt as schemathesis spells it, so that ignored_auth can leave it out.

@@ -101,6 +101,33 @@ class VerifiedManifest:
     """The SHA-256 the manifest lists for each file, checked again when a file is loaded."""
 
 
+@dataclass(frozen=True, eq=False)
+class VerifiedVectors:
+    """A pytest plugin object: the manifest ``twin-conformance run`` verified before pytest.
+
+    The vector checks take it instead of verifying the same manifest a second time, when it
+    was verified from the same folder, trust file and unsigned allowance as theirs. Loading
+    the vectors still hashes each file again, so a file changed since is refused.
+    """
+
+    manifest: VerifiedManifest
+    folder: Path
+    trusted_file: Path
+    allow_unsigned: bool
+
+    def verified(
+        self, folder: Path, trusted_file: Path, allow_unsigned: bool
+    ) -> VerifiedManifest | None:
+        """The manifest, if it was verified with exactly these inputs; else None."""
+        if (folder, trusted_file, allow_unsigned) != (
+            self.folder,
+            self.trusted_file,
+            self.allow_unsigned,
+        ):
+            return None
+        return self.manifest
+
+
 def build_manifest(vectors_dir: Path) -> dict[str, Any]:
     """The unsigned manifest of the vector files on disk (not manifest.json nor README.md).
 

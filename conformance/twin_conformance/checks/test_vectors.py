@@ -19,6 +19,7 @@ import pytest
 from twin_conformance._client import TwinClient, fail
 from twin_conformance._manifest import (
     ManifestError,
+    VerifiedVectors,
     load_trusted_publishers,
     load_vectors,
     verify_manifest,
@@ -38,11 +39,19 @@ def _live_vectors(config: pytest.Config) -> list[dict[str, Any]]:
     trusted_file = Path(
         config.getoption("--twin-trusted-publishers") or spec_dir() / "trusted-publishers.json"
     )
+    allow_unsigned = bool(config.getoption("--twin-allow-unsigned-vectors"))
+    # twin-conformance run verified the manifest before pytest started; not again.
+    handed = next(
+        (
+            each.verified(folder, trusted_file, allow_unsigned)
+            for each in config.pluginmanager.get_plugins()
+            if isinstance(each, VerifiedVectors)
+        ),
+        None,
+    )
     try:
-        verified = verify_manifest(
-            folder,
-            load_trusted_publishers(trusted_file),
-            allow_unsigned=bool(config.getoption("--twin-allow-unsigned-vectors")),
+        verified = handed or verify_manifest(
+            folder, load_trusted_publishers(trusted_file), allow_unsigned=allow_unsigned
         )
         vectors = load_vectors(verified)
     except ManifestError as error:
