@@ -24,11 +24,13 @@ class HostileServer:
         *,
         answer: bytes = b"",
         headers: dict[str, str] | None = None,
+        status: str = "200 OK",
     ) -> None:
         if behaviour not in BEHAVIOURS:
             raise ValueError(f"unknown behaviour {behaviour!r}")
         self.behaviour = behaviour
-        # "fixed": a 200 with this body and these headers (a compressed body, say), as sent.
+        # "fixed": this status (200 unless told), body and headers (a compressed body, say).
+        self.status = status
         self.answer = answer
         self.headers = {"content-type": "application/json", **(headers or {})}
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -98,10 +100,8 @@ class HostileServer:
                     connection.sendall(b" ")
             elif self.behaviour == "fixed":
                 head = "".join(f"{name}: {value}\r\n" for name, value in self.headers.items())
-                connection.sendall(
-                    f"HTTP/1.1 200 OK\r\n{head}content-length: {len(self.answer)}\r\n\r\n".encode()
-                    + self.answer
-                )
+                head += f"content-length: {len(self.answer)}\r\n"
+                connection.sendall(f"HTTP/1.1 {self.status}\r\n{head}\r\n".encode() + self.answer)
                 time.sleep(0.1)
             elif self.behaviour == "redirect":
                 connection.sendall(
