@@ -14,14 +14,10 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from twin_conformance._paths import spec_dir
+from twin_conformance._yaml import load_yaml
 
 OPENAPI = Path("openapi") / "twin.openapi.yaml"
-
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""PyYAML's safe loader, in C where built with libyaml (same documents, ten times faster)."""
 
 
 class FuzzError(Exception):
@@ -35,7 +31,7 @@ class FuzzError(Exception):
 def _bundled(root: Path) -> dict[str, Any]:
     """The OpenAPI document with every schema file it refers to inlined (read from disk)."""
     schemas = (root / "schemas").resolve()
-    document = yaml.load((root / OPENAPI).read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 - the safe loader
+    document = load_yaml((root / OPENAPI).read_text(encoding="utf-8"))
     if not isinstance(document, dict):
         raise FuzzError(f"{root / OPENAPI} is not an OpenAPI document")
     existing = set(document.get("components", {}).get("schemas", {}))

@@ -31,7 +31,6 @@ from typing import Any
 import jsonschema
 import referencing
 import referencing.jsonschema
-import yaml
 from jsonschema_path import SchemaPath
 from openapi_core import Config, OpenAPI
 from openapi_core.templating.media_types.datatypes import MediaType
@@ -53,8 +52,8 @@ from twin_conformance._bundle import bundled_document
 from twin_conformance._client import Exchange
 from twin_conformance._failures import ConformanceFailure
 from twin_conformance._paths import spec_dir
+from twin_conformance._yaml import load_yaml
 
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 FOUND_KEPT = 4096
 ERROR_SHAPE = "TWIN-CORE-040"
 CONTRACT = "TWIN-CORE-056"
@@ -193,7 +192,7 @@ class SpecFiles:
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".json":
             return json.loads(text)
-        return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - the safe loader
+        return load_yaml(text)
 
 
 class _MemoisedSchemaValidators:
@@ -298,10 +297,7 @@ class OpenApiContract:
     def __init__(self, root: Path | None = None) -> None:
         root = root or spec_dir()
         self.path = root / "openapi" / "twin.openapi.yaml"
-        self.document: dict[str, Any] = yaml.load(
-            self.path.read_text(encoding="utf-8"),
-            Loader=SAFE_LOADER,  # noqa: S506 - the safe loader, in C when available
-        )
+        self.document: dict[str, Any] = load_yaml(self.path.read_text(encoding="utf-8"))
         self.api = OpenAPI(
             SchemaPath.from_dict(
                 # Every schema file inlined: a $ref into another file made openapi-core look

@@ -6,15 +6,11 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from twin_conformance._paths import spec_dir
+from twin_conformance._yaml import load_yaml
 
 PROFILES: tuple[str, ...] = ("core", "identity", "anchoring", "consensus", "documents")
 """The profiles the harness knows, in the order reports list them."""
-
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""PyYAML's safe loader, in C where built with libyaml (same documents, ten times faster)."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +31,7 @@ def load_registry(root: Path | None = None) -> dict[str, Requirement]:
     folder = (root or spec_dir()) / "requirements"
     registry: dict[str, Requirement] = {}
     for path in sorted(folder.glob("*.yaml")):
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 - the safe loader
+        document = load_yaml(path.read_text(encoding="utf-8"))
         profile = str(document["profile"])
         for entry in document["requirements"]:
             requirement = Requirement(
