@@ -59,22 +59,35 @@ def _throttle_check_judged_its_429(run: HarnessRun) -> bool:
     return check["outcome"] == "passed" and not waited
 
 
-@pytest.mark.slow
 @pytest.mark.suite("SUITE-024")
-def test_two_full_runs_back_to_back_against_one_node_are_both_conformant(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "options",
+    [
+        # The case CI met: complete runs of core without fuzzing, each about 20 s.
+        pytest.param(("--profile", "core", "--fuzz-examples", "0"), id="core"),
+        # What a vendor certifying its node runs: every profile, default fuzzing (about 45 s
+        # each here; the test about 95 s).
+        pytest.param((), id="full", marks=pytest.mark.slow),
+    ],
+)
+def test_two_runs_back_to_back_against_one_node_are_both_conformant(
+    tmp_path: Path, options: tuple[str, ...]
+) -> None:
     """A vendor runs the suite twice against its node: both runs judge it conformant.
 
     The first run's failed logins (its timing and throttling checks, login fuzzing) spend the
-    node's per-address budget, refilled one a second; on a loaded machine the second run's
-    login vectors met 429 and failed. Here the test spends what budget is left itself, right
-    after the first run, so that the second run meets the throttle every time: its credential
-    check and its login checks wait it out, and its throttling check still sees its 429.
+    node's per-address budget, refilled one a second; on a loaded CI machine the second run's
+    login vectors met 429 and failed (a false failure). Here the test spends what budget is
+    left itself, right after the first run, so that the second run meets the throttle every
+    time, on any machine: its login checks wait it out (the report says so once), and its
+    throttling check still judges the 429 it provokes. Before SUITE-024 the core case failed
+    here (a login vector answered 429 for 400, or the credential check refused).
     """
     started = time.monotonic()
     with node(tmp_path) as target:
-        first = harness(tmp_path / "first", "run", *against(target), env=PASSWORD_ENV)
+        first = harness(tmp_path / "first", "run", *against(target), *options, env=PASSWORD_ENV)
         tripped_after = _trip_the_address_throttle(target.url)
-        second = harness(tmp_path / "second", "run", *against(target), env=PASSWORD_ENV)
+        second = harness(tmp_path / "second", "run", *against(target), *options, env=PASSWORD_ENV)
     took = time.monotonic() - started
     for run in (first, second):
         assert run.code == 0, run.describe()
@@ -89,7 +102,7 @@ def test_two_full_runs_back_to_back_against_one_node_are_both_conformant(tmp_pat
         "the second run met the throttle, waited it out, and says so once"
     )
     assert "Retry-After" in deviations["throttled:authenticationLogin"]["message"]
-    print(f"two full runs: {first.seconds:.1f} s and {second.seconds:.1f} s, {took:.1f} s in all")
+    print(f"two runs: {first.seconds:.1f} s and {second.seconds:.1f} s, {took:.1f} s in all")
 
 
 @pytest.mark.suite("SUITE-024", "SUITE-010")
