@@ -91,7 +91,7 @@ def _replay_loop() -> tuple[float, float]:
 
             seconds = 0.0
 
-            def before(self, method: str, url: str) -> None:
+            def before(self, method: str, url: str, *, expect_throttling: bool = False) -> None:
                 """Nothing to refuse."""
 
             def after(self, exchange: Exchange) -> None:

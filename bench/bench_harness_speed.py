@@ -309,7 +309,7 @@ def measure_replay(folder: Path, concurrency: int, rounds: int) -> None:
             def __init__(self) -> None:
                 self.evidence: list[dict[str, Any]] = []
 
-            def before(self, method: str, url: str) -> None:
+            def before(self, method: str, url: str, *, expect_throttling: bool = False) -> None:
                 contract.find(method, url)
 
             def after(self, exchange: Exchange) -> None:

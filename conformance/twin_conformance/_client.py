@@ -5,9 +5,11 @@ connect/read/write timeouts and an overall deadline, and reads at most a fixed n
 of the response. It asks for compressed answers as real clients do and decodes gzip, deflate
 and brotli exactly as the target sent them, within the same size limit (SUITE-020). Each
 exchange is kept as evidence with the request headers actually sent, and garbage, hangs and
-dropped connections become :class:`ConformanceFailure` rather than crashing the run. An
-observer (the plugin) may refuse a request before it is sent (an operation the target does not
-serve, one that stopped answering) and sees every exchange after it.
+dropped connections become :class:`ConformanceFailure` rather than crashing the run. A busy
+answer (503) or a throttled one (429) is sent again after its ``Retry-After``, as a real client
+does (SUITE-023, SUITE-024). An observer (the plugin) may refuse a request before it is sent
+(an operation the target does not serve, one that stopped answering or throttles the harness)
+and sees every exchange after it.
 """
 
 from __future__ import annotations
@@ -19,17 +21,19 @@ import time
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import brotli
 import httpx
 
-from twin_conformance._failures import ConformanceFailure, fail, require
+from twin_conformance._failures import ConformanceFailure, Throttled, fail, require
 
 __all__ = [
     "ConformanceFailure",
     "Exchange",
     "ExchangeObserver",
+    "Throttled",
     "TwinClient",
     "decode_body",
     "evidence_text",
@@ -39,11 +43,13 @@ __all__ = [
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 UNAVAILABLE = 503
+TOO_MANY_REQUESTS = 429
 BUSY_RETRIES = 2
-"""A 503 is sent again at most this many times, after the delay its Retry-After asks."""
+"""A 503 or a 429 is sent again at most this many times, after the delay its Retry-After asks."""
 MAX_RETRY_AFTER_SECONDS = 5.0
-"""A longer Retry-After is not waited for: the answer stands (SUITE-023)."""
+"""A longer Retry-After is not waited for: the answer stands (SUITE-023, SUITE-024)."""
 UNAVAILABLE_CAUSE = "unavailable"
+THROTTLED_CAUSE = "throttled"
 NO_ANSWER_CAUSE = "no-answer"
 SERVER_ERROR_CAUSE = "server-error"
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
@@ -170,6 +176,9 @@ class Exchange:
     raw_size: int = 0
     decoding_error: str | None = None
     timed_out: bool = False
+    retry_in: float | None = None
+    """Seconds the client waited before sending the same request again (a 503 or a 429 it
+    retried, SUITE-023 and SUITE-024); None when this answer was the one it kept."""
 
     @property
     def where(self) -> str:
@@ -229,8 +238,12 @@ def same_request(one: Exchange, other: Exchange) -> bool:
 class ExchangeObserver(Protocol):
     """What the plugin does around every request: refuse it early, and see what came back."""
 
-    def before(self, method: str, url: str) -> None:
-        """Raise :class:`Blocked` or :class:`ConformanceFailure` to stop the request."""
+    def before(self, method: str, url: str, *, expect_throttling: bool = False) -> None:
+        """Raise :class:`Blocked` or :class:`ConformanceFailure` to stop the request.
+
+        ``expect_throttling``: the check provokes 429 to judge it (SUITE-024), so an
+        operation known to throttle the harness must not stop it.
+        """
 
     def after(self, exchange: Exchange) -> None:
         """See the exchange (evidence, secrets, timeouts) before the check does."""
@@ -251,12 +264,16 @@ def server_error_cause(operation: str, *, bad_input: bool) -> str:
 
 
 def retry_after_seconds(exchange: Exchange) -> float | None:
-    """How long a 503 asks the client to wait: its ``Retry-After`` in seconds (1 s without one).
+    """How long a 503 or a 429 asks the client to wait: ``Retry-After`` in seconds (1 s without).
 
     None when it asks for longer than :data:`MAX_RETRY_AFTER_SECONDS` or gives a date (a node
-    asking that long is unavailable for this run, not busy for a moment).
+    asking that long is unavailable, or throttles the harness, for this run: not for a moment).
     """
-    value = exchange.headers.get("retry-after")
+    return retry_delay(exchange.headers.get("retry-after"))
+
+
+def retry_delay(value: str | None) -> float | None:
+    """The wait a ``Retry-After`` value asks that a real client honours (see above)."""
     if value is None:
         return 1.0
     value = value.strip()
@@ -264,6 +281,31 @@ def retry_after_seconds(exchange: Exchange) -> float | None:
         return None
     seconds = float(int(value))
     return seconds if seconds <= MAX_RETRY_AFTER_SECONDS else None
+
+
+def retry_after_asked(exchange: Exchange) -> float | None:
+    """Seconds from now that ``Retry-After`` names, in seconds or as a date (0 for a past date).
+
+    None when the answer has none, or one that is neither: how long a throttled operation is
+    not asked again (SUITE-024), never how long the harness waits.
+    """
+    value = exchange.headers.get("retry-after", "").strip()
+    if value.isdigit():
+        return float(int(value))
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def _retried(exchange: Exchange, expect_throttling: bool) -> bool:
+    """Whether an answer is one a real client sends again after its Retry-After."""
+    if exchange.status == UNAVAILABLE:
+        return True
+    return exchange.status == TOO_MANY_REQUESTS and not expect_throttling
 
 
 Validator = Callable[[Exchange, bool], None]
@@ -352,6 +394,7 @@ class TwinClient:
         params: Mapping[str, str] | None = None,
         auth: bool | str = False,
         expect_rejection: bool = False,
+        expect_throttling: bool = False,
         validate: bool = True,
         prefetched: tuple[Exchange, Exchange] | None = None,
     ) -> Exchange:
@@ -360,6 +403,10 @@ class TwinClient:
         ``auth`` True sends the session token, a string sends that token. ``expect_rejection``
         says the request is bad input, so any 5xx answer breaks TWIN-CORE-054. A transport
         failure (timeout, dropped connection, oversized body) fails the check with evidence.
+        A 503 or a 429 is sent again after its Retry-After (SUITE-023, SUITE-024); a 429 still
+        there raises :class:`Throttled` (the check did not run), unless ``expect_throttling``
+        says the check provokes 429 to judge it: then its 429 is returned as it came, neither
+        waited out nor sent again.
         ``prefetched`` is (the prepared request, what :meth:`fetch` got for it): when the
         request is that same request, its answer is used instead of sending it again, and
         everything else (observer, checks, evidence) happens as if it had been sent now.
@@ -374,13 +421,13 @@ class TwinClient:
             auth=auth,
         )
         if self.observer is not None:
-            self.observer.before(exchange.method, exchange.url)
+            self.observer.before(exchange.method, exchange.url, expect_throttling=expect_throttling)
         headers_asked = dict(exchange.request_headers)
         if prefetched is not None and same_request(prefetched[0], exchange):
             exchange = dataclasses.replace(prefetched[1])
         else:
             self._send(exchange)
-        exchange, attempts = self._retry_while_busy(exchange, headers_asked)
+        exchange, attempts = self._retry_while_busy(exchange, headers_asked, expect_throttling)
         if self.observer is not None:
             self.observer.after(exchange)
         if exchange.status is None:
@@ -407,6 +454,22 @@ class TwinClient:
                 f"{MAX_RETRY_AFTER_SECONDS:g} s: the operation could not be tested",
                 cause=operation_cause(UNAVAILABLE_CAUSE, self._operation(exchange)),
             )
+        if exchange.status == TOO_MANY_REQUESTS and not expect_throttling:
+            # SUITE-024: still throttled after the waits a real client makes. A 429 says the
+            # client asked too much, which the harness cannot disprove: the check did not run,
+            # and later uses of the operation are blocked by it while the node asks to wait.
+            operation = self._operation(exchange)
+            asked = exchange.headers.get("retry-after")
+            raise Throttled(
+                operation,
+                f"the target throttled the harness: {exchange.where} answered 429 (too many "
+                f"requests) {attempts} time{'s' if attempts > 1 else ''}, the last asking "
+                + (f"Retry-After {asked.strip()[:60]!r}" if asked else "no Retry-After")
+                + f", honouring its Retry-After up to {MAX_RETRY_AFTER_SECONDS:g} s: the "
+                "operation could not be tested; run again once the target serves it",
+                operation_cause(THROTTLED_CAUSE, operation),
+                retry_after_asked(exchange),
+            )
         if exchange.status >= 500 and exchange.status != 501:
             # One operation that fails with 5xx is one root cause: keyed by the operation (and
             # whether the input was bad), later checks meeting it again are blocked.
@@ -432,20 +495,22 @@ class TwinClient:
         return f"{exchange.method} {httpx.URL(exchange.url).path}"
 
     def _retry_while_busy(
-        self, exchange: Exchange, headers: dict[str, str]
+        self, exchange: Exchange, headers: dict[str, str], expect_throttling: bool = False
     ) -> tuple[Exchange, int]:
-        """Send a request answered 503 again after its Retry-After, as a real client does.
+        """Send a request answered 503 or 429 again after its Retry-After, as a real client does.
 
-        At most :data:`BUSY_RETRIES` times; each answer the node gave is kept as evidence.
-        Returns the last exchange and how many times the request was sent.
+        At most :data:`BUSY_RETRIES` times; each answer the node gave is kept as evidence. A 429
+        is returned at once when ``expect_throttling`` (the check judges it). Returns the last
+        exchange and how many times the request was sent.
         """
         attempts = 1
         for _ in range(BUSY_RETRIES):
-            if exchange.status != UNAVAILABLE:
+            if not _retried(exchange, expect_throttling):
                 break
             delay = retry_after_seconds(exchange)
             if delay is None:
                 break
+            exchange.retry_in = delay
             if self.observer is not None:
                 self.observer.after(exchange)
             time.sleep(delay)

@@ -116,13 +116,25 @@ def print_summary(report: Mapping[str, Any], console: Console) -> None:
     failures = [test for test in report["tests"] if test["outcome"] in ("failed", "error")]
     for test in failures:
         console.print(failure_line(test), soft_wrap=True)
+    # SUITE-024: a check the target throttled past the retries did not run; say why, once each.
+    throttled = [
+        test
+        for test in report["tests"]
+        if test["outcome"] == "not-run"
+        and str(test.get("message") or "").startswith("not run: the target throttled")
+    ]
+    for test in throttled:
+        console.print(
+            Text(f"not run {test['id']}: {plain(str(test['message']))[9:]}"), soft_wrap=True
+        )
     blocked = sum(test["outcome"] == "blocked" for test in report["tests"])
     if blocked:
+        above = "the failures above" if failures else "the checks above"
         console.print(
-            Text(f"{blocked} check(s) blocked by the failures above (not counted as failures)"),
+            Text(f"{blocked} check(s) blocked by {above} (not counted as failures)"),
             soft_wrap=True,
         )
-    if failures or blocked:
+    if failures or blocked or throttled:
         console.print()
 
 

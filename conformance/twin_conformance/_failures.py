@@ -3,10 +3,11 @@
 A check fails by raising :class:`ConformanceFailure` naming the requirement the target broke.
 It is *blocked* (:class:`Blocked`) when something it depends on already failed elsewhere: an
 operation the target does not serve, an operation that stopped answering, a contract
-violation another check already reported. A fixture marked with :func:`prerequisite` (a DID
-the node created, an anchored proof) is a check of its own: when it fails, it is reported
-once under its own ID and every check that uses it is blocked by that ID (SUITE-010), so one
-divergence gives one failure.
+violation another check already reported. It did not run (:class:`Throttled`) when the
+target throttled the harness for longer than a real client waits. A fixture marked with
+:func:`prerequisite` (a DID the node created, an anchored proof) is a check of its own: when
+it fails, it is reported once under its own ID and every check that uses it is blocked by
+that ID (SUITE-010), so one divergence gives one failure.
 """
 
 from __future__ import annotations
@@ -44,6 +45,23 @@ class Blocked(Exception):
         super().__init__(f"blocked by {by}: {reason}")
         self.by = by
         self.reason = reason
+
+
+class Throttled(Exception):
+    """The target answered 429 (too many requests) past what a real client waits (SUITE-024).
+
+    Not a failure of the target: 429 says the *client* asked too much, which the harness
+    cannot disprove (a run moments before from the same address, the harness's own checks).
+    The check that meets it did not run; every later use of ``operation`` is blocked by that
+    check until ``retry_after`` seconds have passed (None: for the rest of the run).
+    """
+
+    def __init__(self, operation: str, message: str, cause: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.message = message
+        self.cause = cause
+        self.retry_after = retry_after
 
 
 class PrerequisiteFailed(Exception):

@@ -137,6 +137,9 @@ def _testcase(suite: ET.Element, test: Mapping[str, Any]) -> None:
         message = str(test.get("message") or "")
         if outcome == "blocked" and message:
             reason = message
+        elif outcome == "not-run" and message.startswith("not run: "):
+            # Why it did not run: the run stopped, or the target throttled the harness.
+            reason = message
         elif message and not message.startswith(reason):
             reason = f"{reason}: {message}"
         _element(case, "skipped", message=reason)

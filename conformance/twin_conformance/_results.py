@@ -34,11 +34,13 @@ OUTCOMES = (
     "not-claimed",
     "not-requested",
 )
-"""What a check did. ``blocked``: a check it depends on failed (``blockedBy`` names it);
+"""What a check did. ``blocked``: a check it depends on failed, or met the operation
+throttling the harness first (``blockedBy`` names it);
 ``error``: the check itself broke (a harness fault, never blamed on the target);
 ``not-applicable``: the harness found the rule does not apply to this node (the did:twin
 syntax to a node minting another DID method); ``not-run``:
-the run stopped before it; ``not-selected``: the run was narrowed (``--select``, ``-k``,
+the run stopped before it, or the target throttled the harness past what a real client waits
+(SUITE-024); ``not-selected``: the run was narrowed (``--select``, ``-k``,
 ``--read-only``) and left it out."""
 
 EXECUTED = frozenset({"passed", "failed"})
@@ -238,7 +240,13 @@ def _profile_verdict(
         reasons.append(f"{len(errors)} check(s) broke (harness errors): {', '.join(errors[:3])}")
     not_run = [t for t in tests if t.outcome == "not-run"]
     if not_run:
-        reasons.append(f"{len(not_run)} check(s) did not run")
+        first = not_run[0]
+        why = (first.message or "").removeprefix("not run: ") if stopped is None else ""
+        # The first one's reason (a fuzzing budget that ran out, a target that throttled the
+        # harness, SUITE-024), unless the run stopped: that is the reason, given above.
+        reasons.append(
+            f"{len(not_run)} check(s) did not run" + (f" ({first.id}: {why})" if why else "")
+        )
     untested = [
         entry["id"]
         for entry in requirements
@@ -408,7 +416,10 @@ def verdict_line(report: Mapping[str, Any]) -> str:
             if entry["verdict"] == "incomplete"
             for reason in entry["reasons"]
         ]
-        parts.append(reasons[0] if reasons else "not every check ran")
+        # A check that broke or did not run (a target that throttled the harness, SUITE-024)
+        # comes before the requirements it left untested, in whichever profile it is.
+        causes = [reason for reason in reasons if "with no executed check" not in reason]
+        parts.append((causes or reasons or ["not every check ran"])[0])
     if run["selection"].get("destructive"):
         parts.append("destructive checks ran (--destructive), last")
     known = result["knownFailures"]

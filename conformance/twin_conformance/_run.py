@@ -5,8 +5,9 @@ has learnt (secrets, operations the target does not serve, operations that stopp
 answering, contract violations already reported). :class:`RunObserver` sits around every
 request of the run's client: it keeps the exchange as evidence, learns the tokens and cookies
 the target issues, opens an operation's circuit breaker after two timeouts, and refuses
-requests to operations already known to be absent or stuck, so one root cause gives one
-failure (SUITE-010, SUITE-022).
+requests to operations already known to be absent or stuck, or to throttle the harness while
+the node asks it to wait, so one root cause gives one failure (SUITE-010, SUITE-022,
+SUITE-024).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 
 from twin_conformance._client import (
     NO_ANSWER_CAUSE,
+    TOO_MANY_REQUESTS,
     UNAVAILABLE_CAUSE,
     Exchange,
     TwinClient,
@@ -50,6 +52,16 @@ class Breaker:
     def open(self) -> bool:
         """Whether the operation has stopped answering (SUITE-022)."""
         return self.timeouts >= TIMEOUTS_BEFORE_BREAKING
+
+
+@dataclass
+class Throttle:
+    """An operation that throttled the harness past its retries (SUITE-024)."""
+
+    first_check: str
+    """The check that met it (not run); later uses are blocked by it."""
+    until: float
+    """When (``time.monotonic()``) the node's Retry-After has passed; infinity without one."""
 
 
 @dataclass
@@ -87,6 +99,8 @@ class TwinState:
     absent: dict[str, str] = field(default_factory=dict)
     """Operations the target does not serve → the check that found it."""
     breakers: dict[str, Breaker] = field(default_factory=dict)
+    throttles: dict[str, Throttle] = field(default_factory=dict)
+    """Operations that throttled the harness past its retries → who met it and until when."""
     causes: dict[str, str] = field(default_factory=dict)
     """Root causes already failed (a contract violation, a wrong status) → the check that
     failed for it; a later check showing the same cause is blocked by it (SUITE-010)."""
@@ -123,6 +137,19 @@ class TwinState:
         """The check that found ``operation`` answering 503 through its retries, or None."""
         return self.causes.get(operation_cause(UNAVAILABLE_CAUSE, operation))
 
+    def throttled(self, operation: str) -> str | None:
+        """The check that met ``operation`` throttling the harness, while it asks to wait."""
+        throttle = self.throttles.get(operation)
+        if throttle is None or time.monotonic() >= throttle.until:
+            return None
+        return throttle.first_check
+
+    def throttled_until(self, operation: str, check: str, retry_after: float | None) -> None:
+        """Note that ``check`` met ``operation`` throttling the harness (SUITE-024)."""
+        until = time.monotonic() + retry_after if retry_after is not None else float("inf")
+        first = self.throttles.get(operation)
+        self.throttles[operation] = Throttle(first.first_check if first else check, until)
+
     def operation_of(self, method: str, url: str) -> str:
         """The operationId a request goes to, or ``METHOD /path`` outside the document."""
         if self.contract is not None:
@@ -138,8 +165,12 @@ class RunObserver:
     def __init__(self, run: TwinState) -> None:
         self.run = run
 
-    def before(self, method: str, url: str) -> None:
-        """Refuse a request to an operation the run already knows it cannot use."""
+    def before(self, method: str, url: str, *, expect_throttling: bool = False) -> None:
+        """Refuse a request to an operation the run already knows it cannot use.
+
+        ``expect_throttling``: the check provokes 429 to judge it, so an operation that
+        throttles the harness does not stop it (SUITE-024).
+        """
         run = self.run
         operation = run.operation_of(method, url)
         if operation in run.absent and run.absent[operation] != run.current:
@@ -148,6 +179,14 @@ class RunObserver:
         if unavailable is not None and unavailable != run.current:
             # SUITE-023: one unavailable operation is one failure, its other uses blocked.
             raise Blocked(unavailable, f"{operation} answered 503 (unavailable) in {unavailable}")
+        throttled = None if expect_throttling else run.throttled(operation)
+        if throttled is not None and throttled != run.current:
+            # SUITE-024: while the node asks the harness to wait, the operation is not asked.
+            raise Blocked(
+                throttled,
+                f"{operation} answered 429 (too many requests) in {throttled}, and the node "
+                "asked the harness to wait longer than it does",
+            )
         breaker = run.breakers.get(operation)
         if breaker is not None and breaker.open:
             # SUITE-022: an operation that timed out twice is not asked again; what needs it
@@ -181,6 +220,14 @@ class RunObserver:
             operation = run.operation_of(exchange.method, exchange.url)
             breaker = run.breakers.setdefault(operation, Breaker(first_check=run.current))
             breaker.timeouts += 1
+        if exchange.status == TOO_MANY_REQUESTS and exchange.retry_in is not None:
+            operation = run.operation_of(exchange.method, exchange.url)
+            run.deviation(
+                f"throttled:{operation}",
+                f"{operation} answered 429 (too many requests): the harness waited its "
+                f"Retry-After ({exchange.retry_in:g} s) and sent the request again, as a real "
+                "client does (SUITE-024)",
+            )
         encoding = exchange.headers.get("content-encoding", "").strip().lower()
         if encoding and encoding != "identity" and exchange.decoding_error is None:
             run.deviation(

@@ -27,6 +27,7 @@ from twin_conformance._failures import (
     Blocked,
     ConformanceFailure,
     PrerequisiteFailed,
+    Throttled,
 )
 from twin_conformance._registry import PROFILES, load_registry
 from twin_conformance._results import (
@@ -402,6 +403,9 @@ def _not_passed(
         record.blocked_by = error.by
         record.message = f"blocked by {error.by}: {error.reason}"
         return
+    if isinstance(error, Throttled):
+        _throttled(run, record, error)
+        return
     if isinstance(error, ConformanceFailure):
         requirement = error.requirement or (requirements[0] if requirements else None)
         cause = (
@@ -441,6 +445,29 @@ def _not_passed(
         operation = _failed_operation(run)
         if operation is not None:
             run.failed_requirements.setdefault((record.failed_requirement, operation), record.id)
+
+
+def _throttled(run: TwinState, record: TestRecord, error: Throttled) -> None:
+    """A check the target throttled past the harness's retries did not run (SUITE-024).
+
+    The first check (or prerequisite) that meets an operation throttling the harness is
+    ``not-run`` with the reason, which makes its profile incomplete, never failed; a later one
+    meeting the same operation throttling again is blocked by it.
+    """
+    first = run.causes.get(error.cause)
+    run.throttled_until(error.operation, first or record.id, error.retry_after)
+    if first is not None and first != record.id:
+        record.outcome = "blocked"
+        record.blocked_by = first
+        record.message = run.redactor.text(
+            f"blocked by {first}: {error.operation} throttles the harness ({error.message[:200]})"
+        )
+        return
+    run.causes[error.cause] = record.id
+    record.outcome = "not-run"
+    record.failed_requirement = None
+    record.reproduce = None
+    record.message = run.redactor.text(NOT_RUN + error.message)
 
 
 def _error_shape_cause(run: TwinState, requirement: str | None) -> str | None:
@@ -489,6 +516,22 @@ def _prerequisite_failed(
     if error.check_id in run.records:
         return
     cause = error.cause
+    if isinstance(cause, Throttled):
+        # SUITE-024: the prerequisite did not run; the check that needed it is blocked by it.
+        prerequisite = TestRecord(
+            id=error.check_id,
+            name=error.check_id.split("::", 1)[1],
+            kind="prerequisite",
+            profile=record.profile,
+            requirements=[],
+            read_only=error.read_only,
+            evidence=list(run.evidence),
+        )
+        _throttled(run, prerequisite, cause)
+        if prerequisite.outcome == "not-run":
+            prerequisite.message = run.redactor.text(f"{NOT_RUN}{error.title}: {cause.message}")
+        run.records[error.check_id] = prerequisite
+        return
     prerequisite = TestRecord(
         id=error.check_id,
         name=error.check_id.split("::", 1)[1],

@@ -25,6 +25,13 @@ from typing import Any
 import httpx
 import yaml
 
+from twin_conformance._client import (
+    BUSY_RETRIES,
+    MAX_RETRY_AFTER_SECONDS,
+    TOO_MANY_REQUESTS,
+    retry_delay,
+)
+
 START_TIMEOUT_SECONDS = 60.0
 EMBEDDED_EMAIL = "admin@twin.example"
 EMBEDDED_SECOND_EMAIL = "user@twin.example"
@@ -337,17 +344,38 @@ def login(url: str, email: str, password: str, timeout: float) -> Login:
     """Log in with ``POST /authentication/login``; the token from the body, else a cookie.
 
     The TWIN node 0.0.2 sets the token only in an ``access_token`` cookie; the harness takes
-    it from there as a real client would, and the core checks report the deviation once.
+    it from there as a real client would, and the core checks report the deviation once. A
+    login the node throttles (429: an earlier run's failed logins from this address, say) is
+    sent again after its Retry-After, as the checks' requests are (SUITE-024); one still
+    throttled stops the run saying so, not that the credentials were refused.
     """
+    attempts = 0
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            response = client.post(
-                f"{url}/authentication/login", json={"email": email, "password": password}
-            )
+            while True:
+                response = client.post(
+                    f"{url}/authentication/login", json={"email": email, "password": password}
+                )
+                attempts += 1
+                delay = retry_delay(response.headers.get("retry-after"))
+                if response.status_code != TOO_MANY_REQUESTS or attempts > BUSY_RETRIES:
+                    break
+                if delay is None:
+                    break
+                time.sleep(delay)
     except httpx.HTTPError as error:
         raise TargetError(
             f"login to {url} failed: {describe_transport_error(url, error)}"
         ) from None
+    if response.status_code == TOO_MANY_REQUESTS:
+        asked = response.headers.get("retry-after")
+        raise TargetError(
+            f"the target throttles the harness's logins: login as {email} answered 429 (too "
+            f"many requests) {attempts} time{'s' if attempts > 1 else ''}, the last asking "
+            + (f"Retry-After {asked.strip()[:60]!r}" if asked else "no Retry-After")
+            + f", honouring its Retry-After up to {MAX_RETRY_AFTER_SECONDS:g} s; run again "
+            "once it has passed"
+        )
     if response.status_code != 200:
         raise TargetError(
             f"the target refused the credentials: login as {email} answered {response.status_code}"

@@ -32,6 +32,8 @@ BACKGROUND_SIGNING_SECONDS = 2.0
 """How long the background-signing variant answers a new proof without proof and receipt."""
 BUSY_ANSWERS = 2
 """How many evaluate requests the busy-at-first variant answers 503 before it serves them."""
+THROTTLED_RETRY_AFTER = "60"
+"""What the evaluate-throttled variant's 429 asks: longer than the harness waits (SUITE-024)."""
 
 
 def _compressed(coding: str) -> Handler:
@@ -160,6 +162,15 @@ async def evaluate_unavailable(request: HttpRequest, context: Context) -> HttpRe
     return _unavailable()
 
 
+async def evaluate_throttled(request: HttpRequest, context: Context) -> HttpResponse:
+    """Answer every evaluate request 429 asking Retry-After: 60 (a gateway's rate limit)."""
+    response = json_response(
+        {"name": "TooManyRequestsError", "message": "too many requests; try again later"}, 429
+    )
+    response.headers.append(("retry-after", THROTTLED_RETRY_AFTER))
+    return response
+
+
 async def evaluate_busy_at_first(request: HttpRequest, context: Context) -> HttpResponse:
     """Answer the first BUSY_ANSWERS evaluate requests 503 with Retry-After: 1, then serve."""
     answered = context.memory.setdefault("busy", [0])
@@ -250,6 +261,17 @@ DEVIATIONS = (
         rules=(rule("POST", "/consensus/evaluate", evaluate_busy_at_first),),
         run_profile="consensus",
         expect=CONFORMANT,
+    ),
+    fault(
+        "evaluate-throttled",
+        "consensus",
+        None,
+        f"answers every evaluate request 429 with Retry-After: {THROTTLED_RETRY_AFTER}, longer "
+        "than the harness waits: the check that met it did not run, its other uses blocked, "
+        "nothing failed (SUITE-024)",
+        rules=(rule("POST", "/consensus/evaluate", evaluate_throttled),),
+        run_profile="consensus",
+        expect=COULD_NOT_RUN,
     ),
     # -- one divergence, one failure ----------------------------------------------------------
     fault(

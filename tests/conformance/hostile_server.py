@@ -33,6 +33,8 @@ class HostileServer:
         self.status = status
         self.answer = answer
         self.headers = {"content-type": "application/json", **(headers or {})}
+        self.answered = 0
+        """How many requests the "fixed" behaviour answered (one connection each)."""
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", 0))
@@ -101,6 +103,7 @@ class HostileServer:
             elif self.behaviour == "fixed":
                 head = "".join(f"{name}: {value}\r\n" for name, value in self.headers.items())
                 head += f"content-length: {len(self.answer)}\r\n"
+                self.answered += 1
                 connection.sendall(f"HTTP/1.1 {self.status}\r\n{head}\r\n".encode() + self.answer)
                 time.sleep(0.1)
             elif self.behaviour == "redirect":

@@ -15,6 +15,7 @@ import pytest
 
 from tests.conformance.hostile_server import HostileServer
 from twin_conformance import ConformanceFailure, Exchange, TwinClient
+from twin_conformance._failures import Throttled
 
 TIMEOUT = 1.0
 
@@ -22,8 +23,13 @@ TIMEOUT = 1.0
 class Recorded(list[Exchange]):
     """An observer that keeps every exchange."""
 
-    def before(self, method: str, url: str) -> None:
-        """Let every request through."""
+    expecting: list[bool]
+
+    def before(self, method: str, url: str, *, expect_throttling: bool = False) -> None:
+        """Let every request through (noting whether it expected throttling)."""
+        if not hasattr(self, "expecting"):
+            self.expecting = []
+        self.expecting.append(expect_throttling)
 
     def after(self, exchange: Exchange) -> None:
         """Keep the exchange."""
@@ -154,7 +160,7 @@ def test_a_body_that_does_not_decode_is_a_contract_failure(
 
 
 class _Busy(http.server.BaseHTTPRequestHandler):
-    """503 with the server's Retry-After for its first ``busy`` requests, then 200."""
+    """The server's status (503 unless told) and Retry-After for ``busy`` requests, then 200."""
 
     def do_GET(self) -> None:
         server = self.server
@@ -162,7 +168,7 @@ class _Busy(http.server.BaseHTTPRequestHandler):
         server.requests += 1
         busy = server.requests <= server.busy
         body = b'{"name":"ServiceUnavailableError","message":"busy"}' if busy else b'{"ok":true}'
-        self.send_response(503 if busy else 200)
+        self.send_response(server.status if busy else 200)
         if busy and server.retry_after is not None:
             self.send_header("retry-after", server.retry_after)
         self.send_header("content-type", "application/json")
@@ -175,9 +181,10 @@ class _Busy(http.server.BaseHTTPRequestHandler):
 
 
 class _BusyServer(http.server.ThreadingHTTPServer):
-    def __init__(self, busy: int, retry_after: str | None) -> None:
+    def __init__(self, busy: int, retry_after: str | None, status: int = 503) -> None:
         super().__init__(("127.0.0.1", 0), _Busy)
         self.busy, self.retry_after, self.requests = busy, retry_after, 0
+        self.status = status
 
 
 @pytest.mark.suite("SUITE-023")
@@ -214,3 +221,113 @@ def test_a_busy_answer_is_retried_after_its_retry_after_then_fails_once(
     assert server.requests == requests
     assert [exchange.status for exchange in recorded][-1] == (status or 503)
     assert len(recorded) == requests, "every answer the node gave is evidence"
+
+
+@pytest.mark.suite("SUITE-024")
+@pytest.mark.parametrize(
+    ("busy", "retry_after", "requests", "waited"),
+    [
+        (1, "1", 2, 1.0),  # throttled once: waited out, and the next answer is the one judged
+        (2, None, 3, 2.0),  # no Retry-After: 1 s, as for a busy answer
+    ],
+)
+def test_a_throttled_answer_is_waited_out_and_the_next_answer_judged(
+    busy: int, retry_after: str | None, requests: int, waited: float
+) -> None:
+    server = _BusyServer(busy, retry_after, status=429)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    recorded = Recorded()
+    client = TwinClient(f"http://127.0.0.1:{server.server_address[1]}", observer=recorded)
+    try:
+        started = time.monotonic()
+        exchange = client.get("/thing")
+        took = time.monotonic() - started
+    finally:
+        client.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert exchange.status == 200
+    assert exchange.json() == {"ok": True}
+    assert server.requests == requests
+    assert took >= waited
+    assert [e.status for e in recorded] == [429] * busy + [200], "every answer is evidence"
+    assert [e.retry_in for e in recorded] == [1.0] * busy + [None]
+
+
+@pytest.mark.suite("SUITE-024")
+def test_a_429_still_there_after_the_retries_is_not_a_failure_of_the_target() -> None:
+    server = _BusyServer(9, "1", status=429)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    recorded = Recorded()
+    client = TwinClient(f"http://127.0.0.1:{server.server_address[1]}", observer=recorded)
+    try:
+        with pytest.raises(Throttled) as caught:
+            client.get("/thing")
+    finally:
+        client.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert not isinstance(caught.value, ConformanceFailure), "a 429 fails no requirement"
+    assert "answered 429 (too many requests) 3 times" in caught.value.message
+    assert caught.value.cause == "throttled|GET /thing"
+    assert caught.value.operation == "GET /thing"
+    assert caught.value.retry_after == 1.0
+    assert server.requests == 3
+    assert [e.status for e in recorded] == [429, 429, 429]
+
+
+@pytest.mark.suite("SUITE-024")
+@pytest.mark.parametrize("asked", ["60", "Fri, 31 Dec 2027 23:59:59 GMT"])
+def test_a_429_asking_longer_than_5_s_is_not_waited_for(asked: str) -> None:
+    recorded = Recorded()
+    body = b'{"name":"TooManyRequestsError","message":"slow down"}'
+    with HostileServer(
+        "fixed",
+        status="429 Too Many Requests",
+        answer=body,
+        headers={"retry-after": asked, "connection": "close"},
+    ) as server:
+        client = TwinClient(server.url, timeout=TIMEOUT, observer=recorded)
+        started = time.monotonic()
+        with pytest.raises(Throttled) as caught:
+            client.get("/authentication/login")
+        took = time.monotonic() - started
+        client.close()
+        answered = server.answered
+    assert answered == 1, "asked to wait longer than 5 s: not sent again"
+    assert took < 1.0
+    assert "answered 429 (too many requests) 1 time," in caught.value.message
+    assert caught.value.retry_after is not None
+    assert caught.value.retry_after > 5
+    assert [e.retry_in for e in recorded] == [None]
+
+
+@pytest.mark.suite("SUITE-024")
+def test_a_check_that_judges_throttling_gets_the_429_as_it_came() -> None:
+    recorded = Recorded()
+    body = b'{"name":"TooManyRequestsError","message":"slow down"}'
+    with HostileServer(
+        "fixed",
+        status="429 Too Many Requests",
+        answer=body,
+        headers={"retry-after": "1", "connection": "close"},
+    ) as server:
+        client = TwinClient(server.url, timeout=TIMEOUT, observer=recorded)
+        started = time.monotonic()
+        # A GET: the server answers without reading a body (a POST's would reset the line).
+        exchange = client.get("/authentication/login", expect_throttling=True)
+        took = time.monotonic() - started
+        # The same client, without saying so, waits the Retry-After out twice.
+        with pytest.raises(Throttled):
+            client.get("/authentication/login")
+        client.close()
+        answered = server.answered
+    assert exchange.status == 429
+    assert exchange.headers["retry-after"] == "1"
+    assert took < 1.0, "not waited out"
+    assert answered == 1 + 3
+    assert recorded.expecting == [True, False], "the observer is told, request by request"

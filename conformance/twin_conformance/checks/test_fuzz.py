@@ -234,7 +234,11 @@ def test_operation(operation_id: str, fuzzer: FuzzSchedule, twin_state: TwinStat
 
 
 def _require_usable(operation_id: str, twin_state: TwinState) -> None:
-    """Block fuzzing of an operation the node does not serve or that stopped answering."""
+    """Block fuzzing of an operation the node cannot be fuzzed on now.
+
+    One it does not serve, that stopped answering, that stays unavailable, or that throttles
+    the harness while the node asks it to wait (SUITE-024).
+    """
     if operation_id in twin_state.absent:
         raise Blocked(twin_state.absent[operation_id], f"the node does not serve {operation_id}")
     breaker = twin_state.breakers.get(operation_id)
@@ -243,6 +247,10 @@ def _require_usable(operation_id: str, twin_state: TwinState) -> None:
     unavailable = twin_state.unavailable(operation_id)
     if unavailable is not None:
         raise Blocked(unavailable, f"{operation_id} answered 503 (unavailable)")
+    throttled = twin_state.throttled(operation_id)
+    if throttled is not None:
+        # SUITE-024: fuzzing an operation that throttles the harness would test nothing.
+        raise Blocked(throttled, f"{operation_id} answered 429 (too many requests)")
 
 
 @pytest.mark.twin_profile("core")
