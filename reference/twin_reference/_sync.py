@@ -200,6 +200,14 @@ class Synchronizer:
                 self._attempts[ref] = self._attempts.get(ref, 0) + 1
             found = await asyncio.gather(*(self._fetch(ref) for ref in wanted))
             if not any(found):
+                given_up = [ref for ref in wanted if self._attempts[ref] >= FETCH_ATTEMPTS]
+                if given_up:
+                    LOG.info(
+                        "%d missing blocks given up after %d attempts each (lowest round %d)",
+                        len(given_up),
+                        FETCH_ATTEMPTS,
+                        min(ref.round for ref in given_up),
+                    )
                 return
 
     async def _fetch(self, ref: BlockRef) -> bool:
@@ -238,36 +246,58 @@ class Synchronizer:
             self._last_probe = now
             probe = engine.quorum_round + 2
             (index,) = self._sources([])[:1]
-            if not await self._round_blocks(index, probe):
+            blocks, outcome = await self._round_blocks(index, probe)
+            LOG.debug("idle probe: peer %d for round %d: %s", index, probe, outcome)
+            if not blocks:
                 return
+            LOG.info("idle probe: peer %d holds round %d (%s): catching up", index, probe, outcome)
         self._behind = False
         await self._sync_rounds()
 
-    async def _round_blocks(self, index: int, round_: int) -> list[JSONValue]:
-        answer = await self._network.get_json(index, f"/consensus/blocks?round={round_}")
+    async def _round_blocks(self, index: int, round_: int) -> tuple[list[JSONValue], str]:
+        """The blocks one peer serves for one round, and how it answered (for the log)."""
+        fetched = await self._network.fetch_json(index, f"/consensus/blocks?round={round_}")
+        answer = fetched.body
         blocks = answer.get("blocks") if isinstance(answer, dict) else None
-        return blocks if isinstance(blocks, list) else []
+        if not isinstance(blocks, list):
+            return [], fetched.outcome if fetched.body is None else "no list of blocks"
+        return blocks, f"{len(blocks)} blocks"
 
     async def _sync_rounds(self) -> None:
         """Fetch rounds upwards from the quorum round until no peer has the next one."""
         engine = self._engine
         engine.catching_up = True
+        first = round_ = engine.quorum_round + 1
+        fetched = 0
+        why = f"the bound of {MAX_SYNC_ROUNDS} rounds a pass"
+        LOG.info("catching up from round %d (highest round held %d)", first, engine.highest_round)
         try:
-            round_ = engine.quorum_round + 1
             for _ in range(MAX_SYNC_ROUNDS):
                 blocks: list[JSONValue] = []
+                answers: list[str] = []
                 for index in self._sources([])[:2]:
-                    blocks = await self._round_blocks(index, round_)
+                    blocks, outcome = await self._round_blocks(index, round_)
+                    answers.append(f"peer {index} {outcome}")
+                    LOG.debug("round %d from peer %d: %s", round_, index, outcome)
                     if blocks:
                         break
                 if not blocks:
+                    why = f"no block of round {round_}: {'; '.join(answers)}"
                     break
                 for block in blocks:
-                    self._offer(block)
+                    fetched += int(self._offer(block) is not None)
                 await self._fetch_wanted()
                 round_ = max(round_ + 1, engine.quorum_round + 1)
                 await asyncio.sleep(0)
-            LOG.info("caught up to round %d", engine.quorum_round)
+            LOG.info(
+                "catch-up pass from round %d: %d blocks taken, quorum round %d, highest %d;"
+                " ended by %s",
+                first,
+                fetched,
+                engine.quorum_round,
+                engine.highest_round,
+                why,
+            )
         finally:
             engine.catching_up = False
             engine.wake()
