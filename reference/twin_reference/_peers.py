@@ -46,6 +46,8 @@ class Fetched:
 
     body: JSONValue | None
     outcome: str
+    answered: bool = False
+    """Whether the peer gave an HTTP answer (of any status)."""
 
 
 def _short(exc: BaseException) -> str:
@@ -180,12 +182,12 @@ class PeerNetwork:
             return Fetched(None, f"unreachable: {_short(exc)}")
         peer.answered = True
         if response.status != 200:
-            return Fetched(None, f"status {response.status}")
+            return Fetched(None, f"status {response.status}", answered=True)
         try:
-            return Fetched(parse_json(response.body), "answered")
+            return Fetched(parse_json(response.body), "answered", answered=True)
         except TwinSpecError:
             LOG.debug("peer %d answered %s with malformed JSON", index, path)
-            return Fetched(None, "malformed JSON")
+            return Fetched(None, "malformed JSON", answered=True)
 
     async def _drain(self, peer: _Peer) -> None:
         settings = self.settings

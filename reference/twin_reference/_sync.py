@@ -12,7 +12,11 @@ pushed block:
 - a validator that finds itself more than a round or two behind (a held block far above its
   quorum round, or a probe of a peer while no block has arrived for a while) fetches whole
   rounds (``GET /consensus/blocks?round=N``) upwards from its quorum round, at most
-  :data:`MAX_SYNC_ROUNDS` per pass, and does not propose while it does so;
+  :data:`MAX_SYNC_ROUNDS` per pass, and does not propose while it does so. Each round is asked
+  of every peer in turn, peers whose outbox backs off included, until one serves it; the
+  validator counts as caught up only once every peer was asked for the next round and none
+  served a block of it (a pass in which no peer answered is tried again after
+  :attr:`NetworkSettings.backoff_max_seconds`; one that reached its bound goes on at once);
 - a validator whose quorum round has not moved for :data:`STALL_SECONDS` although something
   waits for a commit (after a partition heals, each side may hold blocks of the top rounds the
   other never received, and no new block will reference them) asks every peer for the rounds
@@ -35,11 +39,19 @@ import asyncio
 import contextlib
 import logging
 import time
+from enum import Enum
 from typing import Protocol
 
 from twin_reference._errors import ApiError
-from twin_reference._peers import PeerNetwork
-from twin_spec import BlockRef, JSONValue, LedgerError
+from twin_reference._peers import Fetched, PeerNetwork
+from twin_spec import (
+    BlockRef,
+    BlockRejectedError,
+    BlockRejection,
+    JSONValue,
+    LedgerError,
+    block_ref,
+)
 
 LOG = logging.getLogger("twin_reference.sync")
 TICK_SECONDS = 0.25
@@ -61,6 +73,17 @@ STALL_ROUNDS_ABOVE = 2
 """Rounds asked above the highest round held (a peer may be slightly ahead)."""
 MAX_STALL_ROUNDS = 8
 RESEND_BLOCKS = 4
+
+
+class PassEnd(Enum):
+    """How a pass of catching up by rounds ended."""
+
+    CAUGHT_UP = "caught up"
+    """Every peer was asked for the next round; some answered, and none served a block of it."""
+    NO_PEER_ANSWERED = "no peer answered"
+    """No peer answered at all: still behind, tried again after a pause."""
+    BOUND = "bound"
+    """The pass fetched its bound of rounds: still behind, the next pass goes on."""
 
 
 class SyncedLedger(Protocol):
@@ -122,6 +145,9 @@ class Synchronizer:
         self._attempts: dict[BlockRef, int] = {}
         self._kick = asyncio.Event()
         self._behind = True
+        self._behind_signals = 0
+        self._retry_at = 0.0
+        self._last_source: int | None = None
         self._last_probe = 0.0
         self._turn = 0
         self._task: asyncio.Task[None] | None = None
@@ -158,6 +184,7 @@ class Synchronizer:
     def behind(self) -> None:
         """Note that the validator is behind its peers: fetch whole rounds."""
         self._behind = True
+        self._behind_signals += 1
         self._kick.set()
 
     async def _run(self) -> None:
@@ -167,7 +194,11 @@ class Synchronizer:
             self._kick.clear()
             try:
                 self._watch_stall()
-                await self._fetch_wanted()
+                if self._engine.held_above(self._engine.quorum_round + 2):
+                    self.behind()
+                # Far behind, the round pass fetches upwards from the DAG; walking down from
+                # the held blocks' ancestors one digest at a time would only delay it.
+                await self._fetch_wanted(self._engine.quorum_round + 2 if self._behind else None)
                 await self._catch_up()
                 await self._certify_stale()
                 self._engine.expire_held()
@@ -176,7 +207,9 @@ class Synchronizer:
                 self._attempts = {
                     ref: count for ref, count in self._attempts.items() if ref in wanted
                 }
-            except (OSError, LedgerError, ApiError, ValueError, KeyError, TypeError):
+            except Exception:
+                # Whatever failed, the loop goes on: a synchronizer that stops leaves the
+                # validator behind for good (the log collapses a failure that repeats).
                 LOG.exception("a sync pass failed")
 
     def _sources(self, first: list[int]) -> list[int]:
@@ -189,10 +222,14 @@ class Synchronizer:
 
     # -- missing ancestors --------------------------------------------------------------------
 
-    async def _fetch_wanted(self) -> None:
+    async def _fetch_wanted(self, up_to: int | None = None) -> None:
+        """Fetch missing ancestors by digest, lowest round first (only up to round ``up_to``)."""
         for _ in range(FETCH_PASSES):
             wanted = [
-                ref for ref in self._engine.wanted() if self._attempts.get(ref, 0) < FETCH_ATTEMPTS
+                ref
+                for ref in self._engine.wanted()
+                if self._attempts.get(ref, 0) < FETCH_ATTEMPTS
+                and (up_to is None or ref.round <= up_to)
             ][:FETCH_BATCH]
             if not wanted:
                 return
@@ -219,14 +256,29 @@ class Synchronizer:
             block = await self._network.get_json(index, f"/consensus/blocks/{ref.digest.hex()}")
             if not isinstance(block, dict):
                 continue
-            if self._offer(block) == ref:
+            # A block held for its own missing ancestors was found all the same: asking the
+            # next peer for it would only fetch it again.
+            if self._offer(block, held_counts=True) == ref:
                 return True
         return False
 
-    def _offer(self, block: JSONValue) -> BlockRef | None:
-        """Take a fetched block through the receive rules; its reference if it was taken."""
+    def _offer(self, block: JSONValue, *, held_counts: bool = False) -> BlockRef | None:
+        """Take a fetched block through the receive rules; its reference if it was taken.
+
+        With ``held_counts``, also the reference of a block kept aside until its own missing
+        ancestors arrive.
+        """
         try:
             ref, _added = self._engine.receive_block(block)
+        except BlockRejectedError as exc:
+            if (
+                held_counts
+                and exc.code is BlockRejection.MISSING_ANCESTOR
+                and isinstance(block, dict)
+            ):
+                return block_ref(block)
+            LOG.debug("fetched block refused: %s", exc)
+            return None
         except (LedgerError, ApiError) as exc:
             LOG.debug("fetched block refused: %s", exc)
             return None
@@ -237,8 +289,6 @@ class Synchronizer:
     async def _catch_up(self) -> None:
         engine = self._engine
         now = time.monotonic()
-        if engine.held_above(engine.quorum_round + 2):
-            self._behind = True
         if not self._behind:
             idle = now - engine.last_peer_block >= PROBE_IDLE_SECONDS
             if not idle or now - self._last_probe < PROBE_INTERVAL_SECONDS:
@@ -246,54 +296,79 @@ class Synchronizer:
             self._last_probe = now
             probe = engine.quorum_round + 2
             (index,) = self._sources([])[:1]
-            blocks, outcome = await self._round_blocks(index, probe)
-            LOG.debug("idle probe: peer %d for round %d: %s", index, probe, outcome)
+            blocks, fetched = await self._round_blocks(index, probe)
+            LOG.debug("idle probe: peer %d for round %d: %s", index, probe, fetched.outcome)
             if not blocks:
                 return
-            LOG.info("idle probe: peer %d holds round %d (%s): catching up", index, probe, outcome)
-        self._behind = False
-        await self._sync_rounds()
+            LOG.info(
+                "idle probe: peer %d holds round %d (%d blocks): catching up",
+                index,
+                probe,
+                len(blocks),
+            )
+            self._behind = True
+        if now < self._retry_at:
+            return
+        signals = self._behind_signals
+        ended = await self._sync_rounds()
+        if ended is PassEnd.CAUGHT_UP:
+            # Behind again only if told so while the pass ran (a held block far above it).
+            self._behind = self._behind_signals != signals
+        elif ended is PassEnd.NO_PEER_ANSWERED:
+            # Still behind; the next pass waits as long as the outboxes back off at most.
+            self._retry_at = time.monotonic() + self._network.settings.backoff_max_seconds
 
-    async def _round_blocks(self, index: int, round_: int) -> tuple[list[JSONValue], str]:
-        """The blocks one peer serves for one round, and how it answered (for the log)."""
-        fetched = await self._network.fetch_json(index, f"/consensus/blocks?round={round_}")
+    async def _round_blocks(self, index: int, round_: int) -> tuple[list[JSONValue], Fetched]:
+        """The blocks one peer serves for one round, and how it answered.
+
+        Asked even while the peer's outbox backs off (``_peers.py``): every caller paces its
+        own requests (the idle probe, a pass of at most one request per peer and round), and
+        a peer that did not take the validator's messages during a partition has the rounds
+        it needs once the partition heals. Each request is bounded by the network's timeouts.
+        """
+        fetched = await self._network.fetch_json(
+            index, f"/consensus/blocks?round={round_}", even_if_backing_off=True
+        )
         answer = fetched.body
         blocks = answer.get("blocks") if isinstance(answer, dict) else None
         if not isinstance(blocks, list):
-            return [], fetched.outcome if fetched.body is None else "no list of blocks"
-        return blocks, f"{len(blocks)} blocks"
+            if fetched.body is not None:
+                fetched = Fetched(None, "no list of blocks", answered=True)
+            return [], fetched
+        return blocks, Fetched(None, f"{len(blocks)} blocks", answered=True)
 
-    async def _sync_rounds(self) -> None:
+    async def _sync_rounds(self) -> PassEnd:
         """Fetch rounds upwards from the quorum round until no peer has the next one."""
+        # TWIN-CONSENSUS-112 "... when rounds behind it MUST ask every peer for a round, a peer
+        # it currently fails to send to included, before it concludes that no peer holds it":
+        # each round is asked of every peer in turn (the one that gave the last round first)
+        # until one serves blocks of it; a peer that did not answer at all is not asked again
+        # in this pass, so a pass costs at most one timeout per peer besides one request per
+        # round.
         engine = self._engine
         engine.catching_up = True
         first = round_ = engine.quorum_round + 1
-        fetched = 0
-        why = f"the bound of {MAX_SYNC_ROUNDS} rounds a pass"
+        taken = 0
+        silent: set[int] = set()
+        ended, why = PassEnd.BOUND, f"the bound of {MAX_SYNC_ROUNDS} rounds a pass"
         LOG.info("catching up from round %d (highest round held %d)", first, engine.highest_round)
         try:
             for _ in range(MAX_SYNC_ROUNDS):
-                blocks: list[JSONValue] = []
-                answers: list[str] = []
-                for index in self._sources([])[:2]:
-                    blocks, outcome = await self._round_blocks(index, round_)
-                    answers.append(f"peer {index} {outcome}")
-                    LOG.debug("round %d from peer %d: %s", round_, index, outcome)
-                    if blocks:
-                        break
+                blocks, answers, answered = await self._fetch_round(round_, silent)
                 if not blocks:
+                    ended = PassEnd.CAUGHT_UP if answered else PassEnd.NO_PEER_ANSWERED
                     why = f"no block of round {round_}: {'; '.join(answers)}"
                     break
                 for block in blocks:
-                    fetched += int(self._offer(block) is not None)
-                await self._fetch_wanted()
+                    taken += int(self._offer(block) is not None)
+                await self._fetch_wanted(round_)
                 round_ = max(round_ + 1, engine.quorum_round + 1)
                 await asyncio.sleep(0)
             LOG.info(
                 "catch-up pass from round %d: %d blocks taken, quorum round %d, highest %d;"
                 " ended by %s",
                 first,
-                fetched,
+                taken,
                 engine.quorum_round,
                 engine.highest_round,
                 why,
@@ -301,6 +376,33 @@ class Synchronizer:
         finally:
             engine.catching_up = False
             engine.wake()
+        return ended
+
+    async def _fetch_round(
+        self, round_: int, silent: set[int]
+    ) -> tuple[list[JSONValue], list[str], bool]:
+        """Ask the peers in turn for one round: its blocks, every answer, whether one answered.
+
+        A peer that gives no answer joins ``silent`` and is not asked again by this pass.
+        """
+        first = [self._last_source] if self._last_source is not None else []
+        answers: list[str] = []
+        answered = False
+        for index in self._sources(first):
+            if index in silent:
+                answers.append(f"peer {index} not asked (no answer earlier in this pass)")
+                continue
+            blocks, fetched = await self._round_blocks(index, round_)
+            LOG.debug("round %d from peer %d: %s", round_, index, fetched.outcome)
+            answers.append(f"peer {index} {fetched.outcome}")
+            if not fetched.answered:
+                silent.add(index)
+                continue
+            answered = True
+            if blocks:
+                self._last_source = index
+                return blocks, answers, True
+        return [], answers, answered
 
     # -- a stalled quorum round (a healed partition) -------------------------------------------
 
