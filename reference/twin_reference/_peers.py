@@ -48,6 +48,8 @@ class Fetched:
     outcome: str
     answered: bool = False
     """Whether the peer gave an HTTP answer (of any status)."""
+    asked: bool = True
+    """Whether the request was made (not: a peer left alone, or not a peer)."""
 
 
 def _short(exc: BaseException) -> str:
@@ -170,10 +172,10 @@ class PeerNetwork:
         """GET ``path`` from a peer: the parsed body of a 200 answer, or why there is none."""
         peer = self._peers.get(index)
         if peer is None:
-            return Fetched(None, "not a peer")
+            return Fetched(None, "not a peer", asked=False)
         wait = peer.down_until - time.monotonic()
         if wait > 0 and not even_if_backing_off:
-            return Fetched(None, f"not asked: backing off for {wait:.1f} s")
+            return Fetched(None, f"not asked: backing off for {wait:.1f} s", asked=False)
         try:
             response = await peer.fetcher.request("GET", path)
         except PeerError as exc:

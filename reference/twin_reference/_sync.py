@@ -15,8 +15,10 @@ pushed block:
   :data:`MAX_SYNC_ROUNDS` per pass, and does not propose while it does so. Each round is asked
   of every peer in turn, peers whose outbox backs off included, until one serves it; the
   validator counts as caught up only once every peer was asked for the next round and none
-  served a block of it (a pass in which no peer answered is tried again after
-  :attr:`NetworkSettings.backoff_max_seconds`; one that reached its bound goes on at once);
+  served a block of it. A peer that gave no answer at all counts as asked, and is passed by,
+  for :attr:`NetworkSettings.backoff_max_seconds` (one timeout, not one a round); a pass in
+  which no peer answered is tried again after as long, and one that reached its bound goes on
+  at once;
 - a validator whose quorum round has not moved for :data:`STALL_SECONDS` although something
   waits for a commit (after a partition heals, each side may hold blocks of the top rounds the
   other never received, and no new block will reference them) asks every peer for the rounds
@@ -148,6 +150,8 @@ class Synchronizer:
         self._behind_signals = 0
         self._retry_at = 0.0
         self._last_source: int | None = None
+        self._silent_until: dict[int, float] = {}
+        """Peers that gave no answer to a round lately, and until when a pass passes them by."""
         self._last_probe = 0.0
         self._turn = 0
         self._task: asyncio.Task[None] | None = None
@@ -218,7 +222,28 @@ class Synchronizer:
         self._turn = (self._turn + 1) % max(1, len(peers))
         rest = peers[self._turn :] + peers[: self._turn]
         ordered = [index for index in first if index in peers]
-        return ordered + [index for index in rest if index not in ordered]
+        ordered += [index for index in rest if index not in ordered]
+        # Peers that gave no answer lately go last (a request to a silent peer costs a timeout).
+        now = time.monotonic()
+        return [i for i in ordered if not self._lately_silent(i, now)] + [
+            i for i in ordered if self._lately_silent(i, now)
+        ]
+
+    async def _get(self, index: int, path: str, *, even_if_backing_off: bool = False) -> Fetched:
+        """GET from a peer, noting whether it answered (see :meth:`_lately_silent`)."""
+        fetched = await self._network.fetch_json(
+            index, path, even_if_backing_off=even_if_backing_off
+        )
+        if fetched.answered:
+            self._silent_until.pop(index, None)
+        elif fetched.asked:
+            pause = self._network.settings.backoff_max_seconds
+            self._silent_until[index] = time.monotonic() + pause
+        return fetched
+
+    def _lately_silent(self, index: int, now: float) -> bool:
+        """Whether the peer gave no answer at all to a fetch in the last backoff period."""
+        return self._silent_until.get(index, 0.0) > now
 
     # -- missing ancestors --------------------------------------------------------------------
 
@@ -253,7 +278,9 @@ class Synchronizer:
         # receive_block like a pushed one.
         hint = self._hints.get(ref)
         for index in self._sources([*([hint] if hint is not None else []), ref.author]):
-            block = await self._network.get_json(index, f"/consensus/blocks/{ref.digest.hex()}")
+            if self._lately_silent(index, time.monotonic()):
+                continue  # asked again once the pause is over (FETCH_ATTEMPTS bounds the tries)
+            block = (await self._get(index, f"/consensus/blocks/{ref.digest.hex()}")).body
             if not isinstance(block, dict):
                 continue
             # A block held for its own missing ancestors was found all the same: asking the
@@ -326,7 +353,7 @@ class Synchronizer:
         a peer that did not take the validator's messages during a partition has the rounds
         it needs once the partition heals. Each request is bounded by the network's timeouts.
         """
-        fetched = await self._network.fetch_json(
+        fetched = await self._get(
             index, f"/consensus/blocks?round={round_}", even_if_backing_off=True
         )
         answer = fetched.body
@@ -383,14 +410,17 @@ class Synchronizer:
     ) -> tuple[list[JSONValue], list[str], bool]:
         """Ask the peers in turn for one round: its blocks, every answer, whether one answered.
 
-        A peer that gives no answer joins ``silent`` and is not asked again by this pass.
+        A peer that gives no answer joins ``silent`` and is not asked again by this pass, nor
+        by the next passes for :attr:`NetworkSettings.backoff_max_seconds` (a pass that asked
+        no peer at all is tried again after as long, when every peer is asked again).
         """
         first = [self._last_source] if self._last_source is not None else []
         answers: list[str] = []
         answered = False
+        now = time.monotonic()
         for index in self._sources(first):
-            if index in silent:
-                answers.append(f"peer {index} not asked (no answer earlier in this pass)")
+            if index in silent or self._lately_silent(index, now):
+                answers.append(f"peer {index} not asked (no answer lately)")
                 continue
             blocks, fetched = await self._round_blocks(index, round_)
             LOG.debug("round %d from peer %d: %s", round_, index, fetched.outcome)
@@ -444,7 +474,10 @@ class Synchronizer:
                     for text in resend:
                         self._network.send(index, "/consensus/blocks", text)
             counts = await asyncio.gather(
-                *(self._probe_rounds(index, low, high) for index in self._network.indices)
+                *(
+                    self._probe_rounds(index, low, high, quorum_round)
+                    for index in self._network.indices
+                )
             )
             found = sum(counts)
         except (OSError, LedgerError, ApiError, ValueError, KeyError, TypeError):
@@ -457,16 +490,28 @@ class Synchronizer:
             self._stall_backoff = min(STALL_PROBE_MAX_SECONDS, 2 * self._stall_backoff)
         self._next_stall_probe = time.monotonic() + self._stall_backoff
 
-    async def _probe_rounds(self, index: int, low: int, high: int) -> int:
-        """Ask one peer for rounds ``low`` to ``high``; return how many new blocks it gave."""
+    async def _probe_rounds(self, index: int, low: int, high: int, quorum_round: int) -> int:
+        """Ask one peer for rounds ``low`` to ``high``; return how many new blocks it gave.
+
+        A peer that serves round ``high`` although it is two or more above ``quorum_round``
+        (the validator's when the probe began) has the validator behind: the round pass then
+        catches it up.
+        """
         added = 0
         for round_ in range(low, high + 1):
-            answer = await self._network.get_json(
-                index, f"/consensus/blocks?round={round_}", even_if_backing_off=True
-            )
+            answer = (
+                await self._get(
+                    index, f"/consensus/blocks?round={round_}", even_if_backing_off=True
+                )
+            ).body
             blocks = answer.get("blocks") if isinstance(answer, dict) else None
             if not isinstance(blocks, list):
                 return added  # unreachable, or no such round: no need to ask higher
+            if blocks and round_ == high and high >= quorum_round + 2:
+                # The peer holds rounds above all the validator asked for: it is behind, and
+                # the round pass (every peer, upwards from the quorum round) catches it up.
+                LOG.info("stall probe: peer %d holds round %d: catching up", index, round_)
+                self.behind()
             for block in blocks:
                 try:
                     _ref, new = self._engine.receive_block(block)
@@ -486,9 +531,9 @@ class Synchronizer:
         engine.resend_signatures(2 * STALE_CHECKPOINT_SECONDS)
         start = min(stale)
         (index,) = self._sources([])[:1]
-        answer = await self._network.get_json(
-            index, f"/consensus/checkpoints?from={start}&limit={CHECKPOINT_PAGE}"
-        )
+        answer = (
+            await self._get(index, f"/consensus/checkpoints?from={start}&limit={CHECKPOINT_PAGE}")
+        ).body
         checkpoints = answer.get("checkpoints") if isinstance(answer, dict) else None
         for certified in checkpoints if isinstance(checkpoints, list) else []:
             engine.offer_certified(certified)

@@ -136,5 +136,6 @@ def test_a_validator_left_alone_by_its_peers_catches_up_once_back(
                 sequences[index] = get_all(client, "/consensus/commits", "commits")
         assert_prefixes(sequences)
         print(f"{heal}: validator {VICTIM} caught up {target} commits in {took:.1f} s")
+        print(victim_log(cluster))
     finally:
         cluster.stop_all()
