@@ -62,17 +62,31 @@ class PeerConnection:
     async def request(
         self, method: str, path: str, body: bytes | None = None, *, timeout: float | None = None
     ) -> PeerResponse:
-        """Send one request and read the answer, within the request timeout."""
-        async with self._lock:
-            try:
-                async with asyncio.timeout(timeout or self._request_timeout):
-                    return await self._exchange(method, path, body)
-            except (OSError, EOFError, ValueError, TimeoutError) as exc:
-                self._close()
-                raise PeerError(f"{method} {self.base_url}{path}: {exc!r}") from None
-            except PeerError:
-                self._close()
-                raise
+        """Send one request and read the answer, within the request timeout.
+
+        Waiting for the connection (another request on it) is bounded by the request timeout
+        too: requests queued behind one to a peer that stopped answering fail with it instead
+        of each waiting its turn to time out.
+        """
+        seconds = timeout or self._request_timeout
+        try:
+            async with asyncio.timeout(seconds):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise PeerError(
+                f"{method} {self.base_url}{path}: the connection stayed busy for {seconds:g} s"
+            ) from None
+        try:
+            async with asyncio.timeout(seconds):
+                return await self._exchange(method, path, body)
+        except (OSError, EOFError, ValueError, TimeoutError) as exc:
+            self._close()
+            raise PeerError(f"{method} {self.base_url}{path}: {exc!r}") from None
+        except PeerError:
+            self._close()
+            raise
+        finally:
+            self._lock.release()
 
     async def pipeline(
         self, requests: list[tuple[str, str, bytes | None]], *, timeout: float | None = None

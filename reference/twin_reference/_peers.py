@@ -40,6 +40,24 @@ class NetworkSettings:
     max_response_bytes: int = 16 * 1024 * 1024
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """What a GET of a peer gave: the parsed body of a 200 answer, and how it went (for logs)."""
+
+    body: JSONValue | None
+    outcome: str
+    answered: bool = False
+    """Whether the peer gave an HTTP answer (of any status)."""
+    asked: bool = True
+    """Whether the request was made (not: a peer left alone, or not a peer)."""
+
+
+def _short(exc: BaseException) -> str:
+    """An exception in one line of at most 160 characters."""
+    text = str(exc).replace("\n", " ")
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 @dataclass
 class _Peer:
     index: int
@@ -146,23 +164,32 @@ class PeerNetwork:
         caller that paces its own requests, such as the stall probe of ``_sync.py``, which must
         find a healed peer at once).
         """
+        return (await self.fetch_json(index, path, even_if_backing_off=even_if_backing_off)).body
+
+    async def fetch_json(
+        self, index: int, path: str, *, even_if_backing_off: bool = False
+    ) -> Fetched:
+        """GET ``path`` from a peer: the parsed body of a 200 answer, or why there is none."""
         peer = self._peers.get(index)
-        if peer is None or (peer.down_until > time.monotonic() and not even_if_backing_off):
-            return None
+        if peer is None:
+            return Fetched(None, "not a peer", asked=False)
+        wait = peer.down_until - time.monotonic()
+        if wait > 0 and not even_if_backing_off:
+            return Fetched(None, f"not asked: backing off for {wait:.1f} s", asked=False)
         try:
             response = await peer.fetcher.request("GET", path)
         except PeerError as exc:
             LOG.debug("fetch failed: %s", exc)
             peer.answered = False
-            return None
+            return Fetched(None, f"unreachable: {_short(exc)}")
         peer.answered = True
         if response.status != 200:
-            return None
+            return Fetched(None, f"status {response.status}", answered=True)
         try:
-            return parse_json(response.body)
+            return Fetched(parse_json(response.body), "answered", answered=True)
         except TwinSpecError:
             LOG.debug("peer %d answered %s with malformed JSON", index, path)
-            return None
+            return Fetched(None, "malformed JSON", answered=True)
 
     async def _drain(self, peer: _Peer) -> None:
         settings = self.settings
@@ -182,6 +209,12 @@ class PeerNetwork:
                     batch.append((path, body))
                     size += len(body)
                 if await self._post(peer, batch, settings.attempts):
+                    if peer.failures:
+                        LOG.info(
+                            "peer %d takes messages again after %d failed sends",
+                            peer.index,
+                            peer.failures,
+                        )
                     peer.failures = 0
                     peer.answered = True
                     continue
@@ -189,6 +222,13 @@ class PeerNetwork:
                 peer.answered = False
                 backoff = min(settings.backoff_max_seconds, 0.05 * 2**peer.failures)
                 peer.down_until = time.monotonic() + backoff
+                if peer.failures == 1:
+                    LOG.info(
+                        "peer %d did not take %d messages: left alone for up to %g s at a time",
+                        peer.index,
+                        len(batch),
+                        settings.backoff_max_seconds,
+                    )
 
     async def _post(self, peer: _Peer, batch: list[tuple[str, bytes]], attempts: int) -> bool:
         """POST a batch in order, pipelined; return whether all of it was delivered.

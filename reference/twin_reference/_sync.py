@@ -12,7 +12,13 @@ pushed block:
 - a validator that finds itself more than a round or two behind (a held block far above its
   quorum round, or a probe of a peer while no block has arrived for a while) fetches whole
   rounds (``GET /consensus/blocks?round=N``) upwards from its quorum round, at most
-  :data:`MAX_SYNC_ROUNDS` per pass, and does not propose while it does so;
+  :data:`MAX_SYNC_ROUNDS` per pass, and does not propose while it does so. Each round is asked
+  of every peer in turn, peers whose outbox backs off included, until one serves it; the
+  validator counts as caught up only once every peer was asked for the next round and none
+  served a block of it. A peer that gave no answer at all counts as asked, and is passed by,
+  for :attr:`NetworkSettings.backoff_max_seconds` (one timeout, not one a round); a pass in
+  which no peer answered is tried again after as long, and one that reached its bound goes on
+  at once;
 - a validator whose quorum round has not moved for :data:`STALL_SECONDS` although something
   waits for a commit (after a partition heals, each side may hold blocks of the top rounds the
   other never received, and no new block will reference them) asks every peer for the rounds
@@ -35,11 +41,19 @@ import asyncio
 import contextlib
 import logging
 import time
+from enum import Enum
 from typing import Protocol
 
 from twin_reference._errors import ApiError
-from twin_reference._peers import PeerNetwork
-from twin_spec import BlockRef, JSONValue, LedgerError
+from twin_reference._peers import Fetched, PeerNetwork
+from twin_spec import (
+    BlockRef,
+    BlockRejectedError,
+    BlockRejection,
+    JSONValue,
+    LedgerError,
+    block_ref,
+)
 
 LOG = logging.getLogger("twin_reference.sync")
 TICK_SECONDS = 0.25
@@ -61,6 +75,17 @@ STALL_ROUNDS_ABOVE = 2
 """Rounds asked above the highest round held (a peer may be slightly ahead)."""
 MAX_STALL_ROUNDS = 8
 RESEND_BLOCKS = 4
+
+
+class PassEnd(Enum):
+    """How a pass of catching up by rounds ended."""
+
+    CAUGHT_UP = "caught up"
+    """Every peer was asked for the next round; some answered, and none served a block of it."""
+    NO_PEER_ANSWERED = "no peer answered"
+    """No peer answered at all: still behind, tried again after a pause."""
+    BOUND = "bound"
+    """The pass fetched its bound of rounds: still behind, the next pass goes on."""
 
 
 class SyncedLedger(Protocol):
@@ -122,6 +147,11 @@ class Synchronizer:
         self._attempts: dict[BlockRef, int] = {}
         self._kick = asyncio.Event()
         self._behind = True
+        self._behind_signals = 0
+        self._retry_at = 0.0
+        self._last_source: int | None = None
+        self._silent_until: dict[int, float] = {}
+        """Peers that gave no answer to a round lately, and until when a pass passes them by."""
         self._last_probe = 0.0
         self._turn = 0
         self._task: asyncio.Task[None] | None = None
@@ -158,6 +188,7 @@ class Synchronizer:
     def behind(self) -> None:
         """Note that the validator is behind its peers: fetch whole rounds."""
         self._behind = True
+        self._behind_signals += 1
         self._kick.set()
 
     async def _run(self) -> None:
@@ -167,7 +198,11 @@ class Synchronizer:
             self._kick.clear()
             try:
                 self._watch_stall()
-                await self._fetch_wanted()
+                if self._engine.held_above(self._engine.quorum_round + 2):
+                    self.behind()
+                # Far behind, the round pass fetches upwards from the DAG; walking down from
+                # the held blocks' ancestors one digest at a time would only delay it.
+                await self._fetch_wanted(self._engine.quorum_round + 2 if self._behind else None)
                 await self._catch_up()
                 await self._certify_stale()
                 self._engine.expire_held()
@@ -176,7 +211,9 @@ class Synchronizer:
                 self._attempts = {
                     ref: count for ref, count in self._attempts.items() if ref in wanted
                 }
-            except (OSError, LedgerError, ApiError, ValueError, KeyError, TypeError):
+            except Exception:
+                # Whatever failed, the loop goes on: a synchronizer that stops leaves the
+                # validator behind for good (the log collapses a failure that repeats).
                 LOG.exception("a sync pass failed")
 
     def _sources(self, first: list[int]) -> list[int]:
@@ -185,14 +222,39 @@ class Synchronizer:
         self._turn = (self._turn + 1) % max(1, len(peers))
         rest = peers[self._turn :] + peers[: self._turn]
         ordered = [index for index in first if index in peers]
-        return ordered + [index for index in rest if index not in ordered]
+        ordered += [index for index in rest if index not in ordered]
+        # Peers that gave no answer lately go last (a request to a silent peer costs a timeout).
+        now = time.monotonic()
+        return [i for i in ordered if not self._lately_silent(i, now)] + [
+            i for i in ordered if self._lately_silent(i, now)
+        ]
+
+    async def _get(self, index: int, path: str, *, even_if_backing_off: bool = False) -> Fetched:
+        """GET from a peer, noting whether it answered (see :meth:`_lately_silent`)."""
+        fetched = await self._network.fetch_json(
+            index, path, even_if_backing_off=even_if_backing_off
+        )
+        if fetched.answered:
+            self._silent_until.pop(index, None)
+        elif fetched.asked:
+            pause = self._network.settings.backoff_max_seconds
+            self._silent_until[index] = time.monotonic() + pause
+        return fetched
+
+    def _lately_silent(self, index: int, now: float) -> bool:
+        """Whether the peer gave no answer at all to a fetch in the last backoff period."""
+        return self._silent_until.get(index, 0.0) > now
 
     # -- missing ancestors --------------------------------------------------------------------
 
-    async def _fetch_wanted(self) -> None:
+    async def _fetch_wanted(self, up_to: int | None = None) -> None:
+        """Fetch missing ancestors by digest, lowest round first (only up to round ``up_to``)."""
         for _ in range(FETCH_PASSES):
             wanted = [
-                ref for ref in self._engine.wanted() if self._attempts.get(ref, 0) < FETCH_ATTEMPTS
+                ref
+                for ref in self._engine.wanted()
+                if self._attempts.get(ref, 0) < FETCH_ATTEMPTS
+                and (up_to is None or ref.round <= up_to)
             ][:FETCH_BATCH]
             if not wanted:
                 return
@@ -200,6 +262,14 @@ class Synchronizer:
                 self._attempts[ref] = self._attempts.get(ref, 0) + 1
             found = await asyncio.gather(*(self._fetch(ref) for ref in wanted))
             if not any(found):
+                given_up = [ref for ref in wanted if self._attempts[ref] >= FETCH_ATTEMPTS]
+                if given_up:
+                    LOG.info(
+                        "%d missing blocks given up after %d attempts each (lowest round %d)",
+                        len(given_up),
+                        FETCH_ATTEMPTS,
+                        min(ref.round for ref in given_up),
+                    )
                 return
 
     async def _fetch(self, ref: BlockRef) -> bool:
@@ -208,17 +278,34 @@ class Synchronizer:
         # receive_block like a pushed one.
         hint = self._hints.get(ref)
         for index in self._sources([*([hint] if hint is not None else []), ref.author]):
-            block = await self._network.get_json(index, f"/consensus/blocks/{ref.digest.hex()}")
+            if self._lately_silent(index, time.monotonic()):
+                continue  # asked again once the pause is over (FETCH_ATTEMPTS bounds the tries)
+            block = (await self._get(index, f"/consensus/blocks/{ref.digest.hex()}")).body
             if not isinstance(block, dict):
                 continue
-            if self._offer(block) == ref:
+            # A block held for its own missing ancestors was found all the same: asking the
+            # next peer for it would only fetch it again.
+            if self._offer(block, held_counts=True) == ref:
                 return True
         return False
 
-    def _offer(self, block: JSONValue) -> BlockRef | None:
-        """Take a fetched block through the receive rules; its reference if it was taken."""
+    def _offer(self, block: JSONValue, *, held_counts: bool = False) -> BlockRef | None:
+        """Take a fetched block through the receive rules; its reference if it was taken.
+
+        With ``held_counts``, also the reference of a block kept aside until its own missing
+        ancestors arrive.
+        """
         try:
             ref, _added = self._engine.receive_block(block)
+        except BlockRejectedError as exc:
+            if (
+                held_counts
+                and exc.code is BlockRejection.MISSING_ANCESTOR
+                and isinstance(block, dict)
+            ):
+                return block_ref(block)
+            LOG.debug("fetched block refused: %s", exc)
+            return None
         except (LedgerError, ApiError) as exc:
             LOG.debug("fetched block refused: %s", exc)
             return None
@@ -229,8 +316,6 @@ class Synchronizer:
     async def _catch_up(self) -> None:
         engine = self._engine
         now = time.monotonic()
-        if engine.held_above(engine.quorum_round + 2):
-            self._behind = True
         if not self._behind:
             idle = now - engine.last_peer_block >= PROBE_IDLE_SECONDS
             if not idle or now - self._last_probe < PROBE_INTERVAL_SECONDS:
@@ -238,39 +323,116 @@ class Synchronizer:
             self._last_probe = now
             probe = engine.quorum_round + 2
             (index,) = self._sources([])[:1]
-            if not await self._round_blocks(index, probe):
+            blocks, fetched = await self._round_blocks(index, probe)
+            LOG.debug("idle probe: peer %d for round %d: %s", index, probe, fetched.outcome)
+            if not blocks:
                 return
-        self._behind = False
-        await self._sync_rounds()
+            LOG.info(
+                "idle probe: peer %d holds round %d (%d blocks): catching up",
+                index,
+                probe,
+                len(blocks),
+            )
+            self._behind = True
+        if now < self._retry_at:
+            return
+        signals = self._behind_signals
+        ended = await self._sync_rounds()
+        if ended is PassEnd.CAUGHT_UP:
+            # Behind again only if told so while the pass ran (a held block far above it).
+            self._behind = self._behind_signals != signals
+        elif ended is PassEnd.NO_PEER_ANSWERED:
+            # Still behind; the next pass waits as long as the outboxes back off at most.
+            self._retry_at = time.monotonic() + self._network.settings.backoff_max_seconds
 
-    async def _round_blocks(self, index: int, round_: int) -> list[JSONValue]:
-        answer = await self._network.get_json(index, f"/consensus/blocks?round={round_}")
+    async def _round_blocks(self, index: int, round_: int) -> tuple[list[JSONValue], Fetched]:
+        """The blocks one peer serves for one round, and how it answered.
+
+        Asked even while the peer's outbox backs off (``_peers.py``): every caller paces its
+        own requests (the idle probe, a pass of at most one request per peer and round), and
+        a peer that did not take the validator's messages during a partition has the rounds
+        it needs once the partition heals. Each request is bounded by the network's timeouts.
+        """
+        fetched = await self._get(
+            index, f"/consensus/blocks?round={round_}", even_if_backing_off=True
+        )
+        answer = fetched.body
         blocks = answer.get("blocks") if isinstance(answer, dict) else None
-        return blocks if isinstance(blocks, list) else []
+        if not isinstance(blocks, list):
+            if fetched.body is not None:
+                fetched = Fetched(None, "no list of blocks", answered=True)
+            return [], fetched
+        return blocks, Fetched(None, f"{len(blocks)} blocks", answered=True)
 
-    async def _sync_rounds(self) -> None:
+    async def _sync_rounds(self) -> PassEnd:
         """Fetch rounds upwards from the quorum round until no peer has the next one."""
+        # TWIN-CONSENSUS-112 "... when rounds behind it MUST ask every peer for a round, a peer
+        # it currently fails to send to included, before it concludes that no peer holds it":
+        # each round is asked of every peer in turn (the one that gave the last round first)
+        # until one serves blocks of it; a peer that did not answer at all is not asked again
+        # in this pass, so a pass costs at most one timeout per peer besides one request per
+        # round.
         engine = self._engine
         engine.catching_up = True
+        first = round_ = engine.quorum_round + 1
+        taken = 0
+        silent: set[int] = set()
+        ended, why = PassEnd.BOUND, f"the bound of {MAX_SYNC_ROUNDS} rounds a pass"
+        LOG.info("catching up from round %d (highest round held %d)", first, engine.highest_round)
         try:
-            round_ = engine.quorum_round + 1
             for _ in range(MAX_SYNC_ROUNDS):
-                blocks: list[JSONValue] = []
-                for index in self._sources([])[:2]:
-                    blocks = await self._round_blocks(index, round_)
-                    if blocks:
-                        break
+                blocks, answers, answered = await self._fetch_round(round_, silent)
                 if not blocks:
+                    ended = PassEnd.CAUGHT_UP if answered else PassEnd.NO_PEER_ANSWERED
+                    why = f"no block of round {round_}: {'; '.join(answers)}"
                     break
                 for block in blocks:
-                    self._offer(block)
-                await self._fetch_wanted()
+                    taken += int(self._offer(block) is not None)
+                await self._fetch_wanted(round_)
                 round_ = max(round_ + 1, engine.quorum_round + 1)
                 await asyncio.sleep(0)
-            LOG.info("caught up to round %d", engine.quorum_round)
+            LOG.info(
+                "catch-up pass from round %d: %d blocks taken, quorum round %d, highest %d;"
+                " ended by %s",
+                first,
+                taken,
+                engine.quorum_round,
+                engine.highest_round,
+                why,
+            )
         finally:
             engine.catching_up = False
             engine.wake()
+        return ended
+
+    async def _fetch_round(
+        self, round_: int, silent: set[int]
+    ) -> tuple[list[JSONValue], list[str], bool]:
+        """Ask the peers in turn for one round: its blocks, every answer, whether one answered.
+
+        A peer that gives no answer joins ``silent`` and is not asked again by this pass, nor
+        by the next passes for :attr:`NetworkSettings.backoff_max_seconds` (a pass that asked
+        no peer at all is tried again after as long, when every peer is asked again).
+        """
+        first = [self._last_source] if self._last_source is not None else []
+        answers: list[str] = []
+        answered = False
+        now = time.monotonic()
+        for index in self._sources(first):
+            if index in silent or self._lately_silent(index, now):
+                answers.append(f"peer {index} not asked (no answer lately)")
+                continue
+            blocks, fetched = await self._round_blocks(index, round_)
+            LOG.debug("round %d from peer %d: %s", round_, index, fetched.outcome)
+            answers.append(f"peer {index} {fetched.outcome}")
+            if not fetched.answered:
+                silent.add(index)
+                continue
+            answered = True
+            if blocks:
+                self._last_source = index
+                return blocks, answers, True
+        return [], answers, answered
 
     # -- a stalled quorum round (a healed partition) -------------------------------------------
 
@@ -312,7 +474,10 @@ class Synchronizer:
                     for text in resend:
                         self._network.send(index, "/consensus/blocks", text)
             counts = await asyncio.gather(
-                *(self._probe_rounds(index, low, high) for index in self._network.indices)
+                *(
+                    self._probe_rounds(index, low, high, quorum_round)
+                    for index in self._network.indices
+                )
             )
             found = sum(counts)
         except (OSError, LedgerError, ApiError, ValueError, KeyError, TypeError):
@@ -325,16 +490,28 @@ class Synchronizer:
             self._stall_backoff = min(STALL_PROBE_MAX_SECONDS, 2 * self._stall_backoff)
         self._next_stall_probe = time.monotonic() + self._stall_backoff
 
-    async def _probe_rounds(self, index: int, low: int, high: int) -> int:
-        """Ask one peer for rounds ``low`` to ``high``; return how many new blocks it gave."""
+    async def _probe_rounds(self, index: int, low: int, high: int, quorum_round: int) -> int:
+        """Ask one peer for rounds ``low`` to ``high``; return how many new blocks it gave.
+
+        A peer that serves round ``high`` although it is two or more above ``quorum_round``
+        (the validator's when the probe began) has the validator behind: the round pass then
+        catches it up.
+        """
         added = 0
         for round_ in range(low, high + 1):
-            answer = await self._network.get_json(
-                index, f"/consensus/blocks?round={round_}", even_if_backing_off=True
-            )
+            answer = (
+                await self._get(
+                    index, f"/consensus/blocks?round={round_}", even_if_backing_off=True
+                )
+            ).body
             blocks = answer.get("blocks") if isinstance(answer, dict) else None
             if not isinstance(blocks, list):
                 return added  # unreachable, or no such round: no need to ask higher
+            if blocks and round_ == high and high >= quorum_round + 2:
+                # The peer holds rounds above all the validator asked for: it is behind, and
+                # the round pass (every peer, upwards from the quorum round) catches it up.
+                LOG.info("stall probe: peer %d holds round %d: catching up", index, round_)
+                self.behind()
             for block in blocks:
                 try:
                     _ref, new = self._engine.receive_block(block)
@@ -354,9 +531,9 @@ class Synchronizer:
         engine.resend_signatures(2 * STALE_CHECKPOINT_SECONDS)
         start = min(stale)
         (index,) = self._sources([])[:1]
-        answer = await self._network.get_json(
-            index, f"/consensus/checkpoints?from={start}&limit={CHECKPOINT_PAGE}"
-        )
+        answer = (
+            await self._get(index, f"/consensus/checkpoints?from={start}&limit={CHECKPOINT_PAGE}")
+        ).body
         checkpoints = answer.get("checkpoints") if isinstance(answer, dict) else None
         for certified in checkpoints if isinstance(checkpoints, list) else []:
             engine.offer_certified(certified)

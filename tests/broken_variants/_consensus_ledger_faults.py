@@ -206,7 +206,7 @@ def patch_synced_blocks_unchecked() -> None:
     from twin_reference import _sync
     from twin_spec import block_ref
 
-    def offer(self: Any, block: Any) -> Any:
+    def offer(self: Any, block: Any, *, held_counts: bool = False) -> Any:
         try:
             ref = block_ref(block)
             self._engine.dag.add(block, ref)
