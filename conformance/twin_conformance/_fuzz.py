@@ -279,6 +279,7 @@ class FuzzResult:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _sent_again: dict[tuple[str, str], int] = field(default_factory=dict)
     """(method, url) of a request answered 429 → how many times it was sent, for the message."""
+    _cut_short: set[tuple[str, str]] = field(default_factory=set)
 
     def note_wait(self, label: str, delay: float) -> None:
         """A request of ``label`` answered 429 is sent again after ``delay`` seconds."""
@@ -289,6 +290,11 @@ class FuzzResult:
         """The last request to ``url`` answered 429 after ``attempts`` sends."""
         with self._lock:
             self._sent_again[(method, url)] = attempts
+
+    def note_cut_short(self, method: str, url: str) -> None:
+        """The budget ended the wait of a request answered 429: its case is not judged."""
+        with self._lock:
+            self._cut_short.add((method, url))
 
     def ordered(self) -> list[Finding]:
         """The findings, most serious requirement first, then in the order they were found."""
@@ -523,26 +529,31 @@ class Fuzzer:
         title = " ".join(failure.title.split())
         lines = [line.strip() for line in (failure.message or "").splitlines() if line.strip()]
         detail = " ".join(lines[0].split())[:300] if lines else ""
+        interaction = None
+        if recorder is not None and case_id is not None:
+            interaction = recorder.interactions.get(failure.case_id or case_id)
+        response = interaction.response if interaction is not None else None
+        if (
+            interaction is not None
+            and response is not None
+            and response.status_code == TOO_MANY_REQUESTS
+            and not self.answers_429(interaction.request.method, interaction.request.uri)
+        ):
+            # SUITE-024: still throttled after the waits (or asked to wait too long): the node
+            # gave no wrong answer, it asked the client to ask less. Not a finding, and not
+            # counted as one, so a real finding of the same kind in another case still shows.
+            self._throttled(result, interaction)
+            return
         key = (check, type(failure).__name__, title, failure.operation or "")
         if key in result._seen:
             return
         result._seen.add(key)
-        interaction = None
-        if recorder is not None and case_id is not None:
-            interaction = recorder.interactions.get(failure.case_id or case_id)
         evidence = [self._evidence(interaction)] if interaction is not None else []
         where = "no request"
         requirement = CHECK_REQUIREMENTS.get(check)
         if interaction is not None:
             path = urllib.parse.urlsplit(interaction.request.uri).path
-            status = interaction.response.status_code if interaction.response else None
-            if status == TOO_MANY_REQUESTS and not self.answers_429(
-                interaction.request.method, interaction.request.uri
-            ):
-                # SUITE-024: still throttled after the waits (or asked to wait too long): the
-                # node did not give a wrong answer, it asked the client to ask less.
-                self._throttled(result, interaction, evidence)
-                return
+            status = response.status_code if response is not None else None
             where = f"{interaction.request.method} {path} answered {status}"
             if check in RESPONSE_CHECKS and self._breaks_error_shape(interaction):
                 requirement = ERROR_SHAPE
@@ -561,18 +572,21 @@ class Fuzzer:
             )
         )
 
-    def _throttled(
-        self, result: FuzzResult, interaction: Interaction, evidence: list[dict[str, Any]]
-    ) -> None:
-        """Note that a fuzzed request's operation still throttled the harness (once each)."""
+    def _throttled(self, result: FuzzResult, interaction: Interaction) -> None:
+        """Note that a fuzzed request's operation still throttled the harness (once each).
+
+        A wait the budget cut short leaves its case unjudged, and is no throttling.
+        """
         request = interaction.request
         label = self.label_at(request.method, request.uri)
-        if any(throttling.operation == label for throttling in result.throttled):
+        with result._lock:
+            attempts = result._sent_again.get((request.method.upper(), request.uri), 1)
+            cut_short = (request.method.upper(), request.uri) in result._cut_short
+        if cut_short or any(throttling.operation == label for throttling in result.throttled):
             return
         response = interaction.response
         asked = _first(response.headers, "retry-after") if response is not None else ""
-        with result._lock:
-            attempts = result._sent_again.get((request.method.upper(), request.uri), 1)
+        evidence = [self._evidence(interaction)]
         result.throttled.append(
             Throttling(
                 operation=label,
@@ -738,6 +752,7 @@ class _WaitingAdapter(HTTPAdapter):
                 break
             self._result.note_wait(self._fuzzer.label_at(method, url), delay)
             if self._stop.wait(delay):
+                self._result.note_cut_short(method.upper(), url)
                 break
             response.close()
             response = super().send(request, **kwargs)

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import requests
@@ -72,6 +74,27 @@ def test_fuzzing_behind_a_rate_limiting_gateway_waits_it_out_and_fails_nothing(
     assert all("Retry-After (1 s)" in entry["message"] for entry in throttled), throttled
     assert run.code == 0, "the selected checks passed"
     assert run.report["verdict"] == "incomplete", "by narrowing, never conformant"
+
+
+@pytest.mark.suite("SUITE-024")
+def test_a_complete_core_run_behind_a_rate_limiting_gateway_is_conformant(tmp_path: Path) -> None:
+    """The whole core profile, checks and fuzzing, behind the gateway: conformant, said once.
+
+    Each operation's 429s are waited out and said once in the deviations, whether a check or
+    the fuzzer met them (about 20 s).
+    """
+    with node(tmp_path, "gateway-throttled") as target:
+        run = harness(
+            tmp_path, "run", *against(target), "--profile", "core", "--fuzz-examples", "5",
+            env=PASSWORD_ENV,
+        )  # fmt: skip
+    assert run.code == 0, run.describe()
+    assert run.report is not None
+    assert run.report["verdict"] == "conformant", run.describe()
+    assert not run.tests("not-run"), run.describe()
+    ids = [entry["id"] for entry in run.report["deviations"]]
+    assert any(entry.startswith("throttled:") for entry in ids), ids
+    assert len(ids) == len(set(ids)), "each deviation is said once"
 
 
 @pytest.mark.suite("SUITE-024", "SUITE-010")
@@ -201,3 +224,48 @@ def test_a_throttled_login_is_an_answer_to_judge_not_waited() -> None:
         answered, result, took = _send(server, "POST", "/authentication/login")
     assert (answered, len(server.paths), result.waited) == (429, 1, {})
     assert took < 0.9
+
+
+def _interaction(status: int, headers: dict[str, list[str]] | None = None) -> SimpleNamespace:
+    request = SimpleNamespace(
+        method="GET", uri="http://127.0.0.1:9/consensus/blocks", headers={}, body=None
+    )
+    body = b'{"name":"TooManyRequestsError","message":"later"}' if status == 429 else b"oops"
+    response = SimpleNamespace(
+        status_code=status, headers=headers or {}, content=body, elapsed=0.01
+    )
+    return SimpleNamespace(request=request, response=response)
+
+
+@pytest.mark.suite("SUITE-024")
+def test_a_429_is_no_finding_and_hides_no_real_one_of_the_same_kind() -> None:
+    """A case answered 429 (Retry-After 60) and one answered 500, both undocumented statuses.
+
+    The first is a throttling of the operation, the second still a finding, though
+    schemathesis reports both with the same check and title.
+    """
+    fuzzer = Fuzzer(FuzzSettings("http://127.0.0.1:9", None, 1, 1, 10.0, frozenset({"core"})))
+    recorder: Any = SimpleNamespace(
+        label="GET /consensus/blocks",
+        interactions={"a": _interaction(429, {"Retry-After": ["60"]}), "b": _interaction(500)},
+    )
+    result = FuzzResult()
+    try:
+        for case in ("a", "b"):
+            failure: Any = SimpleNamespace(
+                title="Undocumented HTTP status code",
+                message="Received: 4xx/5xx",
+                operation="GET /consensus/blocks",
+                case_id=case,
+            )
+            fuzzer._add(
+                result, "status_code_conformance", failure, recorder, case, "fuzzing", "", []
+            )
+    finally:
+        fuzzer.close()
+    (finding,) = result.findings
+    assert finding.where == "GET /consensus/blocks answered 500"
+    (throttling,) = result.throttled
+    assert throttling.operation == "GET /consensus/blocks"
+    assert throttling.retry_after == "60"
+    assert "answered 429 (too many requests) 1 time" in throttling.message()
