@@ -280,6 +280,9 @@ class FuzzResult:
     _sent_again: dict[tuple[str, str], int] = field(default_factory=dict)
     """(method, url) of a request answered 429 → how many times it was sent, for the message."""
     _cut_short: set[tuple[str, str]] = field(default_factory=set)
+    _adapted: bool = False
+    _unjudged: int = 0
+    """429s to requests schemathesis sent on a session of its own (its auth probes), unjudged."""
 
     def note_wait(self, label: str, delay: float) -> None:
         """A request of ``label`` answered 429 is sent again after ``delay`` seconds."""
@@ -290,6 +293,10 @@ class FuzzResult:
         """The last request to ``url`` answered 429 after ``attempts`` sends."""
         with self._lock:
             self._sent_again[(method, url)] = attempts
+
+    def note_adapted(self) -> None:
+        """The fuzzer's requests go through the waiting adapter (see :func:`_execute`)."""
+        self._adapted = True
 
     def note_cut_short(self, method: str, url: str) -> None:
         """The budget ended the wait of a request answered 429: its case is not judged."""
@@ -579,9 +586,16 @@ class Fuzzer:
         """
         request = interaction.request
         label = self.label_at(request.method, request.uri)
+        key = (request.method.upper(), request.uri)
         with result._lock:
-            attempts = result._sent_again.get((request.method.upper(), request.uri), 1)
-            cut_short = (request.method.upper(), request.uri) in result._cut_short
+            attempts = result._sent_again.get(key, 1)
+            cut_short = key in result._cut_short
+            if result._adapted and key not in result._sent_again and not cut_short:
+                # A request schemathesis sent on a session of its own (ignored_auth's probes
+                # without credentials), which the harness cannot wait on: its 429 is neither a
+                # finding nor a throttling of the operation, only a case left unjudged.
+                result._unjudged += 1
+                return
         if cut_short or any(throttling.operation == label for throttling in result.throttled):
             return
         response = interaction.response
@@ -739,6 +753,7 @@ class _WaitingAdapter(HTTPAdapter):
         **kwargs: Any,  # noqa: ANN401 - HTTPAdapter.send's own options
     ) -> requests.Response:
         """Send ``request``; wait out a short 429 and send it again, at most twice."""
+        self._result.note_adapted()
         response = super().send(request, **kwargs)
         if response.status_code != TOO_MANY_REQUESTS:
             return response
@@ -758,6 +773,8 @@ class _WaitingAdapter(HTTPAdapter):
             response = super().send(request, **kwargs)
             attempts += 1
         if response.status_code == TOO_MANY_REQUESTS:
+            # Also after no wait (a long Retry-After): _throttled tells these from 429s to
+            # requests that did not come through here.
             self._result.note_sent(method.upper(), url, attempts)
         return response
 

@@ -269,3 +269,30 @@ def test_a_429_is_no_finding_and_hides_no_real_one_of_the_same_kind() -> None:
     assert throttling.operation == "GET /consensus/blocks"
     assert throttling.retry_after == "60"
     assert "answered 429 (too many requests) 1 time" in throttling.message()
+
+
+@pytest.mark.suite("SUITE-024")
+def test_a_429_to_a_probe_the_fuzzer_could_not_wait_on_is_left_unjudged() -> None:
+    """ignored_auth sends its probes on a session of its own, past the waiting adapter.
+
+    In a complete run behind the gateway such a probe met the gateway's 429 (Retry-After 1)
+    and made its operation's fuzzing not run: it is a case left unjudged, nothing more.
+    """
+    fuzzer = Fuzzer(FuzzSettings("http://127.0.0.1:9", None, 1, 1, 10.0, frozenset({"core"})))
+    recorder: Any = SimpleNamespace(
+        label="GET /consensus/blocks",
+        interactions={"a": _interaction(429, {"Retry-After": ["1"]})},
+    )
+    result = FuzzResult()
+    result.note_adapted()  # other requests of the run went through the adapter
+    failure: Any = SimpleNamespace(
+        title="API accepts requests without authentication",
+        message="",
+        operation="GET /consensus/blocks",
+        case_id="a",
+    )
+    try:
+        fuzzer._add(result, "ignored_auth", failure, recorder, "a", "fuzzing", "", [])
+    finally:
+        fuzzer.close()
+    assert (result.findings, result.throttled, result._unjudged) == ([], [], 1)
