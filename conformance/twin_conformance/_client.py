@@ -289,7 +289,12 @@ def retry_after_asked(exchange: Exchange) -> float | None:
     None when the answer has none, or one that is neither: how long a throttled operation is
     not asked again (SUITE-024), never how long the harness waits.
     """
-    value = exchange.headers.get("retry-after", "").strip()
+    return retry_after_in(exchange.headers.get("retry-after"))
+
+
+def retry_after_in(value: str | None) -> float | None:
+    """Seconds from now a ``Retry-After`` value names (see :func:`retry_after_asked`)."""
+    value = (value or "").strip()
     if value.isdigit():
         return float(int(value))
     try:

@@ -8,6 +8,13 @@ redirects. :meth:`Fuzzer.operation` runs the examples, coverage and fuzzing phas
 operation; :meth:`Fuzzer.stateful` runs the stateful phase over the spec's OpenAPI links. Each
 schemathesis failure becomes a :class:`Finding` naming the TWIN requirement it breaks, with the
 exchange as report evidence and a curl command that sends the failing request again.
+
+A 429 (too many requests) is waited out as the harness's own client does (SUITE-024): every
+fuzzed request goes through :class:`_WaitingAdapter`, which sends a request answered 429 again
+after a ``Retry-After`` of at most 5 s, at most twice, so schemathesis judges the answer that
+followed. An operation whose document declares 429 (a login, TWIN-CORE-063) keeps its 429 as
+an answer to judge. A 429 still there is no finding: it is a :class:`Throttling` of the
+operation, which the fuzz check reports as not run (or blocked), never as failed.
 """
 
 from __future__ import annotations
@@ -17,11 +24,12 @@ import functools
 import inspect
 import json
 import os
+import re
 import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +39,7 @@ import hypothesis.configuration
 import jsonschema
 import requests
 import schemathesis
+from requests.adapters import HTTPAdapter
 from schemathesis.config import InferenceAlgorithm, SchemathesisConfig
 from schemathesis.core.failures import Failure
 from schemathesis.engine import events, from_schema
@@ -44,10 +53,23 @@ from schemathesis.engine.run import PhaseName, PhaseSkipReason
 from schemathesis.schemas import BaseSchema
 
 from twin_conformance._bundle import FuzzError, _bundled, bundled_document
-from twin_conformance._client import evidence_text
+from twin_conformance._client import (
+    BUSY_RETRIES,
+    MAX_RETRY_AFTER_SECONDS,
+    TOO_MANY_REQUESTS,
+    evidence_text,
+    retry_delay,
+)
 from twin_conformance._paths import spec_dir
 
-__all__ = ["FuzzError", "Fuzzer", "bundled_document", "spec_links", "spec_operations"]
+__all__ = [
+    "FuzzError",
+    "Fuzzer",
+    "Throttling",
+    "bundled_document",
+    "spec_links",
+    "spec_operations",
+]
 
 FUZZ_CONFIG = Path(__file__).resolve().with_name("fuzz.toml")
 SERVER_ERROR = "TWIN-CORE-054"
@@ -110,6 +132,8 @@ class FuzzOperation:
     profile: str
     resource: str
     """The operation's first OpenAPI tag: operations on one resource change what the others see."""
+    answers_429: bool = False
+    """The document declares 429 for it (a login, TWIN-CORE-063): a 429 is an answer to judge."""
 
     @property
     def label(self) -> str:
@@ -131,6 +155,7 @@ def spec_operations(root: Path | None = None) -> list[FuzzOperation]:
                         path=path,
                         profile=str(operation.get("x-twin-profile", "core")),
                         resource=str((operation.get("tags") or [path])[0]),
+                        answers_429="429" in (operation.get("responses") or {}),
                     )
                 )
     return found
@@ -206,6 +231,36 @@ class Finding:
 
 
 @dataclass
+class Throttling:
+    """An operation still answering 429 to a fuzzed request after the waits (SUITE-024)."""
+
+    operation: str
+    """The schemathesis label (``METHOD /path/{template}``)."""
+    where: str
+    """``METHOD /path`` of the request."""
+    attempts: int
+    """How many times the request was sent (the first and each one after a wait)."""
+    retry_after: str | None
+    """The ``Retry-After`` of the last 429, as the node wrote it."""
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+    def message(self) -> str:
+        """Why the operation's fuzzing was not judged, worded as the harness client's."""
+        asked = (
+            f"Retry-After {self.retry_after.strip()[:60]!r}"
+            if self.retry_after
+            else "no Retry-After"
+        )
+        return (
+            f"the target throttled the harness: fuzzing {self.operation}, {self.where} answered "
+            f"429 (too many requests) {self.attempts} time{'s' if self.attempts > 1 else ''}, "
+            f"the last asking {asked}, honouring its Retry-After up to "
+            f"{MAX_RETRY_AFTER_SECONDS:g} s: the operation could not be fuzzed; run again once "
+            "the target serves it"
+        )
+
+
+@dataclass
 class FuzzResult:
     """What one fuzzing run found: the target's failures, and errors of the fuzzer itself."""
 
@@ -216,7 +271,37 @@ class FuzzResult:
     """The time it was given ran out before schemathesis finished: ``cases`` ran, no more."""
     seconds: float = 0.0
     not_applicable: str | None = None
+    waited: dict[str, float] = field(default_factory=dict)
+    """Operation label → the first Retry-After waited out (a 429 sent again, SUITE-024)."""
+    throttled: list[Throttling] = field(default_factory=list)
+    """Operations still answering 429 after the waits, the first case of each, in order."""
     _seen: set[tuple[str, ...]] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _sent_again: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(method, url) of a request answered 429 → how many times it was sent, for the message."""
+    _cut_short: set[tuple[str, str]] = field(default_factory=set)
+    _adapted: bool = False
+    _unjudged: int = 0
+    """429s to requests schemathesis sent on a session of its own (its auth probes), unjudged."""
+
+    def note_wait(self, label: str, delay: float) -> None:
+        """A request of ``label`` answered 429 is sent again after ``delay`` seconds."""
+        with self._lock:
+            self.waited.setdefault(label, delay)
+
+    def note_sent(self, method: str, url: str, attempts: int) -> None:
+        """The last request to ``url`` answered 429 after ``attempts`` sends."""
+        with self._lock:
+            self._sent_again[(method, url)] = attempts
+
+    def note_adapted(self) -> None:
+        """The fuzzer's requests go through the waiting adapter (see :func:`_execute`)."""
+        self._adapted = True
+
+    def note_cut_short(self, method: str, url: str) -> None:
+        """The budget ended the wait of a request answered 429: its case is not judged."""
+        with self._lock:
+            self._cut_short.add((method, url))
 
     def ordered(self) -> list[Finding]:
         """The findings, most serious requirement first, then in the order they were found."""
@@ -282,6 +367,41 @@ class Fuzzer:
         schema.config.phases.update(phases=phases)
         return schema
 
+    def answers_429(self, method: str, url: str) -> bool:
+        """Whether the operation a request goes to declares 429 in the document (a login)."""
+        operation = self._operation_at(method, url)
+        return operation is not None and operation.answers_429
+
+    def label_at(self, method: str, url: str) -> str:
+        """The label of the operation a request goes to, as schemathesis names it.
+
+        A method the document does not declare on the path (``unsupported_method`` sends one)
+        is the fuzzing of an operation on that path; ``METHOD /path`` outside the document.
+        """
+        operation = self._operation_at(method, url) or self._operation_at(None, url)
+        return operation.label if operation is not None else f"{method} {_path(url)}"
+
+    def _operation_at(self, method: str | None, url: str) -> FuzzOperation | None:
+        """The operation a request goes to (any method when None): fixed paths first."""
+        path = _path(url)
+        base = _path(self.settings.url).rstrip("/")
+        if base and path.startswith(base):
+            path = path[len(base) :] or "/"
+        for operation, pattern in self._patterns:
+            if (method is None or operation.method == method.upper()) and pattern.fullmatch(path):
+                return operation
+        return None
+
+    @functools.cached_property
+    def _patterns(self) -> list[tuple[FuzzOperation, re.Pattern[str]]]:
+        """Each operation's path template as a pattern, those with fewer parameters first."""
+        patterns = []
+        for operation in self.operations.values():
+            parts = re.split(r"(\{[^}]*\})", operation.path)
+            regex = "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts)
+            patterns.append((operation, re.compile(regex)))
+        return sorted(patterns, key=lambda entry: entry[0].path.count("{"))
+
     def operation_id_of(self, label: str) -> str | None:
         """The operationId of a schemathesis label (``METHOD /path``), if it is one of ours."""
         return next((op.operation_id for op in self.operations.values() if op.label == label), None)
@@ -326,7 +446,8 @@ class Fuzzer:
         and the result says the budget was reached.
         """
         result = FuzzResult()
-        stream, control = _execute(schema)
+        stop = threading.Event()
+        stream, control = _execute(schema, lambda: _WaitingAdapter(self, result, stop))
 
         def consume() -> None:
             try:
@@ -344,6 +465,7 @@ class Fuzzer:
         thread.join(max(limit, 0.0))
         if thread.is_alive():
             result.budget_reached = True
+            stop.set()  # a request waiting out a 429 goes no further
             if control is not None:
                 # The budget is spent: schemathesis stops before its next case and reports the
                 # cases of the scenario it was in, with their checks (a stop would drop them).
@@ -414,19 +536,31 @@ class Fuzzer:
         title = " ".join(failure.title.split())
         lines = [line.strip() for line in (failure.message or "").splitlines() if line.strip()]
         detail = " ".join(lines[0].split())[:300] if lines else ""
+        interaction = None
+        if recorder is not None and case_id is not None:
+            interaction = recorder.interactions.get(failure.case_id or case_id)
+        response = interaction.response if interaction is not None else None
+        if (
+            interaction is not None
+            and response is not None
+            and response.status_code == TOO_MANY_REQUESTS
+            and not self.answers_429(interaction.request.method, interaction.request.uri)
+        ):
+            # SUITE-024: still throttled after the waits (or asked to wait too long): the node
+            # gave no wrong answer, it asked the client to ask less. Not a finding, and not
+            # counted as one, so a real finding of the same kind in another case still shows.
+            self._throttled(result, interaction)
+            return
         key = (check, type(failure).__name__, title, failure.operation or "")
         if key in result._seen:
             return
         result._seen.add(key)
-        interaction = None
-        if recorder is not None and case_id is not None:
-            interaction = recorder.interactions.get(failure.case_id or case_id)
         evidence = [self._evidence(interaction)] if interaction is not None else []
         where = "no request"
         requirement = CHECK_REQUIREMENTS.get(check)
         if interaction is not None:
             path = urllib.parse.urlsplit(interaction.request.uri).path
-            status = interaction.response.status_code if interaction.response else None
+            status = response.status_code if response is not None else None
             where = f"{interaction.request.method} {path} answered {status}"
             if check in RESPONSE_CHECKS and self._breaks_error_shape(interaction):
                 requirement = ERROR_SHAPE
@@ -442,6 +576,38 @@ class Fuzzer:
                 where=where,
                 evidence=evidence,
                 curl=self._scrub(curl)[:MAX_CURL_CHARS],
+            )
+        )
+
+    def _throttled(self, result: FuzzResult, interaction: Interaction) -> None:
+        """Note that a fuzzed request's operation still throttled the harness (once each).
+
+        A wait the budget cut short leaves its case unjudged, and is no throttling.
+        """
+        request = interaction.request
+        label = self.label_at(request.method, request.uri)
+        key = (request.method.upper(), request.uri)
+        with result._lock:
+            attempts = result._sent_again.get(key, 1)
+            cut_short = key in result._cut_short
+            if result._adapted and key not in result._sent_again and not cut_short:
+                # A request schemathesis sent on a session of its own (ignored_auth's probes
+                # without credentials), which the harness cannot wait on: its 429 is neither a
+                # finding nor a throttling of the operation, only a case left unjudged.
+                result._unjudged += 1
+                return
+        if cut_short or any(throttling.operation == label for throttling in result.throttled):
+            return
+        response = interaction.response
+        asked = _first(response.headers, "retry-after") if response is not None else ""
+        evidence = [self._evidence(interaction)]
+        result.throttled.append(
+            Throttling(
+                operation=label,
+                where=f"{request.method} {_path(request.uri)}",
+                attempts=attempts,
+                retry_after=asked or None,
+                evidence=evidence,
             )
         )
 
@@ -566,6 +732,58 @@ class Fuzzer:
         return text.replace(token, "…") if token else text
 
 
+class _WaitingAdapter(HTTPAdapter):
+    """Send a fuzzed request answered 429 again after its Retry-After, as the harness's client.
+
+    SUITE-024's bounds: a ``Retry-After`` of at most 5 s in seconds (1 s when none is given),
+    at most twice; a longer one, or a date, is not waited for. An operation whose document
+    declares 429 (a login) gets its 429 back at once, to be judged. ``stop`` (the budget spent)
+    ends a wait early and returns the 429 it had. Schemathesis sees only the last answer.
+    """
+
+    def __init__(self, fuzzer: Fuzzer, result: FuzzResult, stop: threading.Event) -> None:
+        super().__init__()
+        self._fuzzer = fuzzer
+        self._result = result
+        self._stop = stop
+
+    def send(  # type: ignore[override]
+        self,
+        request: requests.PreparedRequest,
+        **kwargs: Any,  # noqa: ANN401 - HTTPAdapter.send's own options
+    ) -> requests.Response:
+        """Send ``request``; wait out a short 429 and send it again, at most twice."""
+        self._result.note_adapted()
+        response = super().send(request, **kwargs)
+        if response.status_code != TOO_MANY_REQUESTS:
+            return response
+        method, url = str(request.method), str(request.url)
+        if self._fuzzer.answers_429(method, url):
+            return response
+        attempts = 1
+        while response.status_code == TOO_MANY_REQUESTS and attempts <= BUSY_RETRIES:
+            delay = retry_delay(response.headers.get("retry-after"))
+            if delay is None:
+                break
+            self._result.note_wait(self._fuzzer.label_at(method, url), delay)
+            if self._stop.wait(delay):
+                self._result.note_cut_short(method.upper(), url)
+                break
+            response.close()
+            response = super().send(request, **kwargs)
+            attempts += 1
+        if response.status_code == TOO_MANY_REQUESTS:
+            # Also after no wait (a long Retry-After): _throttled tells these from 429s to
+            # requests that did not come through here.
+            self._result.note_sent(method.upper(), url, attempts)
+        return response
+
+
+def _path(url: str) -> str:
+    """The path of a URL."""
+    return urllib.parse.urlsplit(url).path
+
+
 def _first(headers: Mapping[str, list[str]], name: str) -> str:
     """The first value of a header, by case-insensitive name, or an empty string."""
     for key, values in headers.items():
@@ -588,12 +806,35 @@ def _body_bytes(body: object) -> bytes | None:
     return str(body).encode("utf-8")
 
 
-def _execute(schema: BaseSchema) -> tuple[EventStream, ExecutionControl | None]:
+class _Context(EngineContext):
+    """Schemathesis's engine context, each thread's session sending through ``adapter()``."""
+
+    __slots__ = ("_adapter",)
+
+    def __init__(self, *, adapter: Callable[[], HTTPAdapter], **kwargs: Any) -> None:  # noqa: ANN401
+        super().__init__(**kwargs)
+        self._adapter = adapter
+
+    def get_session(self, *, operation: Any = None) -> requests.Session:  # noqa: ANN401
+        """The thread's session (made once), with the adapter mounted for every URL."""
+        if getattr(self._thread_local, "session", None) is None:
+            session = super().get_session(operation=operation)
+            adapter = self._adapter()
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        return super().get_session(operation=operation)
+
+
+def _execute(
+    schema: BaseSchema, adapter: Callable[[], HTTPAdapter]
+) -> tuple[EventStream, ExecutionControl | None]:
     """Start schemathesis on ``schema``: its event stream, and the control of its time budget.
 
     As ``Engine.execute`` does, keeping the engine's context so that the run can end its time
     budget the way schemathesis's own ``max_time`` does (the running scenario keeps its
-    cases); without that part of schemathesis (another version), the stream alone.
+    cases), and sending every request through ``adapter()`` (a 429 waited out, SUITE-024);
+    without that part of schemathesis (another version), the stream alone: a 429 is then
+    not waited out, and still not a finding (see :meth:`Fuzzer._add`).
     """
     engine = from_schema(schema)
     plan = getattr(engine, "_create_execution_plan", None)
@@ -610,7 +851,9 @@ def _execute(schema: BaseSchema) -> tuple[EventStream, ExecutionControl | None]:
             )
         ):
             observations = Observations()
-    context = EngineContext(schema=schema, stop_event=threading.Event(), observations=observations)
+    context = _Context(
+        adapter=adapter, schema=schema, stop_event=threading.Event(), observations=observations
+    )
     return EventStream(execution.execute(context), context.control.stop_event), context.control
 
 

@@ -368,13 +368,16 @@ def gate(report: Mapping[str, Any], registry_levels: Mapping[str, str]) -> dict[
     known = [t["id"] for t in failed if t["baseline"] == "known-failure"]
     now_passing = [t["id"] for t in report["tests"] if t["baseline"] == "now-passing"]
     errors = [t["id"] for t in report["tests"] if t["outcome"] == "error"]
+    # A selected check that did not run (the target throttled the harness, SUITE-024) did not
+    # pass either: a narrowed run with one could not run what it was asked to (SUITE-004).
+    not_run = [t["id"] for t in report["tests"] if t["outcome"] == "not-run"]
     run = report["run"]
     narrowed = bool(run["selection"]["narrowed"])
     if run["stopped"] is not None:
         code = EXIT_COULD_NOT_RUN
     elif unlisted:
         code = EXIT_NOT_CONFORMANT
-    elif errors or (report["verdict"] == "incomplete" and not narrowed):
+    elif errors or not_run or (report["verdict"] == "incomplete" and not narrowed):
         code = EXIT_COULD_NOT_RUN
     else:
         code = EXIT_CONFORMANT

@@ -32,6 +32,8 @@ BACKGROUND_SIGNING_SECONDS = 2.0
 """How long the background-signing variant answers a new proof without proof and receipt."""
 BUSY_ANSWERS = 2
 """How many evaluate requests the busy-at-first variant answers 503 before it serves them."""
+THROTTLE_EVERY = 20
+"""The gateway-throttled variant answers every THROTTLE_EVERY-th request but logins 429."""
 THROTTLED_RETRY_AFTER = "60"
 """What the evaluate-throttled variant's 429 asks: longer than the harness waits (SUITE-024)."""
 
@@ -171,6 +173,19 @@ async def evaluate_throttled(request: HttpRequest, context: Context) -> HttpResp
     return response
 
 
+async def every_nth_throttled(request: HttpRequest, context: Context) -> HttpResponse:
+    """Answer every THROTTLE_EVERY-th request 429 with Retry-After: 1 (a gateway's rate limit)."""
+    counted = context.memory.setdefault("requests", [0])
+    counted[0] += 1
+    if counted[0] % THROTTLE_EVERY:
+        return await context.forward(request)
+    response = json_response(
+        {"name": "TooManyRequestsError", "message": "too many requests; try again in 1 s"}, 429
+    )
+    response.headers.append(("retry-after", "1"))
+    return response
+
+
 async def evaluate_busy_at_first(request: HttpRequest, context: Context) -> HttpResponse:
     """Answer the first BUSY_ANSWERS evaluate requests 503 with Retry-After: 1, then serve."""
     answered = context.memory.setdefault("busy", [0])
@@ -272,6 +287,17 @@ DEVIATIONS = (
         rules=(rule("POST", "/consensus/evaluate", evaluate_throttled),),
         run_profile="consensus",
         expect=COULD_NOT_RUN,
+    ),
+    fault(
+        "gateway-throttled",
+        "core",
+        None,
+        f"answers every {THROTTLE_EVERY}th request but logins 429 with Retry-After: 1, as a "
+        "rate-limiting gateway does: waited out, by the checks and by fuzzing (SUITE-024)",
+        rules=(rule(ANY_METHOD, "(?!/authentication/login$).*", every_nth_throttled),),
+        run_profile="core",
+        fuzz_examples=5,
+        expect=CONFORMANT,
     ),
     # -- one divergence, one failure ----------------------------------------------------------
     fault(

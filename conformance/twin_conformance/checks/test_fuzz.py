@@ -9,6 +9,9 @@ examples that actually ran.
 Every schemathesis check runs; a failure names the requirement it breaks (see
 ``twin_conformance._fuzz``), with the exchange as evidence and a curl command that sends the
 failing request again. The allowances a conforming node needs are in ``fuzz.toml``.
+A 429 is waited out as the harness's client does (SUITE-024, said once per operation in the
+report's deviations); an operation still throttled is no finding: its fuzzing did not run
+(``Throttled``), or is blocked by the check that first met it, unless real findings fail it.
 """
 
 from __future__ import annotations
@@ -20,11 +23,14 @@ from pathlib import Path
 import pytest
 
 from twin_conformance._client import (
+    THROTTLED_CAUSE,
     UNAVAILABLE,
     UNAVAILABLE_CAUSE,
     ConformanceFailure,
     Exchange,
+    Throttled,
     operation_cause,
+    retry_after_in,
 )
 from twin_conformance._contract import (
     CONTRACT,
@@ -184,6 +190,14 @@ def _report(result: FuzzResult, what: str, fuzzer: Fuzzer, twin_state: TwinState
         "seconds": round(result.seconds, 3),
         "budgetReached": result.budget_reached,
     }
+    for label, delay in result.waited.items():
+        operation = fuzzer.operation_id_of(label) or label
+        twin_state.deviation(
+            f"throttled:{operation}",
+            f"{operation} answered 429 (too many requests) to fuzzed requests: the fuzzer "
+            f"waited its Retry-After ({delay:g} s) and sent the request again, as a real client "
+            "does (SUITE-024)",
+        )
     findings = result.ordered()
     earlier = [_already_reported(finding, fuzzer, twin_state) for finding in findings]
     if findings and all(earlier):
@@ -205,10 +219,14 @@ def _report(result: FuzzResult, what: str, fuzzer: Fuzzer, twin_state: TwinState
             message += f"; {others.total()} more failure(s): {listed}"
         if worst.curl:
             message += "\nreproduce the request:\n" + worst.curl
+        if result.throttled:
+            message += f"; {len(result.throttled)} operation(s) stayed throttled (429), not judged"
         operation = fuzzer.operation_id_of(worst.operation) or worst.operation
         cause = _cause(worst, operation)
         unavailable = cause is not None and cause.startswith(UNAVAILABLE_CAUSE)
         raise ConformanceFailure(worst.requirement, message, cause if unavailable else None)
+    if result.throttled:
+        _throttled(result, fuzzer, twin_state)
     if result.fuzzer_errors:
         pytest.fail(f"{what}: the fuzzer could not run: {result.fuzzer_errors[0]}")
     if result.cases == 0 and result.budget_reached:
@@ -216,6 +234,25 @@ def _report(result: FuzzResult, what: str, fuzzer: Fuzzer, twin_state: TwinState
         pytest.skip(f"{NOT_RUN}{what}: the fuzzing budget (--fuzz-budget) ran out first")
     if result.cases == 0:
         pytest.fail(f"{what}: the fuzzer sent no request")
+
+
+def _throttled(result: FuzzResult, fuzzer: Fuzzer, twin_state: TwinState) -> None:
+    """Fuzzing met an operation still throttling the harness, and found nothing else (SUITE-024).
+
+    Not a failure: the check did not run (``not-run``, the run incomplete), or is blocked by
+    the check that met the operation throttling first; later uses are blocked while it asks.
+    """
+    first = result.throttled[0]
+    operation = fuzzer.operation_id_of(first.operation) or first.operation
+    for exchange in first.evidence:
+        if len(twin_state.evidence) < MAX_EVIDENCE:
+            twin_state.evidence.append(exchange)
+    raise Throttled(
+        operation,
+        first.message(),
+        operation_cause(THROTTLED_CAUSE, operation),
+        retry_after_in(first.retry_after),
+    )
 
 
 @pytest.mark.parametrize(
