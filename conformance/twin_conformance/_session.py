@@ -516,22 +516,6 @@ def _prerequisite_failed(
     if error.check_id in run.records:
         return
     cause = error.cause
-    if isinstance(cause, Throttled):
-        # SUITE-024: the prerequisite did not run; the check that needed it is blocked by it.
-        prerequisite = TestRecord(
-            id=error.check_id,
-            name=error.check_id.split("::", 1)[1],
-            kind="prerequisite",
-            profile=record.profile,
-            requirements=[],
-            read_only=error.read_only,
-            evidence=list(run.evidence),
-        )
-        _throttled(run, prerequisite, cause)
-        if prerequisite.outcome == "not-run":
-            prerequisite.message = run.redactor.text(f"{NOT_RUN}{error.title}: {cause.message}")
-        run.records[error.check_id] = prerequisite
-        return
     prerequisite = TestRecord(
         id=error.check_id,
         name=error.check_id.split("::", 1)[1],
@@ -540,8 +524,15 @@ def _prerequisite_failed(
         requirements=[],
         read_only=error.read_only,
         evidence=list(run.evidence),
-        reproduce=_reproduce(run, record.id),
     )
+    if isinstance(cause, Throttled):
+        # SUITE-024: the prerequisite did not run; the check that needed it is blocked by it.
+        _throttled(run, prerequisite, cause)
+        if prerequisite.outcome == "not-run":
+            prerequisite.message = run.redactor.text(f"{NOT_RUN}{error.title}: {cause.message}")
+        run.records[error.check_id] = prerequisite
+        return
+    prerequisite.reproduce = _reproduce(run, record.id)
     if isinstance(cause, ConformanceFailure):
         prerequisite.outcome = "failed"
         prerequisite.failed_requirement = cause.requirement or (
