@@ -1,4 +1,4 @@
-"""Fixtures: one reference node process shared by a test module, and clients for it."""
+"""Fixtures: one reference node process shared by a test module, clients for it, relays."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.node_process import RunningNode, start_node
+from twin_conformance._relay import RelayThread
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +38,12 @@ def admin(node: RunningNode, token: str) -> Iterator[httpx.Client]:
     """A client authenticated as the admin user."""
     with node.client(token) as authenticated:
         yield authenticated
+
+
+@pytest.fixture
+def relays() -> Iterator[list[RelayThread]]:
+    """The relays a test starts (``start_relayed_cluster``), each closed when it ends."""
+    made: list[RelayThread] = []
+    yield made
+    for relay in made:
+        relay.close()

@@ -20,16 +20,19 @@ Every commit sequence must be a prefix of the others' (safety is untouched).
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.cluster_process import Cluster, create_cluster, get_all, wait_for
+from tests.cluster_process import Cluster, get_all, wait_for
 from tests.reference.test_cluster import assert_prefixes
-from tests.reference.test_partitions import COMMIT_TIMEOUT, POLL_SECONDS, Load
+from tests.reference.test_partitions import (
+    POLL_SECONDS,
+    Load,
+    start_relayed_cluster,
+    wait_for_steady_commits,
+)
 from twin_conformance._relay import LinkMode, RelayThread
 
 ISOLATED_SECONDS = 15.0
@@ -39,30 +42,6 @@ CATCH_UP_SECONDS = 40.0
 VICTIM = 0
 REACHED = 1
 OTHERS = (1, 2, 3)
-
-
-@pytest.fixture
-def relays() -> Iterator[list[RelayThread]]:
-    made: list[RelayThread] = []
-    yield made
-    for relay in made:
-        relay.close()
-
-
-def start_cluster(tmp_path: Path, relays: list[RelayThread]) -> tuple[Cluster, RelayThread]:
-    """Four validators, every peer link through one relay, logging their catch-up (INFO)."""
-    cluster = create_cluster(tmp_path, 4)
-    relay = RelayThread({index: cluster.url(index) for index in range(cluster.size)})
-    relays.append(relay)
-    relay.__enter__()
-    for index in range(cluster.size):
-        path = tmp_path / f"peer-urls-{index}.json"
-        peers = [{"index": k, "url": v} for k, v in sorted(relay.peer_urls(index).items())]
-        path.write_text(json.dumps({"peers": peers}))
-        cluster.node_args[index] = ("--peer-urls", str(path))
-    cluster.serve_args = ("--commit-timeout", str(COMMIT_TIMEOUT), "--log-level", "info")
-    cluster.start(range(cluster.size))
-    return cluster, relay
 
 
 def reopen_in_part(relay: RelayThread) -> None:
@@ -93,17 +72,15 @@ def victim_log(cluster: Cluster) -> str:
 def test_a_validator_left_alone_by_its_peers_catches_up_once_back(
     tmp_path: Path, relays: list[RelayThread], heal: str
 ) -> None:
-    cluster, relay = start_cluster(tmp_path, relays)
+    # Logging their catch-up (INFO), which a failure shows.
+    cluster = start_relayed_cluster(tmp_path, relays, log_level="info")
+    relay = relays[-1]
     try:
         tokens = {index: cluster.login(index) for index in range(cluster.size)}
         load = Load(cluster, tokens)
         load.start()
         try:
-            wait_for(
-                lambda: True if min(load.commits(i) for i in range(4)) >= 5 else None,
-                30,
-                lambda: f"no commits under load before the partition\n{cluster.logs()}",
-            )
+            wait_for_steady_commits(cluster, load)
             relay.cut([[VICTIM], list(OTHERS)], LinkMode.blackhole())
             cut_counts = {index: load.commits(index) for index in OTHERS}
             time.sleep(ISOLATED_SECONDS)

@@ -17,7 +17,7 @@ import statistics
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,7 +126,10 @@ class Load:
                 self.stop.wait(POLL_SECONDS)
 
 
-def start_relayed_cluster(tmp_path: Path, relay_factory: list[RelayThread]) -> Cluster:
+def start_relayed_cluster(
+    tmp_path: Path, relay_factory: list[RelayThread], *, log_level: str | None = None
+) -> Cluster:
+    """Four validators, every peer link through one relay (the last of ``relay_factory``)."""
     cluster = create_cluster(tmp_path, 4)
     relay = RelayThread({index: cluster.url(index) for index in range(cluster.size)})
     relay.__enter__()
@@ -137,16 +140,19 @@ def start_relayed_cluster(tmp_path: Path, relay_factory: list[RelayThread]) -> C
         path.write_text(json.dumps({"peers": peers}))
         cluster.node_args[index] = ("--peer-urls", str(path))
     cluster.serve_args = ("--commit-timeout", str(COMMIT_TIMEOUT))
+    if log_level is not None:
+        cluster.serve_args += ("--log-level", log_level)
     cluster.start(range(cluster.size))
     return cluster
 
 
-@pytest.fixture
-def relays() -> Iterator[list[RelayThread]]:
-    made: list[RelayThread] = []
-    yield made
-    for relay in made:
-        relay.close()
+def wait_for_steady_commits(cluster: Cluster, load: Load) -> None:
+    """Wait (bounded) until every member has committed five writes of the load."""
+    wait_for(
+        lambda: True if min(load.commits(i) for i in range(cluster.size)) >= 5 else None,
+        30,
+        lambda: f"no commits under load before the partition\n{cluster.logs()}",
+    )
 
 
 def missing_proofs(cluster: Cluster, index: int, proofs: set[str]) -> set[str]:
@@ -175,11 +181,7 @@ def run_partition(
         load = Load(cluster, tokens)
         load.start()
         try:
-            wait_for(
-                lambda: True if min(load.commits(i) for i in range(4)) >= 5 else None,
-                30,
-                lambda: f"no commits under load before the partition\n{cluster.logs()}",
-            )
+            wait_for_steady_commits(cluster, load)
             relay.cut(groups, mode)
             time.sleep(seconds)
             counts = {index: load.commits(index) for index in range(cluster.size)}
