@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 import json
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import httpx
 import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
@@ -24,6 +26,9 @@ REQUIREMENTS_DIR = SPEC_DIR / "requirements"
 SCHEMAS_DIR = SPEC_DIR / "schemas"
 OPENAPI_PATH = SPEC_DIR / "openapi" / "twin.openapi.yaml"
 PROSE_DIR = SPEC_DIR / "prose"
+
+RECEIPT_SECONDS = 30.0
+"""How long after its 201 an immutable proof may lack its receipt (TWIN-ANCHORING-050)."""
 
 EXTERNAL_VECTORS_ENV = "TWIN_EXTERNAL_VECTORS"
 REQUIRE_EXTERNAL_VECTORS_ENV = "TWIN_REQUIRE_EXTERNAL_VECTORS"
@@ -140,3 +145,24 @@ def openapi_validator(pointer: str) -> Draft202012Validator:
         registry=SPEC_REGISTRY,
         format_checker=Draft202012Validator.FORMAT_CHECKER,
     )
+
+
+def proof_with_receipt(
+    client: httpx.Client, location: str, seconds: float = RECEIPT_SECONDS
+) -> dict[str, Any]:
+    """GET an immutable proof until it carries its receipt (bounded, TWIN-ANCHORING-050).
+
+    A node answers the 201 once the proof is durably accepted; the receipt follows with the
+    certified checkpoint of its commit, and the proof is answered without it until then.
+    """
+    deadline = time.monotonic() + seconds
+    pause = 0.005
+    while True:
+        answer = client.get(f"/immutable-proof/{location}")
+        assert answer.status_code == 200, (location, answer.text)
+        proof: dict[str, Any] = answer.json()
+        if "immutableReceipt" in proof:
+            return proof
+        assert time.monotonic() < deadline, f"{location} has no receipt after {seconds:g} s"
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)

@@ -43,7 +43,11 @@ MAX_ALLOW_LIST = 100
 
 
 async def create_immutable_proof(node: Node, caller: str, document: dict[str, Any]) -> str:
-    """Hash the document, sign an ImmutableProof with the node's key, commit it; return its id."""
+    """Hash the document, sign an ImmutableProof with the node's key, keep it; return its id.
+
+    The proof is durably kept and queued for the ledger when this returns; its receipt follows
+    with the commit, a few rounds later (TWIN-ANCHORING-050).
+    """
     try:
         object_hash = proof_object_hash(document)
     except TwinSpecError as exc:
@@ -64,37 +68,50 @@ async def create_immutable_proof(node: Node, caller: str, document: dict[str, An
     method = f"{node.node_did}#{ASSERTION_FRAGMENT}"
     key = node.vault.get(method)
     assert key is not None  # noqa: S101 - created with the node's identity at first start
-    # TWIN-ANCHORING-050 "An ImmutableProof MUST be signed with eddsa-jcs-2022 by the node's
-    # #immutable-proof-assertion method and committed to the ledger before 201 is answered."
+    # TWIN-ANCHORING-050 "POST /immutable-proof MUST answer 201 ... once the ImmutableProof
+    # ... is durably accepted, and within 30 seconds of that answer GET /immutable-proof/{id}
+    # MUST answer it signed ... and with the receipt of the commit that holds it": it is signed
+    # here, kept synced and queued; the ledger commits it within rounds.
     signed = sign_document(unsigned, key, verification_method=method, created=iso_now())
-    await node.execute(IMMUTABLE_PROOF_CREATE, caller, {"proof": cast(JSONValue, signed)})
+    await node.accept(IMMUTABLE_PROOF_CREATE, caller, {"proof": cast(JSONValue, signed)}, proof_id)
     return f"immutable-proof:{proof_id}"
 
 
 def _proof_row(node: Node, proof_ref: str) -> tuple[dict[str, Any], bytes]:
+    """The signed proof and its transaction's digest, committed or accepted (else 404)."""
     match = IMMUTABLE_PROOF_ID.match(proof_ref)
     if match is None:
         raise ValidationError(
             f"{proof_ref!r} is not an immutable proof id (immutable-proof:<64 hex>)",
             field="path.id",
         )
-    # The proof is stored once, in the transaction that anchored it.
+    # The proof is stored once, in the transaction that anchored it; until a commit applies
+    # that transaction, in the transaction as it was accepted.
     row = node.store.one(
         "SELECT t.body, p.transaction_digest FROM immutable_proofs AS p"
         " JOIN transactions AS t ON t.digest = p.transaction_digest WHERE p.id = ?",
         match.group(1),
     )
-    if row is None:
+    if row is not None:
+        digest = row[1]
+        assert isinstance(digest, bytes)  # noqa: S101 - a BLOB column
+        return dict(json.loads(unpack_text(row[0]))["payload"]["proof"]), digest
+    accepted = node.ledger.accepted(match.group(1))
+    if accepted is None:
         raise NotFoundError(f"there is no immutable proof {proof_ref}", field="path.id")
-    digest = row[1]
-    assert isinstance(digest, bytes)  # noqa: S101 - a BLOB column
-    return dict(json.loads(unpack_text(row[0]))["payload"]["proof"]), digest
+    digest, transaction = accepted
+    return dict(transaction["payload"]["proof"]), digest
 
 
 def get_immutable_proof(node: Node, proof_ref: str) -> dict[str, Any]:
-    """The signed ImmutableProof with the receipt of the transaction that anchored it."""
+    """The signed ImmutableProof, with the receipt of its transaction once it is certified.
+
+    Between the 201 and the certified checkpoint of its commit (a few rounds), the proof is
+    answered without ``immutableReceipt``, as TWIN-ANCHORING-050 allows.
+    """
     proof, digest = _proof_row(node, proof_ref)
-    return {**proof, "immutableReceipt": node.receipt(digest)}
+    receipt = node.ledger.receipt(digest)
+    return proof if receipt is None else {**proof, "immutableReceipt": receipt}
 
 
 def verify_immutable_proof(node: Node, proof_ref: str) -> dict[str, JSONValue]:

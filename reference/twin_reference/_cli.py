@@ -117,6 +117,15 @@ def main() -> None:
     " without it.",
 )
 @click.option(
+    "--batch-interval",
+    default=0.01,
+    show_default=True,
+    type=click.FloatRange(0.001, 60.0),
+    help="Without --genesis (a committee of one): seconds between rounds no request waits on,"
+    " which carry the anchors answered on acceptance (POST /immutable-proof) and complete"
+    " their commit; rounds a request waits on follow at once.",
+)
+@click.option(
     "--block-retention-rounds",
     default=10_000,
     show_default=True,
@@ -196,6 +205,7 @@ def serve(
     validator_key_file: Path | None,
     admin_password_file: Path | None,
     leader_timeout: float,
+    batch_interval: float,
     block_retention_rounds: int,
     commit_timeout: float,
     max_body_bytes: int,
@@ -293,6 +303,7 @@ def serve(
         token_lifetime_seconds=token_lifetime,
         validator_index=validator_index or 0,
         leader_timeout_seconds=leader_timeout,
+        batch_interval_seconds=batch_interval,
         block_retention_rounds=block_retention_rounds,
         commit_timeout_seconds=commit_timeout,
         validator_key=validator_key,

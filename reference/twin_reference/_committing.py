@@ -255,6 +255,7 @@ class Committer:
                 outcomes.append(Outcome(tx_digest, effects, sequence + 1))
             # The decided round is stored only for a skipped slot: a restart takes the larger
             # of it and the last commit's leader round (_resumed), which is this one.
+            self._ledger.forget_accepted(connection, [tx_digest for tx_digest, _tx in transactions])
             own_signature, certified = self._certifier.sign(connection, summary, outcomes)
         for ref in refs:
             self._track(ref, pending=False)

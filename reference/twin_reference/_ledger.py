@@ -14,13 +14,16 @@ transaction, and a certified checkpoint in one more (the same one when the quoru
 there); a crash leaves either a whole commit or none of it. The loop then syncs the database
 once for all it wrote (``_group_commit.py``) before it answers a waiter or sends a block it
 proposed: an answered write is durable, and a restarted validator never signs a second block
-for a round it already signed (it never sent one it did not keep).
+for a round it already signed (it never sent one it did not keep). A transaction accepted
+before its commit (:meth:`LedgerEngine.accept`) is synced on its own first, and queued again
+at start until a commit applies it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import sqlite3
 import time
@@ -45,9 +48,13 @@ from twin_spec import (
     Ed25519SigningKey,
     JSONValue,
     LedgerError,
+    canonicalize,
 )
 
 LOG = logging.getLogger("twin_reference.ledger")
+STALL_SECONDS = 5.0
+"""Seconds without a commit while transactions wait after which a committee of one stops
+answering writes before their commit (:attr:`LedgerEngine.answers_on_acceptance`)."""
 
 __all__ = ["ConsensusSettings", "LedgerEngine"]
 
@@ -107,6 +114,7 @@ class LedgerEngine:
             self._block_added,
             self._dropped,
             self._committer.leader_of,
+            awaited=lambda: bool(self._waiters),
         )
         self._sync = Synchronizer(self, self.network)
         self._receiver.missing = self._sync
@@ -154,6 +162,23 @@ class LedgerEngine:
         self._committer.load_committed()
         self._proposer.load()
         self._certifier.load()
+        self._requeue_accepted()
+
+    def _requeue_accepted(self) -> None:
+        """Queue again the accepted transactions a restart found uncommitted (TWIN-ANCHORING-050).
+
+        One the validator had put in a block before it stopped may be queued twice: a commit
+        applies a transaction once, whichever block carries it.
+        """
+        executed = []
+        for digest, transaction in self._ledger.accepted():
+            if self._ledger.is_executed(digest):
+                executed.append(digest)
+            else:
+                self._mempool.queue(transaction)
+        if executed:
+            with self._ledger.write(durable=False) as connection:
+                self._ledger.forget_accepted(connection, executed)
 
     async def start(self) -> None:
         """Start proposing, sending and syncing.
@@ -369,6 +394,44 @@ class LedgerEngine:
                 waiting.remove(future)
                 if not waiting:
                     del self._waiters[digest]
+
+    def accept(self, transaction: dict[str, Any], subject: str) -> bytes:
+        """Keep a transaction durably and queue it, without waiting for its commit.
+
+        Once this returns, the transaction survives a crash and is committed (queued again at
+        start if need be), so the node may answer for it at once (TWIN-ANCHORING-050); readers
+        find it by ``subject`` until then. A full mempool is a 503 before anything is kept.
+        """
+        canonical = canonicalize(transaction)
+        digest = hashlib.sha256(canonical).digest()
+        if self._mempool.holds(digest) or self._ledger.is_executed(digest):
+            return digest
+        self._mempool.check_room()
+        self._ledger.accept(digest, subject, canonical)
+        self._mempool.queue(transaction, canonical)
+        self._io.wake()
+        return digest
+
+    def accepted(self, subject: str) -> tuple[bytes, dict[str, Any]] | None:
+        """The accepted transaction kept under ``subject`` while it is not committed, or None."""
+        return self._ledger.accepted_by_subject(subject)
+
+    @property
+    def answers_on_acceptance(self) -> bool:
+        """Whether a write accepted now may be answered before its commit.
+
+        Only a committee of one decides its commits alone, so only it can promise a commit
+        within seconds of accepting; even it stops promising while faulted, failing to store,
+        or after :data:`STALL_SECONDS` without a commit although transactions wait. A
+        committee's validator answers a write once it is committed (or 202), since its
+        quorum may be gone before it can know.
+        """
+        return (
+            self._committee.size == 1
+            and self.fault is None
+            and self.storage_error is None
+            and self.seconds_without_progress() < STALL_SECONDS
+        )
 
     def enqueue(self, transaction: dict[str, Any]) -> bytes:
         """Queue a transaction without waiting; return its digest (no-op if already known)."""

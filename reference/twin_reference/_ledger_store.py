@@ -54,6 +54,10 @@ class LedgerStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._accepted: set[bytes] = {
+            _blob(row[0]) for row in store.all("SELECT digest FROM accepted_transactions")
+        }
+        """The digests of the accepted transactions not committed yet (a few at a time)."""
 
     @contextmanager
     def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
@@ -264,9 +268,49 @@ class LedgerStore:
         ]
         return make_receipt(digest, digests, checkpoint)
 
+    # -- accepted transactions ------------------------------------------------------------------
+
+    def accept(self, digest: bytes, subject: str, canonical: bytes) -> None:
+        """Keep a transaction the node answered for before its commit, synced to disk.
+
+        ``subject`` is what a reader looks it up by (an immutable proof's id); the row goes
+        when a commit applies the transaction (:meth:`forget_accepted`).
+        """
+        with self.store.write(durable=True) as connection:
+            connection.execute(
+                "INSERT OR IGNORE INTO accepted_transactions (digest, subject, body)"
+                " VALUES (?, ?, ?)",
+                (digest, subject, canonical),
+            )
+        self._accepted.add(digest)
+
+    def accepted(self) -> list[tuple[bytes, dict[str, Any]]]:
+        """Every accepted transaction not committed yet, as it was accepted."""
+        return [
+            (_blob(digest), json.loads(_blob(body)))
+            for digest, body in self.store.all("SELECT digest, body FROM accepted_transactions")
+        ]
+
+    def accepted_by_subject(self, subject: str) -> tuple[bytes, dict[str, Any]] | None:
+        """The accepted, not yet committed transaction kept under ``subject``, or None."""
+        row = self.store.one(
+            "SELECT digest, body FROM accepted_transactions WHERE subject = ?", subject
+        )
+        return None if row is None else (_blob(row[0]), json.loads(_blob(row[1])))
+
+    def forget_accepted(self, connection: sqlite3.Connection, digests: list[bytes]) -> None:
+        """Drop the accepted rows of these transactions (applied, or dropped), in ``connection``."""
+        gone = [digest for digest in digests if digest in self._accepted]
+        if gone:
+            connection.executemany(
+                "DELETE FROM accepted_transactions WHERE digest = ?", [(d,) for d in gone]
+            )
+            self._accepted.difference_update(gone)
+
     def record_dropped(self, digest: bytes, reason: str, at_ms: int) -> None:
         """Record a transaction dropped before any block took it, and why."""
         with self.store.write(durable=False) as connection:
+            self.forget_accepted(connection, [digest])
             connection.execute(
                 "INSERT OR REPLACE INTO dropped_transactions (digest, reason, dropped_at)"
                 " VALUES (?, ?, ?)",

@@ -59,6 +59,8 @@ class NodeSettings:
     validator_index: int = 0
     """This node's validator in the genesis committee."""
     leader_timeout_seconds: float = 1.0
+    batch_interval_seconds: float = 0.01
+    """A committee of one: seconds between rounds no request waits on (ConsensusSettings)."""
     block_retention_rounds: int = 10_000
     """Rounds below the garbage-collection round whose blocks stay stored (ConsensusSettings)."""
     validator_key: Ed25519SigningKey | None = field(default=None, repr=False)
@@ -93,14 +95,28 @@ class Node:
 
     async def execute(self, kind: str, sender: str, payload: dict[str, JSONValue]) -> Outcome:
         """Submit a transaction, wait until it is committed, and raise if it failed to apply."""
-        transaction = new_transaction(kind, sender, payload, now_ms())
-        # TWIN-ANCHORING-061 "A node MUST check the transaction of every write ... against the
-        # limits of TWIN-ANCHORING-060 before it queues it": the same check as a peer's block
-        # gets, so nothing accepted here can fail in a block, at a peer or in storage.
-        try:
-            check_transaction_limits(transaction)
-        except TransactionLimitError as exc:
-            raise transaction_refused(exc, "body") from None
+        return await self._execute(_checked_transaction(kind, sender, payload))
+
+    async def accept(
+        self, kind: str, sender: str, payload: dict[str, JSONValue], subject: str
+    ) -> bytes:
+        """Submit a transaction whose applying cannot fail; return once it is durably kept.
+
+        The ledger commits it soon after (readers find it by ``subject`` meanwhile), so the
+        route may answer at once (TWIN-ANCHORING-050). Where the node cannot promise that
+        commit (a committee's validator, whose quorum may go; a stalled or faulted ledger),
+        this waits for the commit as :meth:`execute` does.
+        """
+        transaction = _checked_transaction(kind, sender, payload)
+        if not self.ledger.answers_on_acceptance:
+            return (await self._execute(transaction)).digest
+        claim = CURRENT_WRITE.get()
+        if claim is not None:
+            claim.submitted(transaction_digest(transaction), transaction)
+        return self.ledger.accept(transaction, subject)
+
+    async def _execute(self, transaction: dict[str, JSONValue]) -> Outcome:
+        """Queue a checked transaction and wait for its commit (TWIN-CORE-067 past the timeout)."""
         claim = CURRENT_WRITE.get()
         if claim is None:
             # TWIN-CORE-067: past the commit timeout this raises WritePending (202).
@@ -127,6 +143,21 @@ class Node:
         if receipt is None:
             raise NotFoundError("the transaction has no receipt yet")
         return receipt
+
+
+def _checked_transaction(
+    kind: str, sender: str, payload: dict[str, JSONValue]
+) -> dict[str, JSONValue]:
+    """A new transaction, refused (4xx) if it breaks the limits every transaction keeps."""
+    transaction = new_transaction(kind, sender, payload, now_ms())
+    # TWIN-ANCHORING-061 "A node MUST check the transaction of every write ... against the
+    # limits of TWIN-ANCHORING-060 before it queues it": the same check as a peer's block
+    # gets, so nothing accepted here can fail in a block, at a peer or in storage.
+    try:
+        check_transaction_limits(transaction)
+    except TransactionLimitError as exc:
+        raise transaction_refused(exc, "body") from None
+    return transaction
 
 
 def now_ms() -> int:

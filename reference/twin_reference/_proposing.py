@@ -46,6 +46,10 @@ class ConsensusSettings:
     min_round_interval_seconds: float = 0.005
     """A block that carries no transaction waits this long after the validator's previous one
     (in a committee of more than one validator)."""
+    batch_interval_seconds: float = 0.01
+    """In a committee of one, a round no request waits on (its transactions were answered on
+    acceptance, or it completes their commit) waits this long after the previous round: one
+    round, one commit and one sync carry everything accepted meanwhile."""
     max_block_transactions: int = MAX_BLOCK_TRANSACTIONS
     max_block_bytes: int = 768 * 1024
     """Transactions of one block, in bytes of JCS: a block stays well under 1 MiB of JSON."""
@@ -81,18 +85,25 @@ class Mempool:
         """Whether the transaction waits here or is in a block of this validator not committed."""
         return digest in self._waiting or digest in self._in_flight
 
-    def queue(self, transaction: dict[str, Any]) -> bytes:
-        """Add a transaction (once); return its digest. A full mempool is a 503."""
-        canonical = canonicalize(transaction)
+    def queue(self, transaction: dict[str, Any], canonical: bytes | None = None) -> bytes:
+        """Add a transaction (once); return its digest. A full mempool is a 503.
+
+        ``canonical`` is the transaction's JCS form when the caller already has it.
+        """
+        canonical = canonicalize(transaction) if canonical is None else canonical
         digest = hashlib.sha256(canonical).digest()
         if digest in self._waiting or digest in self._in_flight or self._ledger.is_executed(digest):
             return digest
+        self.check_room()
+        self._waiting[digest] = _entry(transaction, canonical)
+        return digest
+
+    def check_room(self) -> None:
+        """Raise the 503 of a full mempool (before anything is kept for a transaction)."""
         if len(self._waiting) >= self._limit:
             raise ServiceUnavailableError(
                 f"the mempool holds {len(self._waiting)} transactions; try again later"
             )
-        self._waiting[digest] = _entry(transaction, canonical)
-        return digest
 
     def batch(
         self, max_count: int, max_bytes: int, max_values: int
@@ -154,8 +165,11 @@ class Proposer:
         on_added: Callable[[BlockRef, Mapping[str, Any], list[bytes]], None],
         on_dropped: Callable[[bytes, str], None],
         leader_of: Callable[[int], int],
+        awaited: Callable[[], bool] = lambda: True,
     ) -> None:
         self._committee = committee
+        self._awaited = awaited
+        """Whether a request waits for a commit (a committee of one then does not pace)."""
         self._leader_of = leader_of
         """The leader of a round under the schedule in force (the committer's)."""
         self._own = own_index
@@ -214,13 +228,18 @@ class Proposer:
             waited = now - self._dag.quorum_reached_at(previous, now)
             if not has_leader and waited < self._settings.leader_timeout_seconds:
                 return self._settings.leader_timeout_seconds - waited
-        # A committee of one has no peer to wait for, nor to spare a flood of blocks: while
-        # something waits for a commit, its rounds follow one another at once. A committee
-        # paces the rounds whose blocks carry no transaction.
-        if not self._mempool and self._committee.size > 1:
+        # A committee of one has no peer to wait for: while a request waits for a commit, its
+        # rounds follow one another at once; transactions answered before their commit
+        # (accepted, TWIN-ANCHORING-050) wait for the paced round, so that one round carries
+        # many of them. A committee paces the rounds whose blocks carry no transaction.
+        if self._committee.size > 1:
+            waits, interval = bool(self._mempool), self._settings.min_round_interval_seconds
+        else:
+            waits, interval = self._awaited(), self._settings.batch_interval_seconds
+        if not waits:
             paced = now - self._last_proposal
-            if paced < self._settings.min_round_interval_seconds:
-                return self._settings.min_round_interval_seconds - paced
+            if paced < interval:
+                return interval - paced
         self.propose(round_, now)
         return 0
 

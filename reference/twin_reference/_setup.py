@@ -99,6 +99,7 @@ def open_node(settings: NodeSettings, genesis: Genesis | None = None) -> Node:
         peers=genesis.peers if genesis is not None else None,
         settings=ConsensusSettings(
             leader_timeout_seconds=settings.leader_timeout_seconds,
+            batch_interval_seconds=settings.batch_interval_seconds,
             commit_timeout_seconds=settings.commit_timeout_seconds,
             block_retention_rounds=settings.block_retention_rounds,
         ),

@@ -51,6 +51,9 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     caller TEXT NOT NULL, key TEXT NOT NULL, fingerprint BLOB NOT NULL, digest BLOB,
     transaction_body TEXT, status INTEGER, headers TEXT, body BLOB,
     created_at INTEGER NOT NULL, PRIMARY KEY (caller, key));
+CREATE TABLE IF NOT EXISTS accepted_transactions (
+    digest BLOB PRIMARY KEY, subject TEXT NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS accepted_by_subject ON accepted_transactions (subject);
 CREATE TABLE IF NOT EXISTS dropped_transactions (
     digest BLOB PRIMARY KEY, reason TEXT NOT NULL, dropped_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dids (

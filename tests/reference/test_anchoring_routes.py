@@ -15,6 +15,7 @@ import pytest
 
 from tests.node_process import RunningNode
 from tests.reference.test_core_routes import assert_error
+from tests.support import proof_with_receipt
 from twin_spec import (
     Committee,
     ReceiptFailure,
@@ -50,7 +51,7 @@ def test_an_anchored_document_has_a_signed_proof_and_an_offline_receipt(
     node: RunningNode, admin: httpx.Client, client: httpx.Client
 ) -> None:
     proof_id = anchor(admin, PERSON)
-    proof = admin.get(f"/immutable-proof/{proof_id}").json()
+    proof = proof_with_receipt(admin, proof_id)
     assert proof["type"] == "ImmutableProof"
     assert proof["proofObjectHash"] == proof_object_hash(PERSON)
     assert proof["proofObjectId"] == "urn:example:124"
@@ -79,7 +80,7 @@ def test_a_one_byte_change_to_a_receipt_is_detected(
     admin: httpx.Client, client: httpx.Client
 ) -> None:
     proof_id = anchor(admin, {"n": 1})
-    receipt = admin.get(f"/immutable-proof/{proof_id}").json()["immutableReceipt"]
+    receipt = proof_with_receipt(admin, proof_id)["immutableReceipt"]
     committee = committee_of(client)
     tampered = copy.deepcopy(receipt)
     digest = tampered["transactionDigest"]
@@ -98,7 +99,7 @@ def test_the_verify_receipt_command_checks_offline(
 ) -> None:
     proof_id = anchor(admin, {"n": 2})
     answer = tmp_path / "proof.json"
-    answer.write_text(admin.get(f"/immutable-proof/{proof_id}").text)
+    answer.write_text(json.dumps(proof_with_receipt(admin, proof_id)))
     command = [
         sys.executable,
         "-m",

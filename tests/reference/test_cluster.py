@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.cluster_process import Cluster, create_cluster, get_all, wait_for
+from tests.support import proof_with_receipt
 from twin_spec import (
     check_checkpoint_follows,
     check_commit_follows,
@@ -107,7 +108,7 @@ def test_a_receipt_from_one_validator_verifies_with_the_committee_alone(
         response = admin.post("/immutable-proof", json={"document": {"trade": "cocoa"}})
         assert response.status_code == 201, response.text
         proof_id = response.headers["location"]
-        proof = admin.get(f"/immutable-proof/{proof_id}").json()
+        proof = proof_with_receipt(admin, proof_id)
     receipt = proof["immutableReceipt"]
     summary = verify_receipt(receipt, cluster.committee)
     signers = [entry["signer"] for entry in receipt["checkpoint"]["signatures"]]

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.node_process import RunningNode, start_node
+from tests.support import proof_with_receipt
 from twin_spec import Committee, verify_receipt
 
 WRITERS = 4
@@ -72,13 +73,13 @@ def test_sigkill_during_anchoring_loses_no_acknowledged_anchor(tmp_path: Path) -
         token = restarted.login()
         with restarted.client(token) as client:
             for proof_id in acknowledged:
-                response = client.get(f"/immutable-proof/{proof_id}")
-                assert response.status_code == 200, (proof_id, response.text)
-                verify_receipt(response.json()["immutableReceipt"], committee)
+                # Acknowledged means durably accepted: committed, if not before the kill,
+                # by the restarted node (TWIN-ANCHORING-050).
+                verify_receipt(proof_with_receipt(client, proof_id)["immutableReceipt"], committee)
             # The restarted node keeps committing on top of the recovered ledger.
             after = client.post("/immutable-proof", json={"document": {"after": "restart"}})
             assert after.status_code == 201, after.text
-            proof = client.get(f"/immutable-proof/{after.headers['location']}").json()
+            proof = proof_with_receipt(client, after.headers["location"])
             verify_receipt(proof["immutableReceipt"], committee)
     finally:
         restarted.stop()

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.node_process import RunningNode, start_node
+from tests.support import proof_with_receipt
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +30,24 @@ def writer(keyed_node: RunningNode) -> Iterator[httpx.Client]:
         yield client
 
 
-def anchors(node: RunningNode) -> int:
-    """How many immutable proofs the node has committed."""
+def count(node: RunningNode, table: str) -> int:
+    """How many rows a table of the node's database holds (read-only)."""
     database = sqlite3.connect(f"file:{node.data_dir / 'node.sqlite'}?mode=ro", uri=True)
     try:
-        (count,) = database.execute("SELECT COUNT(*) FROM immutable_proofs").fetchone()
+        (rows,) = database.execute(f"SELECT COUNT(*) FROM {table}").fetchone()  # noqa: S608
     finally:
         database.close()
-    return int(count)
+    return int(rows)
+
+
+def anchors(node: RunningNode) -> int:
+    """How many immutable proofs the node has committed."""
+    return count(node, "immutable_proofs")
+
+
+def accepted(node: RunningNode) -> int:
+    """How many transactions the node answered for and has not committed yet."""
+    return count(node, "accepted_transactions")
 
 
 @pytest.mark.requirement("TWIN-CORE-068")
@@ -52,7 +63,11 @@ def test_a_retry_with_the_same_key_gets_the_first_outcome(
     assert again.status_code == 201
     assert again.headers["location"] == first.headers["location"]
     assert again.headers["idempotent-replayed"] == "true"
+    # The 201 says the proof is durably accepted; once its receipt is there, it is committed
+    # once, and nothing else waits to be (the retry queued nothing).
+    proof_with_receipt(writer, first.headers["location"])
     assert anchors(keyed_node) == before + 1
+    assert accepted(keyed_node) == 0
     # Without a key, the same body is another anchor.
     other = writer.post("/immutable-proof", json=body)
     assert other.status_code == 201

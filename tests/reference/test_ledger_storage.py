@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.node_process import ADMIN_PASSWORD, RunningNode, start_node
+from tests.support import proof_with_receipt
 from twin_reference._ledger import ConsensusSettings, LedgerEngine
 from twin_reference._ledger_codec import (
     pack_certified,
@@ -75,7 +76,8 @@ class Clock:
 
 
 def engine(store: Store, clock: Clock) -> LedgerEngine:
-    settings = ConsensusSettings(block_retention_rounds=RETENTION)
+    # No pacing: the test steps the loop itself, and nothing waits for a commit.
+    settings = ConsensusSettings(block_retention_rounds=RETENTION, batch_interval_seconds=0)
     return LedgerEngine(store, COMMITTEE, 0, KEY, clock, settings=settings)
 
 
@@ -233,11 +235,13 @@ def to_format_0(database: Path) -> None:
 def served(node: RunningNode, token: str, proof_ids: list[str]) -> dict[str, Any]:
     """What a node serves of its ledger: blocks, commits, checkpoints, proofs with receipts."""
     with node.client(token) as client:
+        # The proofs first: once each has its receipt, the ledger has stopped moving.
+        proofs = [proof_with_receipt(client, ref) for ref in proof_ids]
         return {
             "blocks": [client.get(f"/consensus/blocks?round={r}").json() for r in range(1, 9)],
             "commits": client.get("/consensus/commits?from=1&limit=1000").json(),
             "checkpoints": client.get("/consensus/checkpoints?from=1&limit=1000").json(),
-            "proofs": [client.get(f"/immutable-proof/{ref}").json() for ref in proof_ids],
+            "proofs": proofs,
             "verified": [
                 client.get(f"/immutable-proof/{ref}/verify").json()["verified"] for ref in proof_ids
             ],
