@@ -60,6 +60,7 @@ from twin_conformance._client import (
     evidence_text,
     retry_delay,
 )
+from twin_conformance._fast_regex import faster_regex_strings, plain_regex_strings
 from twin_conformance._paths import spec_dir
 
 __all__ = [
@@ -437,7 +438,8 @@ class Fuzzer:
         schema = self._schema(["stateful"]).exclude(
             lambda context: context.operation.label not in labels
         )
-        return self._run(schema, "the stateful phase", seconds)
+        with plain_regex_strings(_forget_strategies):
+            return self._run(schema, "the stateful phase", seconds)
 
     def _run(self, schema: BaseSchema, what: str, seconds: float) -> FuzzResult:
         """Consume the engine's events in a thread, so a target that hangs cannot hang the run.
@@ -483,12 +485,14 @@ class Fuzzer:
 
         Operations are fuzzed in several threads at once (``_fuzz_schedule.py``), so Python
         source is parsed one thread at a time meanwhile (see :func:`_parse_one_at_a_time`).
+        The schemas' patterns are drawn a run of characters at a time (``_fast_regex.py``).
         """
         with (
             _hypothesis_home(self._home),
             _no_local_constants(),
             _parse_one_at_a_time(),
             _lambda_descriptions_once(),
+            faster_regex_strings(),
         ):
             yield
 
@@ -855,6 +859,19 @@ def _execute(
         adapter=adapter, schema=schema, stop_event=threading.Event(), observations=observations
     )
     return EventStream(execution.execute(context), context.control.stop_event), context.control
+
+
+def _forget_strategies() -> None:
+    """Drop the strategies schemathesis keeps between schemas (rebuilt from them when needed).
+
+    Its cache-clearing function is private; without it (another version) the strategies stay,
+    and the stateful phase draws some patterns the fast way: other values, as valid.
+    """
+    try:
+        from schemathesis.specs.openapi._caches import clear_all
+    except ImportError:
+        return
+    clear_all()
 
 
 _PARSE_LOCK = threading.Lock()
