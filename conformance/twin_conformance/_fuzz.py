@@ -61,6 +61,7 @@ from twin_conformance._client import (
     retry_delay,
 )
 from twin_conformance._fast_regex import faster_regex_strings, plain_regex_strings
+from twin_conformance._fuzz_environment import read_once, verify_with
 from twin_conformance._paths import spec_dir
 
 __all__ = [
@@ -750,6 +751,14 @@ class _WaitingAdapter(HTTPAdapter):
         self._fuzzer = fuzzer
         self._result = result
         self._stop = stop
+        self._ca_bundle: str | None = None
+
+    def adopt(self, session: requests.Session) -> None:
+        """Read the environment's settings for the target into ``session`` once.
+
+        See ``_fuzz_environment.py``; its CA bundle is applied here, as requests did per request.
+        """
+        self._ca_bundle = read_once(session, self._fuzzer.settings.url)
 
     def send(  # type: ignore[override]
         self,
@@ -758,6 +767,8 @@ class _WaitingAdapter(HTTPAdapter):
     ) -> requests.Response:
         """Send ``request``; wait out a short 429 and send it again, at most twice."""
         self._result.note_adapted()
+        if "verify" in kwargs:
+            kwargs["verify"] = verify_with(kwargs["verify"], self._ca_bundle)
         response = super().send(request, **kwargs)
         if response.status_code != TOO_MANY_REQUESTS:
             return response
@@ -826,6 +837,8 @@ class _Context(EngineContext):
             adapter = self._adapter()
             session.mount("http://", adapter)
             session.mount("https://", adapter)
+            if isinstance(adapter, _WaitingAdapter):
+                adapter.adopt(session)
         return super().get_session(operation=operation)
 
 
