@@ -357,6 +357,10 @@ def run(
         "no:cacheprovider",
         "-p",
         "no:terminal",
+        # pytest's unraisable-exception warnings reach no report of ours, and the plugin ends
+        # the session with ten full garbage collections (half a second after fuzzing).
+        "-p",
+        "no:unraisableexception",
         "--import-mode=importlib",
         "--twin-seed",
         str(seed),

@@ -28,6 +28,7 @@ import brotli
 import httpx
 
 from twin_conformance._failures import ConformanceFailure, Throttled, fail, require
+from twin_conformance._tls import client_tls
 
 __all__ = [
     "ConformanceFailure",
@@ -336,6 +337,7 @@ class TwinClient:
         self.observer = observer
         self.validator = validator
         self._http = httpx.Client(
+            verify=client_tls(),
             follow_redirects=False,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),

@@ -60,6 +60,8 @@ from twin_conformance._client import (
     evidence_text,
     retry_delay,
 )
+from twin_conformance._fast_regex import faster_regex_strings, plain_regex_strings
+from twin_conformance._fuzz_environment import read_once, verify_with
 from twin_conformance._paths import spec_dir
 
 __all__ = [
@@ -437,7 +439,8 @@ class Fuzzer:
         schema = self._schema(["stateful"]).exclude(
             lambda context: context.operation.label not in labels
         )
-        return self._run(schema, "the stateful phase", seconds)
+        with plain_regex_strings(_forget_strategies):
+            return self._run(schema, "the stateful phase", seconds)
 
     def _run(self, schema: BaseSchema, what: str, seconds: float) -> FuzzResult:
         """Consume the engine's events in a thread, so a target that hangs cannot hang the run.
@@ -483,12 +486,14 @@ class Fuzzer:
 
         Operations are fuzzed in several threads at once (``_fuzz_schedule.py``), so Python
         source is parsed one thread at a time meanwhile (see :func:`_parse_one_at_a_time`).
+        The schemas' patterns are drawn a run of characters at a time (``_fast_regex.py``).
         """
         with (
             _hypothesis_home(self._home),
             _no_local_constants(),
             _parse_one_at_a_time(),
             _lambda_descriptions_once(),
+            faster_regex_strings(),
         ):
             yield
 
@@ -746,6 +751,14 @@ class _WaitingAdapter(HTTPAdapter):
         self._fuzzer = fuzzer
         self._result = result
         self._stop = stop
+        self._ca_bundle: str | None = None
+
+    def adopt(self, session: requests.Session) -> None:
+        """Read the environment's settings for the target into ``session`` once.
+
+        See ``_fuzz_environment.py``; its CA bundle is applied here, as requests did per request.
+        """
+        self._ca_bundle = read_once(session, self._fuzzer.settings.url)
 
     def send(  # type: ignore[override]
         self,
@@ -754,6 +767,8 @@ class _WaitingAdapter(HTTPAdapter):
     ) -> requests.Response:
         """Send ``request``; wait out a short 429 and send it again, at most twice."""
         self._result.note_adapted()
+        if "verify" in kwargs:
+            kwargs["verify"] = verify_with(kwargs["verify"], self._ca_bundle)
         response = super().send(request, **kwargs)
         if response.status_code != TOO_MANY_REQUESTS:
             return response
@@ -822,6 +837,8 @@ class _Context(EngineContext):
             adapter = self._adapter()
             session.mount("http://", adapter)
             session.mount("https://", adapter)
+            if isinstance(adapter, _WaitingAdapter):
+                adapter.adopt(session)
         return super().get_session(operation=operation)
 
 
@@ -855,6 +872,19 @@ def _execute(
         adapter=adapter, schema=schema, stop_event=threading.Event(), observations=observations
     )
     return EventStream(execution.execute(context), context.control.stop_event), context.control
+
+
+def _forget_strategies() -> None:
+    """Drop the strategies schemathesis keeps between schemas (rebuilt from them when needed).
+
+    Its cache-clearing function is private; without it (another version) the strategies stay,
+    and the stateful phase draws some patterns the fast way: other values, as valid.
+    """
+    try:
+        from schemathesis.specs.openapi._caches import clear_all
+    except ImportError:
+        return
+    clear_all()
 
 
 _PARSE_LOCK = threading.Lock()

@@ -31,6 +31,7 @@ from twin_conformance._client import (
     TOO_MANY_REQUESTS,
     retry_delay,
 )
+from twin_conformance._tls import client_tls
 
 START_TIMEOUT_SECONDS = 60.0
 EMBEDDED_EMAIL = "admin@twin.example"
@@ -292,7 +293,9 @@ def probe(url: str, timeout: float) -> dict[str, Any] | None:
     """
     try:
         with httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)), follow_redirects=False
+            verify=client_tls(),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            follow_redirects=False,
         ) as client:
             health = client.get(f"{url}/health")
             info = client.get(f"{url}/info")
@@ -351,7 +354,7 @@ def login(url: str, email: str, password: str, timeout: float) -> Login:
     """
     attempts = 0
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        with httpx.Client(verify=client_tls(), timeout=timeout, follow_redirects=False) as client:
             while True:
                 response = client.post(
                     f"{url}/authentication/login", json={"email": email, "password": password}
@@ -393,7 +396,7 @@ def login(url: str, email: str, password: str, timeout: float) -> Login:
 def check_token(url: str, token: str, timeout: float) -> None:
     """Refuse a token the target does not accept (401 on ``GET /authentication/refresh``)."""
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        with httpx.Client(verify=client_tls(), timeout=timeout, follow_redirects=False) as client:
             response = client.get(
                 f"{url}/authentication/refresh", headers={"authorization": f"Bearer {token}"}
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -115,11 +116,23 @@ def _binding(value: object, field: str) -> str:
     return value
 
 
+def _profile_parts(body: dict[str, Any]) -> dict[str, Any]:
+    """The profile parts a body gives, each a JSON object: ``null`` is no part, but malformed."""
+    for name, value in body.items():
+        if not isinstance(value, dict):
+            # TWIN-CORE-052 "400 for a malformed request (with properties.field naming the
+            # part)": the schema's JsonLdObject is an object; an absent part is left out.
+            raise ValidationError(f"body.{name} must be a JSON object", field=f"body.{name}")
+    return body
+
+
 @idempotent
 async def create_profile(request: Request) -> Response:
     """POST /identity/profile: the caller's profile."""
     caller = authenticate(request)
-    body = await request_body(request, allowed={"publicProfile", "privateProfile"}, required=set())
+    body = _profile_parts(
+        await request_body(request, allowed={"publicProfile", "privateProfile"}, required=set())
+    )
     await _profiles.create_profile(node_of(request), caller, body)
     return Response(status_code=204)
 
@@ -139,7 +152,9 @@ async def get_profile(request: Request) -> Response:
 async def update_profile(request: Request) -> Response:
     """PUT /identity/profile: replace the parts given."""
     caller = authenticate(request)
-    body = await request_body(request, allowed={"publicProfile", "privateProfile"}, required=set())
+    body = _profile_parts(
+        await request_body(request, allowed={"publicProfile", "privateProfile"}, required=set())
+    )
     if not body:
         raise ValidationError(
             "the body must give publicProfile, privateProfile or both", field="body"

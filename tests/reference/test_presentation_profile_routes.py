@@ -162,6 +162,22 @@ def test_a_profile_lifecycle_keeps_the_private_part_private(
     assert_error(client.get(f"/identity/profile/{identity}/public"), 404, "NotFoundError")
 
 
+@pytest.mark.requirement("TWIN-CORE-052")
+@pytest.mark.parametrize("method", ["post", "put"])
+@pytest.mark.parametrize("part", ["publicProfile", "privateProfile"])
+def test_a_profile_part_that_is_not_an_object_is_refused(
+    admin: httpx.Client, method: str, part: str
+) -> None:
+    # Found by fuzzing: null was taken for an absent part, where the schema asks for an object.
+    admin.delete("/identity/profile")
+    admin.post("/identity/profile", json={"publicProfile": {"name": "Tea Ltd"}})
+    values: tuple[object, ...] = (None, [], "Tea")
+    for value in values:
+        response = admin.request(method.upper(), "/identity/profile", json={part: value})
+        assert_error(response, 400, "ValidationError", f"body.{part}")
+    admin.delete("/identity/profile")
+
+
 @pytest.mark.requirement("TWIN-IDENTITY-083")
 def test_private_properties_never_reach_the_ledger(node: Any, admin: httpx.Client) -> None:
     admin.delete("/identity/profile")
