@@ -69,13 +69,7 @@ class PeerConnection:
         of each waiting its turn to time out.
         """
         seconds = timeout or self._request_timeout
-        try:
-            async with asyncio.timeout(seconds):
-                await self._lock.acquire()
-        except TimeoutError:
-            raise PeerError(
-                f"{method} {self.base_url}{path}: the connection stayed busy for {seconds:g} s"
-            ) from None
+        await self._acquire(seconds, f"{method} {self.base_url}{path}")
         try:
             async with asyncio.timeout(seconds):
                 return await self._exchange(method, path, body)
@@ -94,21 +88,34 @@ class PeerConnection:
         """Send several requests back to back (HTTP/1.1 pipelining) and read every answer.
 
         One round trip for a batch instead of one per request; the answers come in order.
+        Waiting for the connection is bounded by the timeout too, as for :meth:`request`.
         """
-        async with self._lock:
-            try:
-                async with asyncio.timeout(timeout or self._request_timeout):
-                    await self._connect()
-                    assert self._writer is not None  # noqa: S101 - connected just above
-                    self._writer.write(b"".join(self._head(*request) for request in requests))
-                    await self._writer.drain()
-                    return [await self._read_response() for _ in requests]
-            except (OSError, EOFError, ValueError, TimeoutError) as exc:
-                self._close()
-                raise PeerError(f"{len(requests)} requests to {self.base_url}: {exc!r}") from None
-            except PeerError:
-                self._close()
-                raise
+        seconds = timeout or self._request_timeout
+        what = f"{len(requests)} requests to {self.base_url}"
+        await self._acquire(seconds, what)
+        try:
+            async with asyncio.timeout(seconds):
+                await self._connect()
+                assert self._writer is not None  # noqa: S101 - connected just above
+                self._writer.write(b"".join(self._head(*request) for request in requests))
+                await self._writer.drain()
+                return [await self._read_response() for _ in requests]
+        except (OSError, EOFError, ValueError, TimeoutError) as exc:
+            self._close()
+            raise PeerError(f"{what}: {exc!r}") from None
+        except PeerError:
+            self._close()
+            raise
+        finally:
+            self._lock.release()
+
+    async def _acquire(self, seconds: float, what: str) -> None:
+        """Take the connection, or raise PeerError once it has stayed busy ``seconds``."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise PeerError(f"{what}: the connection stayed busy for {seconds:g} s") from None
 
     async def _connect(self) -> None:
         if self._writer is None or self._writer.is_closing():
