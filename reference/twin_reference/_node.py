@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +36,8 @@ from twin_spec import (
     check_transaction_limits,
     transaction_digest,
 )
+
+LOG = logging.getLogger("twin_reference")
 
 _FAILURES: dict[str, type[ApiError]] = {
     "ConflictError": ConflictError,
@@ -113,7 +117,14 @@ class Node:
         claim = CURRENT_WRITE.get()
         if claim is not None:
             claim.submitted(transaction_digest(transaction), transaction)
-        return self.ledger.accept(transaction, subject)
+        try:
+            return self.ledger.accept(transaction, subject)
+        except sqlite3.Error as exc:
+            # The storage refused to keep it, so nothing was kept: it is queued as any write
+            # is and waited for (TWIN-CORE-067: 202 past the commit timeout, never a failure
+            # for a write that may still be committed once the storage takes writes again).
+            LOG.warning("a write could not be kept before its commit: %s", exc)
+            return (await self._execute(transaction)).digest
 
     async def _execute(self, transaction: dict[str, JSONValue]) -> Outcome:
         """Queue a checked transaction and wait for its commit (TWIN-CORE-067 past the timeout)."""

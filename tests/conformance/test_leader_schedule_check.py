@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conformance.harness_runs import PASSWORD_ENV, against, harness, node
+from tests.conformance.harness_runs import PASSWORD_ENV, against, harness
+from tests.node_process import start_node
 from twin_spec import COMMITS_PER_SCHEDULE
 
 CHECK = "test_committed_leaders_follow_the_leader_schedule"
@@ -32,7 +33,10 @@ def commit_count(client: httpx.Client) -> int:
 
 @pytest.mark.requirement("TWIN-CONSENSUS-115", "TWIN-CONSENSUS-020")
 def test_the_leader_check_passes_a_node_past_a_schedule_change(tmp_path: Path) -> None:
-    with node(tmp_path / "node") as running:
+    # A committee of one commits once per round; anchors are answered on acceptance and its
+    # rounds run --batch-interval apart, so a short one gives a commit every few anchors.
+    running = start_node(tmp_path / "node-data", "--batch-interval", "0.001")
+    try:
         token = running.login()
         with running.client(token) as client:
             for number in range(2000):
@@ -56,6 +60,8 @@ def test_the_leader_check_passes_a_node_past_a_schedule_change(tmp_path: Path) -
             "0",
             env=PASSWORD_ENV,
         )
+    finally:
+        running.stop()
     assert run.report is not None, run.describe()
     outcomes = {test["id"].rsplit("::", 1)[-1]: test["outcome"] for test in run.tests()}
     assert outcomes.get(CHECK) == "passed", run.describe()
