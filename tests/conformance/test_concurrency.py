@@ -135,14 +135,25 @@ def test_concurrency_changes_no_outcome_and_no_evidence(tmp_path: Path) -> None:
 
     assert one["run"]["concurrency"] == 1
     assert default["run"]["concurrency"] == DEFAULT_CONCURRENCY > 1
-    # The budget did not bind, so both runs fuzzed exactly the same examples.
+    # The budget did not bind, so both runs fuzzed every operation with the same examples.
     for report in (one, default):
         assert report["run"]["fuzz"]["budgetReached"] == []
         assert report["run"]["fuzzBudgetSeconds"] == 900
     assert one["run"]["fuzz"]["checks"].keys() == default["run"]["fuzz"]["checks"].keys()
-    assert {k: v["examples"] for k, v in one["run"]["fuzz"]["checks"].items()} == {
-        k: v["examples"] for k, v in default["run"]["fuzz"]["checks"].items()
+    # Each operation's cases come from the seed alone: the same number in both runs. The
+    # stateful phase's chains follow the target's answers (a link is taken only when its
+    # source answered, and the node's state moves with the machine's timing): under load (two
+    # CPU burners, at 9533c55 as after), one run in three at concurrency 1 ran 296 or 322
+    # stateful examples where the other ran 346. Its outcome and evidence are compared below
+    # with every other check's.
+    stateful = "test_fuzz.py::test_stateful_links"
+    assert {k: v["examples"] for k, v in one["run"]["fuzz"]["checks"].items() if k != stateful} == {
+        k: v["examples"] for k, v in default["run"]["fuzz"]["checks"].items() if k != stateful
     }
+    assert stateful in one["run"]["fuzz"]["checks"]
+    assert all(
+        report["run"]["fuzz"]["checks"][stateful]["examples"] > 0 for report in (one, default)
+    )
     _assert_same_outcomes(_outcomes(one), _outcomes(default))
     assert (one["verdict"], one["exitCode"]) == (default["verdict"], default["exitCode"])
 
