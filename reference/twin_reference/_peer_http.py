@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -68,19 +69,10 @@ class PeerConnection:
         too: requests queued behind one to a peer that stopped answering fail with it instead
         of each waiting its turn to time out.
         """
-        seconds = timeout or self._request_timeout
-        await self._acquire(seconds, f"{method} {self.base_url}{path}")
-        try:
-            async with asyncio.timeout(seconds):
-                return await self._exchange(method, path, body)
-        except (OSError, EOFError, ValueError, TimeoutError) as exc:
-            self._close()
-            raise PeerError(f"{method} {self.base_url}{path}: {exc!r}") from None
-        except PeerError:
-            self._close()
-            raise
-        finally:
-            self._lock.release()
+        async with self._exclusive(
+            timeout or self._request_timeout, f"{method} {self.base_url}{path}"
+        ):
+            return await self._exchange(method, path, body)
 
     async def pipeline(
         self, requests: list[tuple[str, str, bytes | None]], *, timeout: float | None = None
@@ -90,16 +82,24 @@ class PeerConnection:
         One round trip for a batch instead of one per request; the answers come in order.
         Waiting for the connection is bounded by the timeout too, as for :meth:`request`.
         """
-        seconds = timeout or self._request_timeout
         what = f"{len(requests)} requests to {self.base_url}"
+        async with self._exclusive(timeout or self._request_timeout, what):
+            await self._connect()
+            assert self._writer is not None  # noqa: S101 - connected just above
+            self._writer.write(b"".join(self._head(*request) for request in requests))
+            await self._writer.drain()
+            return [await self._read_response() for _ in requests]
+
+    @contextlib.asynccontextmanager
+    async def _exclusive(self, seconds: float, what: str) -> AsyncIterator[None]:
+        """The connection alone for ``seconds`` of waiting and ``seconds`` of exchange at most.
+
+        A failure of the exchange closes the connection and is a PeerError naming ``what``.
+        """
         await self._acquire(seconds, what)
         try:
             async with asyncio.timeout(seconds):
-                await self._connect()
-                assert self._writer is not None  # noqa: S101 - connected just above
-                self._writer.write(b"".join(self._head(*request) for request in requests))
-                await self._writer.drain()
-                return [await self._read_response() for _ in requests]
+                yield
         except (OSError, EOFError, ValueError, TimeoutError) as exc:
             self._close()
             raise PeerError(f"{what}: {exc!r}") from None
