@@ -7,8 +7,11 @@ It serves what peers of a committee ask of each other (``spec/prose/consensus-ap
 through one bounded queue and one keep-alive connection per peer (3 attempts, then dropped:
 a peer that missed a block fetches it). It also fetches the ancestors its held blocks wait
 for, and, when its quorum round stands still (a healed partition), asks every peer for the
-rounds around its own and sends its latest blocks again (as a node must, TWIN-CONSENSUS-118).
-Every thread it starts, :meth:`HarnessPeer.stop` stops; every request has a timeout.
+rounds around its own and sends its latest blocks again (as a node must, TWIN-CONSENSUS-118),
+and while a checkpoint it signed stays uncertified, sends its signature again and fetches the
+certified checkpoints from a peer (``GET /consensus/checkpoints?from=S``, one peer a pass in
+turn), as the reference node does. Every thread it starts, :meth:`HarnessPeer.stop` stops;
+every request has a timeout.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ STALL_PROBE_MIN_SECONDS = 0.25
 STALL_PROBE_MAX_SECONDS = 1.0
 """A stall probe's backoff: doubled while a probe finds nothing new, back to the least once
 one does."""
+CERTIFY_PASS_SECONDS = 0.5
+"""How often it looks for checkpoints it signed that are still uncertified."""
+CHECKPOINT_PAGE = 100
 _BLOCK = re.compile(r"/consensus/blocks/([0-9a-f]{64})\Z")
 _SIGNATURE = re.compile(r"/consensus/checkpoints/([1-9][0-9]{0,15})/signatures\Z")
 
@@ -168,6 +174,7 @@ class HarnessPeer:
         self._spawn(self._propose_loop, "propose")
         self._spawn(self._fetch_loop, "fetch")
         self._spawn(self._stall_loop, "stall")
+        self._spawn(self._certify_loop, "certify")
 
     def _spawn(self, target: Any, name: str) -> None:  # noqa: ANN401 - a callable
         thread = threading.Thread(
@@ -306,6 +313,31 @@ class HarnessPeer:
                 backoff = (
                     STALL_PROBE_MIN_SECONDS if found else min(STALL_PROBE_MAX_SECONDS, 2 * backoff)
                 )
+
+    def _certify_loop(self) -> None:
+        turn = 0
+        with httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5)) as client:
+            while not self._stopping.wait(CERTIFY_PASS_SECONDS):
+                start = self.validator.stale_checkpoint()
+                if start is None:
+                    continue
+                for message in self.validator.signatures_to_resend():
+                    self._enqueue(message)
+                urls = list(self._peers.values())
+                if not urls:
+                    continue
+                url = urls[turn % len(urls)]
+                turn += 1
+                body = _bounded_get(
+                    client, f"{url}/consensus/checkpoints?from={start}&limit={CHECKPOINT_PAGE}"
+                )
+                try:
+                    answer = parse_json(body) if body is not None else None
+                except ValueError:
+                    continue
+                served = answer.get("checkpoints") if isinstance(answer, dict) else None
+                for certified in served[:CHECKPOINT_PAGE] if isinstance(served, list) else []:
+                    self.validator.offer_certified(certified)
 
     def _unstall(self, client: httpx.Client, low: int, high: int) -> int:
         """Send its latest blocks again, ask each peer for rounds low..high; new blocks found."""

@@ -8,7 +8,10 @@ harness validator is right, or wrong, exactly as its behaviour says:
 
 - ``honest``: proposes a block of round r once it holds a quorum at r - 1 and the leader of
   r - 1 (or a leader timeout has passed), referencing the first block it received of each
-  slot; signs the checkpoint of each commit it makes;
+  slot; signs the checkpoint of each commit it makes, sends its signature again while the
+  checkpoint stays uncertified, and takes a checkpoint certified by its peers when the
+  summary is its own and the signatures verify (as a node does, TWIN-CONSENSUS-112), so that
+  a signature lost in a partition leaves no checkpoint uncertified, on its side or a client's;
 - ``crashed``: from :meth:`HarnessValidator.crash` on it sends and serves nothing;
 - ``silent-leader``: proposes no block in the rounds it leads (the others must move on after
   their leader timeout);
@@ -53,10 +56,12 @@ from twin_spec import (
     make_equivocation_evidence,
     multibase_decode,
     next_commit,
+    read_certified_checkpoint,
     sign_block,
     sign_checkpoint,
     transaction_digest,
     validate_block,
+    verify_certified_checkpoint,
     verify_message,
 )
 
@@ -73,6 +78,10 @@ MAX_STALL_ROUNDS = 8
 """The rounds a stall probe asks each peer for: around its own, at most this many."""
 RESEND_BLOCKS = 4
 """Its own latest blocks a stall probe sends every peer again, at most."""
+STALE_CHECKPOINT_SECONDS = 1.0
+"""How long a checkpoint it signed may stay uncertified before it acts (the reference node's)."""
+MAX_RESENT_SIGNATURES = 64
+"""Its own signatures sent again in one pass, at most (the oldest uncertified first)."""
 
 
 class Behaviour(StrEnum):
@@ -97,6 +106,10 @@ class Outgoing:
 @dataclass
 class _Checkpoint:
     summary: dict[str, Any]
+    signed_at: float
+    """When it signed the summary (its clock)."""
+    sent_at: float
+    """When it last sent its signature to its peers."""
     signatures: dict[int, dict[str, Any]] = field(default_factory=dict)
     certified: dict[str, Any] | None = None
 
@@ -339,6 +352,75 @@ class HarnessValidator:
             )
         return True
 
+    def stale_checkpoint(self) -> int | None:
+        """The lowest sequence it signed :data:`STALE_CHECKPOINT_SECONDS` ago, uncertified."""
+        with self._lock:
+            if not self.alive:
+                return None
+            now = self._clock()
+            return next(
+                (
+                    sequence
+                    for sequence, checkpoint in sorted(self._checkpoints.items())
+                    if checkpoint.certified is None
+                    and now - checkpoint.signed_at >= STALE_CHECKPOINT_SECONDS
+                ),
+                None,
+            )
+
+    def signatures_to_resend(self) -> list[Outgoing]:
+        """Its signature again, for checkpoints uncertified since it last sent it, oldest first.
+
+        Each goes out at most every :data:`STALE_CHECKPOINT_SECONDS`, and at most
+        :data:`MAX_RESENT_SIGNATURES` in one pass, to every peer.
+        """
+        with self._lock:
+            if not self.alive:
+                return []
+            now = self._clock()
+            others = frozenset(range(self.committee.size)) - {self.index}
+            resent: list[Outgoing] = []
+            for sequence, checkpoint in sorted(self._checkpoints.items()):
+                if len(resent) == MAX_RESENT_SIGNATURES:
+                    break
+                if checkpoint.certified is not None:
+                    continue
+                if now - checkpoint.sent_at < STALE_CHECKPOINT_SECONDS:
+                    continue
+                checkpoint.sent_at = now
+                own = checkpoint.signatures[self.index]
+                path = f"/consensus/checkpoints/{sequence}/signatures"
+                resent.append(Outgoing(others, path, _dump(own)))
+            return resent
+
+    def offer_certified(self, certified: object) -> bool:
+        """Take a certified checkpoint a peer served, for a summary still uncertified here.
+
+        Taken only when the summary is the one it committed for that sequence and the
+        signatures verify under the committee (TWIN-CONSENSUS-112); return whether it was.
+        """
+        with self._lock:
+            try:
+                parsed = read_certified_checkpoint(certified, max_signers=self.committee.size)
+            except TwinSpecError:
+                return False
+            checkpoint = self._checkpoints.get(parsed.fields.sequence)
+            if checkpoint is None or checkpoint.certified is not None:
+                return False
+            if checkpoint_digest(parsed.summary) != checkpoint_digest(checkpoint.summary):
+                return False
+            try:
+                verify_certified_checkpoint(certified, self.committee)
+            except TwinSpecError:
+                return False
+            assert isinstance(certified, dict)  # noqa: S101 - read above as an object
+            for entry in certified["signatures"]:
+                checkpoint.signatures.setdefault(int(entry["signer"]), dict(entry))
+            checkpoint.certified = certify_checkpoint(
+                checkpoint.summary, list(checkpoint.signatures.values())
+            )
+            return True
+
     # -- proposing -----------------------------------------------------------------------------
 
     def propose_if_ready(self) -> float:
@@ -451,7 +533,8 @@ class HarnessValidator:
                 int(commit["timestampMs"]),  # type: ignore[arg-type]
             )
             self.commits.append(commit)
-            checkpoint = _Checkpoint(summary)
+            now = self._clock()
+            checkpoint = _Checkpoint(summary, signed_at=now, sent_at=now)
             self._checkpoints[sequence] = checkpoint
             own = sign_checkpoint(self._key, self.index, summary)
             self._count(checkpoint, self.index, own)

@@ -3,8 +3,10 @@
 The validators are wired to one another in this process (each message delivered at once to
 its receivers' receive routes), so what they do is exactly what ``twin_spec`` says: they
 agree on one commit sequence and certify its checkpoints, they keep committing with one
-crashed, each records an equivocator's evidence (which verifies offline), and each refuses a
-block that breaks a receive rule with that rule's code. Over HTTP, against real nodes, the
+crashed, each records an equivocator's evidence (which verifies offline), each refuses a
+block that breaks a receive rule with that rule's code, and a checkpoint signature lost on
+the way is sent again, or the checkpoint taken certified from a peer, until every checkpoint
+is certified. Over HTTP, against real nodes, the
 same validators are exercised by ``test_interop.py``.
 """
 
@@ -30,9 +32,15 @@ from twin_spec import (
 
 
 class Bus:
-    """Validators wired in process: messages queued, then delivered in order."""
+    """Validators wired in process: messages queued, then delivered in order.
+
+    Its clock moves only when a test moves it (``now``); ``lose_signatures_to`` names the
+    validators whose incoming checkpoint signatures are lost on the way.
+    """
 
     def __init__(self, size: int) -> None:
+        self.now = 0.0
+        self.lose_signatures_to: frozenset[int] = frozenset()
         keys = [Ed25519SigningKey.generate() for _ in range(size)]
         self.committee = Committee(
             0, tuple(Validator(i, key.public_key, 1, None) for i, key in enumerate(keys))
@@ -46,6 +54,7 @@ class Bus:
                 key,
                 functools.partial(self._post, index),
                 leader_timeout_seconds=0.0,
+                clock=lambda: self.now,
             )
             for index, key in enumerate(keys)
         ]
@@ -63,6 +72,8 @@ class Bus:
                 body = json.loads(message.body)
                 if message.path == "/consensus/blocks":
                     validator.receive_block(body)
+                elif index in self.lose_signatures_to:
+                    continue
                 else:
                     sequence = int(message.path.split("/")[3])
                     validator.receive_signature(sequence, body)
@@ -257,3 +268,63 @@ def test_blocks_signed_again_name_the_same_ancestors_and_every_peer_records_them
         verify_equivocation_evidence(evidence[0], bus.committee)
     bus.rounds(10)
     _agree(bus.validators)
+
+
+def _certified_count(validator: HarnessValidator) -> int:
+    return len(validator.certified(1, 100_000))
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-112")
+def test_a_lost_checkpoint_signature_is_sent_again_until_the_checkpoint_is_certified(
+    bus: Bus,
+) -> None:
+    bus.lose_signatures_to = frozenset(range(4))
+    bus.rounds(12)
+    assert min(len(v.commits) for v in bus.validators) >= 5
+    assert all(_certified_count(v) == 0 for v in bus.validators), "no signature got through"
+    bus.lose_signatures_to = frozenset()
+    assert all(v.signatures_to_resend() == [] for v in bus.validators), "sent again too soon"
+    assert all(v.stale_checkpoint() is None for v in bus.validators)
+    bus.now += 1.0
+    assert all(v.stale_checkpoint() == 1 for v in bus.validators)
+    for validator in bus.validators:
+        resent = validator.signatures_to_resend()
+        assert len(resent) == len(validator.commits)
+        for message in resent:
+            bus._post(validator.index, message)
+        assert validator.signatures_to_resend() == [], "sent twice in one period"
+    bus.deliver()
+    for validator in bus.validators:
+        assert _certified_count(validator) == len(validator.commits)
+        assert validator.stale_checkpoint() is None
+        for checkpoint in validator.certified(1, 100_000):
+            verify_certified_checkpoint(checkpoint, bus.committee)
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-112")
+def test_a_checkpoint_its_peers_certified_is_taken_only_for_its_own_summary(bus: Bus) -> None:
+    bus.lose_signatures_to = frozenset({0})
+    bus.rounds(12)
+    behind, peer = bus.validators[0], bus.validators[1]
+    assert _certified_count(behind) == 0
+    served = peer.certified(1, 100_000)
+    assert len(served) >= 3
+    first = served[0]
+    other_summary = {**first, "summary": {**first["summary"], "transactionCount": 1}}
+    too_few = {**first, "signatures": first["signatures"][:2]}
+    forged = {
+        **first,
+        "signatures": [
+            {**entry, "signature": served[1]["signatures"][0]["signature"]}
+            for entry in first["signatures"]
+        ],
+    }
+    for refused in (other_summary, too_few, forged, {"summary": first["summary"]}, "nonsense"):
+        assert not behind.offer_certified(refused)
+    assert _certified_count(behind) == 0
+    assert all(behind.offer_certified(checkpoint) for checkpoint in served)
+    assert not behind.offer_certified(first), "taken twice"
+    assert _certified_count(behind) == len(served)
+    for checkpoint in behind.certified(1, 100_000):
+        verify_certified_checkpoint(checkpoint, bus.committee)
+        assert len(checkpoint["signatures"]) == 4  # its own signature beside the peers'

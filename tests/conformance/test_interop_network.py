@@ -5,8 +5,10 @@ the others only through the network's relay, so a cut isolates them: split {0,2}
 (no side holds a quorum) nobody commits; once healed, every validator commits again within
 :data:`RESUME_SECONDS` without a restart (TWIN-CONSENSUS-118 on the harness's side: each
 asks its peers for the rounds around its own and sends its latest blocks again), and their
-commit sequences stay prefixes of one another. Stopping the network stops every thread and
-closes every socket it opened (the relay's included).
+commit sequences stay prefixes of one another. A validator cut off while the others commit
+catches up once healed and certifies every checkpoint, although the signatures the others
+sent it meanwhile were lost (it takes their certified checkpoints). Stopping the network stops
+every thread and closes every socket it opened (the relay's included).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from twin_conformance.interop_checks._support import wait_until
 RESUME_SECONDS = 5.0
 """Heal to the first new commit on every validator (the interop scenario's bound)."""
 CUT_SECONDS = 4.0
+CERTIFIED_SECONDS = 20.0
+"""Heal to every checkpoint certified on every validator: catching up, then a few passes."""
 
 
 @pytest.fixture
@@ -87,6 +91,41 @@ def test_harness_validators_split_without_a_quorum_commit_again_once_healed(
     elapsed = time.monotonic() - healed
     assert resumed, f"no commit {elapsed:.1f} s after the heal: {during} -> {_counts(network)}"
     assert elapsed <= RESUME_SECONDS, f"commits resumed {elapsed:.1f} s after the heal"
+    _require_prefixes(_sequences(network))
+
+
+def _certified(network: InteropNetwork) -> list[int]:
+    return [
+        len(member.peer.validator.certified(1, 100_000))
+        for member in network.harness
+        if member.peer is not None
+    ]
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-112")
+def test_a_validator_cut_off_while_the_others_commit_certifies_every_checkpoint_once_healed(
+    network: InteropNetwork,
+) -> None:
+    assert wait_until(lambda: True if min(_counts(network)) >= 3 else None, 30), _counts(network)
+    network.cut([[3], [0, 1, 2]], LinkMode.blackhole())
+    cut = _counts(network)
+    assert wait_until(lambda: True if min(_counts(network)[:3]) >= cut[3] + 5 else None, 30), (
+        f"the three with a quorum did not commit: {cut} -> {_counts(network)}"
+    )
+    for member in network.harness:
+        assert member.peer is not None
+        member.peer.forget_unsent()
+    network.heal()
+    target = max(_counts(network))
+
+    def settled() -> list[int] | None:
+        certified = _certified(network)
+        return certified if min(certified) >= target else None
+
+    assert wait_until(settled, CERTIFIED_SECONDS), (
+        f"not every checkpoint up to {target} certified {CERTIFIED_SECONDS:g} s after the heal:"
+        f" commits {_counts(network)}, certified {_certified(network)}"
+    )
     _require_prefixes(_sequences(network))
 
 
