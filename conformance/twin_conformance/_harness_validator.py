@@ -163,8 +163,9 @@ class HarnessValidator:
         self._stall_round = 0
         self._stall_since = clock()
         self.stall_probes = True
-        """Whether it probes its peers when stalled; a scenario turns it off to see whether the
-        clients alone resume a stalled committee (then nothing the harness does rescues them)."""
+        """Whether it probes its peers when stalled, and sends its checkpoint signatures again or
+        fetches certified checkpoints; a scenario turns it off to see whether the clients
+        alone resume a stalled committee (then nothing the harness does rescues them)."""
 
     # -- behaviours ----------------------------------------------------------------------------
 
@@ -355,7 +356,7 @@ class HarnessValidator:
     def stale_checkpoint(self) -> int | None:
         """The lowest sequence it signed :data:`STALE_CHECKPOINT_SECONDS` ago, uncertified."""
         with self._lock:
-            if not self.alive:
+            if not self.alive or not self.stall_probes:
                 return None
             now = self._clock()
             return next(
@@ -375,7 +376,7 @@ class HarnessValidator:
         :data:`MAX_RESENT_SIGNATURES` in one pass, to every peer.
         """
         with self._lock:
-            if not self.alive:
+            if not self.alive or not self.stall_probes:
                 return []
             now = self._clock()
             others = frozenset(range(self.committee.size)) - {self.index}

@@ -208,7 +208,7 @@ def _up(network: InteropNetwork) -> list[Member]:
 
 @contextlib.contextmanager
 def stall_probes_paused(network: InteropNetwork) -> Iterator[None]:
-    """Harness validators that ask no peer for rounds and send nothing again while stalled."""
+    """Harness validators that ask no peer for rounds or checkpoints and send nothing again."""
     validators = [m.peer.validator for m in network.harness if m.peer is not None]
     for validator in validators:
         validator.stall_probes = False
