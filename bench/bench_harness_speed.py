@@ -10,6 +10,13 @@ here (``twin-node serve`` on 127.0.0.1, port 0) and stopped at the end:
 ``slow``    a full run at default options against the same kind of node behind
             ``bench/delay_proxy.py`` (every response 30 ms after its request): wall time
             against the 120 s target, with the fuzz examples that actually ran.
+``floor``   what sending and judging alone cost, before any case is generated: the same
+            requests (the cheap refusals and pages fuzzing mostly gets) sent by the client
+            schemathesis sends through (``requests``) and by the standard library's
+            ``http.client``, each answer parsed and its error body validated, interleaved
+            rounds; each client's CPU per request against the node's for the same requests.
+            A fuzzer whose transport alone costs more than the node cannot meet the ``cpu``
+            target, however cheaply it generates.
 ``replay``  the pure live vectors (the ones ``--concurrency`` replays ahead): the harness's
             replay path (replay-ahead, then each vector judged in turn with the contract
             check and the run's observer, as the checks do, without pytest around each)
@@ -18,7 +25,7 @@ here (``twin-node serve`` on 127.0.0.1, port 0) and stopped at the end:
             bare loop's rate. The vector checks' own rate inside a real run (pytest around
             each) is printed beside it.
 
-    python bench/bench_harness_speed.py                    # all three, about five minutes
+    python bench/bench_harness_speed.py                    # all four, about five minutes
     python bench/bench_harness_speed.py --only replay      # one of them
 """
 
@@ -35,7 +42,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -251,6 +258,107 @@ def measure_slow(folder: Path) -> None:
             print(f"  {test['outcome']}: {test['id']}: {(test['message'] or '')[:200]}")
 
 
+FLOOR_REQUESTS = 3000
+
+
+def _floor_requests(count: int) -> list[tuple[str, str, bytes | None]]:
+    """Requests like most fuzzed ones: refusals (400, 404) and a short page (200), seeded."""
+    import random
+
+    draw = random.Random(1)  # noqa: S311 - a reproducible mix, not a secret
+    requests_: list[tuple[str, str, bytes | None]] = []
+    for index in range(count):
+        digest = draw.randbytes(32).hex()
+        kind = index % 5
+        if kind == 0:
+            requests_.append(("GET", f"/consensus/blocks/{digest}", None))
+        elif kind == 1:
+            requests_.append(
+                ("GET", f"/consensus/checkpoints?from={draw.randint(0, 50)}&limit=3", None)
+            )
+        elif kind == 2:
+            document = draw.choice([1, "x", None, [1, 2]])
+            requests_.append(
+                ("POST", "/immutable-proof", json.dumps({"document": document}).encode())
+            )
+        elif kind == 3:
+            requests_.append(("GET", f"/identity/did:twin:0x{digest}", None))
+        else:
+            payload = draw.choice([1, "y"])
+            body = json.dumps({"type": "x", "payload": payload}).encode()
+            requests_.append(("POST", "/consensus/transactions", body))
+    return requests_
+
+
+def measure_floor(folder: Path, rounds: int) -> None:
+    """(d) Sending and judging alone: ``requests`` and ``http.client`` against the node's CPU."""
+    import http.client
+    import resource
+
+    import requests
+
+    from twin_conformance._target import login
+
+    def own_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    schema = json.loads((BENCH.parent / "spec" / "schemas" / "error.schema.json").read_text())
+    import jsonschema_rs
+
+    error_body = jsonschema_rs.Draft202012Validator(schema)
+
+    def judge(body: bytes) -> None:
+        with suppress(ValueError):
+            error_body.is_valid(json.loads(body))
+
+    sent = _floor_requests(FLOOR_REQUESTS)
+    with node(folder / "floor") as (url, password, process):
+        token = login(url, EMAIL, password, 10.0).token
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        host, _, port = url.removeprefix("http://").partition(":")
+
+        def with_requests() -> dict[int, int]:
+            statuses: dict[int, int] = {}
+            with requests.Session() as session:
+                for method, path, body in sent:
+                    answer = session.request(
+                        method, url + path, data=body, headers=headers, timeout=10
+                    )
+                    judge(answer.content)
+                    statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+            return statuses
+
+        def with_http_client() -> dict[int, int]:
+            statuses: dict[int, int] = {}
+            connection = http.client.HTTPConnection(host, int(port), timeout=10)
+            try:
+                for method, path, body in sent:
+                    connection.request(method, path, body=body, headers=headers)
+                    answer = connection.getresponse()
+                    judge(answer.read())
+                    statuses[answer.status] = statuses.get(answer.status, 0) + 1
+            finally:
+                connection.close()
+            return statuses
+
+        totals = {"requests": [0.0, 0.0], "http.client": [0.0, 0.0]}
+        for _round in range(rounds):
+            for name, loop in (("requests", with_requests), ("http.client", with_http_client)):
+                harness_before, node_before = own_cpu(), cpu_seconds(process)
+                statuses = loop()
+                totals[name][0] += own_cpu() - harness_before
+                totals[name][1] += cpu_seconds(process) - node_before
+    count = FLOOR_REQUESTS * rounds
+    answered = ", ".join(f"{status}: {n}" for status, n in sorted(statuses.items()))
+    for name, (harness, node_cpu) in totals.items():
+        print(
+            f"floor: {name} sending {FLOOR_REQUESTS} requests x {rounds} rounds (answers "
+            f"{answered}): harness {harness / count * 1000:.2f} ms of CPU per request, node "
+            f"{node_cpu / count * 1000:.2f} ms; harness / node = {harness / node_cpu:.2f}"
+        )
+
+
 def _judged_send(client: TwinClient, answers: RecordedAnswers) -> Send:
     """What a vector check sends through: the run's client, taking replayed-ahead answers."""
 
@@ -376,7 +484,7 @@ def measure_replay(folder: Path, concurrency: int, rounds: int) -> None:
 def main() -> None:
     """Run the measurements asked for and print one line each (plus the machine's load)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["cpu", "slow", "replay"], action="append")
+    parser.add_argument("--only", choices=["cpu", "slow", "replay", "floor"], action="append")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
     options = parser.parse_args()
@@ -384,11 +492,11 @@ def main() -> None:
         parser.error("--concurrency must be at least 2 (one connection judges, others fetch)")
     if options.rounds < 1:
         parser.error("--rounds must be at least 1")
-    wanted = options.only or ["cpu", "slow", "replay"]
+    wanted = options.only or ["cpu", "slow", "replay", "floor"]
     print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
     with tempfile.TemporaryDirectory(prefix="twin-bench-speed-") as name:
         folder = Path(name)
-        for part in ("cpu", "slow", "replay"):
+        for part in ("cpu", "slow", "replay", "floor"):
             if part not in wanted:
                 continue
             (folder / part).mkdir()
@@ -396,6 +504,8 @@ def main() -> None:
                 measure_cpu(folder)
             elif part == "slow":
                 measure_slow(folder)
+            elif part == "floor":
+                measure_floor(folder, options.rounds)
             else:
                 measure_replay(folder, options.concurrency, options.rounds)
             print(f"  (load average now {os.getloadavg()[0]:.1f})")
