@@ -53,6 +53,7 @@ _OTHER_CODES = (
     "invalidCommittee",
     "invalidEvidence",
     "checkpointChain",
+    "checkpointTransactions",
     "commitMalformed",
     "commitChain",
     "invalidTransaction",

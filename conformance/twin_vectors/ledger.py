@@ -21,6 +21,7 @@ from twin_spec import (
     base58btc_encode,
     block_ref,
     check_checkpoint_follows,
+    check_checkpoint_transactions,
     check_commit_follows,
     checkpoint_digest,
     commit_digest,
@@ -392,7 +393,13 @@ def equivocation_vectors() -> list[Vector]:
 
 
 def checkpoint_oracle(input_: Mapping[str, Any]) -> dict[str, Any]:
-    """Build a summary, check one summary follows another, or verify a certified checkpoint."""
+    """Build a summary, check one follows another or holds transactions, or verify one."""
+    if "transactions" in input_:
+        try:
+            digests = check_checkpoint_transactions(input_["summary"], input_["transactions"])
+        except LedgerError:
+            return {"result": "invalid", "error": "checkpointTransactions"}
+        return {"result": "valid", "digests": [digest.hex() for digest in digests]}
     if "fields" in input_:
         fields = input_["fields"]
         summary = make_checkpoint_summary(
@@ -519,7 +526,67 @@ def _checkpoint_cases() -> list[Case]:
             {**members, "certified": _changed(good, ["signatures", 0, "extra"], 1)},
         ),
     ]
+    cases.extend(_checkpoint_transaction_cases(first, [transaction(n) for n in range(3)]))
     return cases
+
+
+def _checkpoint_transaction_cases(
+    summary: Mapping[str, Any], transactions: list[dict[str, Any]]
+) -> list[Case]:
+    """A checkpoint's transactions as a node serves them, checked against its summary."""
+    served = ["TWIN-CONSENSUS-134"]
+    first, second, third = transactions
+    empty = make_checkpoint_summary(0, 2, 2, hashlib.sha256(b"commit 2").digest(), [], bytes(32), 0)
+    return [
+        (
+            "transactions-valid",
+            "the three transactions in commit order",
+            served,
+            {"summary": summary, "transactions": transactions},
+        ),
+        (
+            "transactions-none",
+            "a checkpoint of no transaction, served none",
+            served,
+            {"summary": empty, "transactions": []},
+        ),
+        (
+            "transactions-reordered",
+            "the same three, the last two swapped",
+            served,
+            {"summary": summary, "transactions": [first, third, second]},
+        ),
+        (
+            "transactions-one-missing",
+            "the first two of three",
+            served,
+            {"summary": summary, "transactions": [first, second]},
+        ),
+        (
+            "transactions-one-more",
+            "a fourth transaction after the three",
+            served,
+            {"summary": summary, "transactions": [*transactions, transaction(3)]},
+        ),
+        (
+            "transactions-changed",
+            "the second with another nonce",
+            served,
+            {"summary": summary, "transactions": [first, {**second, "nonce": "ff"}, third]},
+        ),
+        (
+            "transactions-one-twice",
+            "the first, then the first again in the second's place",
+            served,
+            {"summary": summary, "transactions": [first, first, third]},
+        ),
+        (
+            "transactions-not-a-transaction",
+            "a string in the second's place",
+            served,
+            {"summary": summary, "transactions": [first, "transaction", third]},
+        ),
+    ]
 
 
 def checkpoint_vectors() -> list[Vector]:

@@ -174,6 +174,40 @@ async def get_checkpoint(request: Request) -> Response:
     return json_response(unpack_checkpoint(row[0]))
 
 
+async def list_checkpoint_transactions(request: Request) -> Response:
+    """GET /consensus/checkpoints/{sequence}/transactions: a certified checkpoint's transactions.
+
+    From position ``from`` (1 the first), in commit order, as committed (each stored once).
+    """
+    # TWIN-CONSENSUS-134 "A validator MUST serve the transactions of each certified checkpoint
+    # it holds in commit order and exactly as committed (GET
+    # /consensus/checkpoints/{sequence}/transactions), so that their digests, in that order,
+    # are the leaves of the summary's transactionsRoot and their number its transactionCount."
+    text = str(request.path_params["sequence"])
+    sequence = _integer(text, "path.sequence", None, 1, MAX_SAFE_INTEGER)
+    start, limit = _page(request)
+    store = node_of(request).store
+    row = store.one("SELECT body FROM checkpoints WHERE sequence = ?", sequence)
+    if row is None:
+        raise NotFoundError(f"no certified checkpoint has sequence {sequence}", notFoundId=text)
+    summary = unpack_checkpoint(row[0])["summary"]
+    assert isinstance(summary, dict)  # noqa: S101 - stored certified
+    rows = store.all(
+        "SELECT body FROM transactions WHERE checkpoint = ? AND position >= ?"
+        " ORDER BY position LIMIT ?",
+        sequence,
+        start - 1,
+        limit,
+    )
+    return json_response(
+        {
+            "sequence": sequence,
+            "transactionCount": summary["transactionCount"],
+            "transactions": [_loads(row[0]) for row in rows],
+        }
+    )
+
+
 # -- writes -----------------------------------------------------------------------------------
 
 
@@ -453,6 +487,11 @@ ROUTES = [
     Route("/consensus/checkpoints", list_checkpoints, methods=["GET"]),
     Route("/consensus/checkpoints/{sequence}", get_checkpoint, methods=["GET"]),
     Route("/consensus/checkpoints/{sequence}/signatures", submit_signature, methods=["POST"]),
+    Route(
+        "/consensus/checkpoints/{sequence}/transactions",
+        list_checkpoint_transactions,
+        methods=["GET"],
+    ),
     Route("/consensus/equivocations", list_equivocations, methods=["GET"]),
     Route("/consensus/transactions", submit_transaction, methods=["POST"]),
     Route("/consensus/transactions/{digest}", get_transaction, methods=["GET"]),

@@ -11,9 +11,16 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple, cast
 
+from twin_spec._blocks import transaction_digest
 from twin_spec._committee import Committee
 from twin_spec._ed25519 import Ed25519SigningKey
-from twin_spec._errors import LedgerError, ReceiptFailure, ReceiptVerificationError, SignatureError
+from twin_spec._errors import (
+    LedgerError,
+    ReceiptFailure,
+    ReceiptVerificationError,
+    SignatureError,
+    TwinSpecError,
+)
 from twin_spec._jcs import JSONValue, canonicalize
 from twin_spec._ledger_json import (
     ZERO_DIGEST,
@@ -33,6 +40,7 @@ _SUMMARY = "TWIN-ANCHORING-021"
 _CHAIN = "TWIN-ANCHORING-023"
 _SIGNED = "TWIN-ANCHORING-024"
 _CERTIFIED = "TWIN-ANCHORING-025"
+_TRANSACTIONS = "TWIN-CONSENSUS-134"
 _SUMMARY_MEMBERS = (
     "epoch",
     "sequence",
@@ -113,6 +121,45 @@ def read_checkpoint_summary(
 def checkpoint_digest(summary: Mapping[str, object]) -> bytes:
     """Return SHA-256(JCS(summary))."""
     return hashlib.sha256(canonicalize(summary)).digest()
+
+
+def check_checkpoint_transactions(
+    summary: Mapping[str, object], transactions: Sequence[object]
+) -> list[bytes]:
+    """Check that ``transactions`` are the summary's, in commit order; return their digests.
+
+    With the summary certified, an auditor, or a validator past its peers' block retention,
+    trusts the transactions a node serves without trusting the node.
+    """
+    # TWIN-CONSENSUS-134 "A validator MUST serve the transactions of each certified checkpoint
+    # it holds in commit order and exactly as committed (GET
+    # /consensus/checkpoints/{sequence}/transactions), so that their digests, in that order,
+    # are the leaves of the summary's transactionsRoot and their number its transactionCount."
+    fields = read_checkpoint_summary(summary)
+    if len(transactions) != fields.transaction_count:
+        raise LedgerError(
+            f"{len(transactions)} transactions for a summary of {fields.transaction_count}",
+            field="transactions",
+            requirement=_TRANSACTIONS,
+        )
+    digests: list[bytes] = []
+    for position, transaction in enumerate(transactions):
+        try:
+            digests.append(transaction_digest(transaction))
+        except (TwinSpecError, ValueError, RecursionError) as exc:
+            reason = getattr(exc, "message", None) or str(exc)
+            raise LedgerError(
+                f"transaction {position} is not a transaction: {reason}",
+                field=f"transactions[{position}]",
+                requirement=_TRANSACTIONS,
+            ) from exc
+    if merkle_tree_hash(digests) != fields.transactions_root:
+        raise LedgerError(
+            "the transactions' digests in this order are not the summary's transactionsRoot",
+            field="transactions",
+            requirement=_TRANSACTIONS,
+        )
+    return digests
 
 
 def check_checkpoint_follows(

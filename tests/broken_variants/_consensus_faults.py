@@ -94,6 +94,18 @@ async def checkpoint_served_differs(request: HttpRequest, context: Context) -> H
     return await context.forward(request)
 
 
+async def checkpoint_transaction_left_out(request: HttpRequest, context: Context) -> HttpResponse:
+    """Leave the first transaction out of every page of a checkpoint's transactions."""
+    response = await context.forward(request)
+    body = response.json()
+    if response.status != 200 or not isinstance(body, dict):
+        return response
+    transactions = body.get("transactions")
+    if isinstance(transactions, list) and transactions:
+        body["transactions"] = transactions[1:]
+    return with_json(response, body)
+
+
 async def committee_indices_from_one(request: HttpRequest, context: Context) -> HttpResponse:
     """Number the committee's validators from 1, not 0."""
     response = await context.forward(request)
@@ -287,6 +299,19 @@ FAULTS = (
         "GET /consensus/checkpoints/{n} serves the certified checkpoint of sequence n - 1",
         rules=(
             rule("GET", "/consensus/checkpoints/(?P<sequence>[^/]+)", checkpoint_served_differs),
+        ),
+    ),
+    fault(
+        "checkpoint-transaction-left-out",
+        "consensus",
+        "TWIN-CONSENSUS-134",
+        "GET /consensus/checkpoints/{n}/transactions leaves the first transaction of a page out",
+        rules=(
+            rule(
+                "GET",
+                "/consensus/checkpoints/[^/]+/transactions",
+                checkpoint_transaction_left_out,
+            ),
         ),
     ),
     fault(

@@ -95,6 +95,10 @@ CONSENSUS_OPERATIONS = {
     ("get", "/consensus/checkpoints"): "consensusCheckpointList",
     ("get", "/consensus/checkpoints/{sequence}"): "consensusCheckpointGet",
     ("post", "/consensus/checkpoints/{sequence}/signatures"): "consensusCheckpointSignatureSubmit",
+    (
+        "get",
+        "/consensus/checkpoints/{sequence}/transactions",
+    ): "consensusCheckpointTransactionList",
     ("get", "/consensus/equivocations"): "consensusEquivocationList",
     ("post", "/consensus/transactions"): "consensusTransactionSubmit",
     ("get", "/consensus/transactions/{digest}"): "consensusTransactionGet",
@@ -144,6 +148,7 @@ PUBLIC_OPERATIONS = {
     "consensusCommitList",
     "consensusCheckpointList",
     "consensusCheckpointGet",
+    "consensusCheckpointTransactionList",
     "consensusCheckpointSignatureSubmit",
     "consensusEquivocationList",
     "consensusTransactionGet",

@@ -27,6 +27,7 @@ from twin_spec import (
     base64url_decode,
     block_digest,
     check_block,
+    check_checkpoint_transactions,
     commit_digest,
     linearize,
     sign_block,
@@ -154,6 +155,55 @@ def test_the_reads_return_what_a_receipt_refers_to(
         assert block in round_blocks["blocks"]
         digests += [transaction_digest(tx).hex() for tx in block["transactions"]]
     assert receipt["transactionDigest"] in digests
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-134")
+def test_a_certified_checkpoints_transactions_are_served_in_commit_order_a_page_at_a_time(
+    admin: httpx.Client, client: httpx.Client
+) -> None:
+    committee = committee_of(client)
+    # Anchors answered on acceptance share a round: several land in one checkpoint.
+    created = [admin.post("/verifiable", json={"data": "aGVsbG8="}) for _ in range(6)]
+    assert all(response.status_code == 201 for response in created)
+    digests = {response.json()["receipt"]["transactionDigest"] for response in created}
+    found: set[str] = set()
+    listed = client.get("/consensus/checkpoints", params={"limit": 1000}).json()["checkpoints"]
+    for certified in listed:
+        summary = verify_certified_checkpoint(certified, committee)
+        sequence = summary["sequence"]
+        path = f"/consensus/checkpoints/{sequence}/transactions"
+        whole = client.get(path, params={"limit": 1000})
+        assert whole.status_code == 200, whole.text
+        page = whole.json()
+        assert page["sequence"] == sequence
+        assert page["transactionCount"] == summary["transactionCount"]
+        served = check_checkpoint_transactions(summary, page["transactions"])
+        found |= {digest.hex() for digest in served}
+        one_at_a_time = [
+            client.get(path, params={"from": position, "limit": 1}).json()["transactions"]
+            for position in range(1, len(served) + 2)
+        ]
+        assert [t for part in one_at_a_time for t in part] == page["transactions"]
+        assert one_at_a_time[-1] == [], "past the last transaction, an empty page"
+    assert digests <= found
+
+
+@pytest.mark.requirement("TWIN-CONSENSUS-134")
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/consensus/checkpoints/0/transactions", {}, "path.sequence"),
+        ("/consensus/checkpoints/x/transactions", {}, "path.sequence"),
+        ("/consensus/checkpoints/1/transactions", {"from": "0"}, "query.from"),
+        ("/consensus/checkpoints/1/transactions", {"limit": "1001"}, "query.limit"),
+    ],
+)
+def test_malformed_checkpoint_transaction_reads_are_400(
+    client: httpx.Client, path: str, params: dict[str, str], field: str
+) -> None:
+    assert_error(client.get(path, params=params), 400, "ValidationError", field)
+    path = "/consensus/checkpoints/9007199254740991/transactions"
+    assert_error(client.get(path), 404, "NotFoundError")
 
 
 def test_genesis_blocks_are_served_and_the_first_commit_comes_first(client: httpx.Client) -> None:

@@ -47,6 +47,7 @@ from twin_spec import (
     block_digest,
     check_block,
     check_checkpoint_follows,
+    check_checkpoint_transactions,
     check_commit_follows,
     commit_digest,
     commit_transactions,
@@ -69,6 +70,9 @@ MAX_PAGES = 5
 SAMPLE = 4
 EVALUATE_BODY_LIMIT = 16 * 1024 * 1024
 EVALUATE_BLOCK_LIMIT = 20000
+MAX_SEQUENCE = 9007199254740991
+MAX_TRANSACTION_PAGES = 64
+"""A checkpoint's transactions read a page at a time: at most this many pages per read."""
 
 
 def read_pages(client: TwinClient, path: str, member: str) -> list[dict[str, Any]]:
@@ -425,6 +429,75 @@ def require_root_of(summary: Mapping[str, Any], digests: list[bytes]) -> None:
         f"the Merkle root and number of the {len(digests)} transactions its commit's blocks "
         f"hold, in commit order{' (they are those of another order)' if other_order else ''}",
     )
+
+
+@pytest.mark.twin_read_only
+@pytest.mark.twin_requirement("TWIN-CONSENSUS-134")
+def test_a_certified_checkpoints_transactions_are_served_in_commit_order(
+    client: TwinClient,
+    checkpoints: list[dict[str, Any]],
+    committee: Committee,
+    rng: random.Random,
+) -> None:
+    # A checkpoint that does not verify is the certified-checkpoint check's failure, not this
+    # one's: only the summaries the committee certified are judged here.
+    summaries: list[dict[str, Any]] = []
+    for certified in checkpoints:
+        try:
+            summaries.append(dict(verify_certified_checkpoint(certified, committee)))
+        except LedgerError:
+            continue
+    with_transactions = [s for s in summaries if s["transactionCount"]]
+    chosen = [with_transactions[i] for i in sample(with_transactions, rng)]
+    chosen += [s for s in summaries if not s["transactionCount"]][:1]
+    for summary in chosen:
+        sequence = summary["sequence"]
+        path = f"/consensus/checkpoints/{sequence}/transactions"
+        served = checkpoint_transactions(client, path, PAGE)
+        first = body_object(client.get(path, params={"limit": "1"}), "TWIN-CONSENSUS-134", path)
+        require(
+            first.get("sequence") == sequence
+            and first.get("transactionCount") == summary["transactionCount"],
+            "TWIN-CONSENSUS-134",
+            f"{path} names sequence {first.get('sequence')!r} and transactionCount "
+            f"{first.get('transactionCount')!r}, the certified summary {sequence} and "
+            f"{summary['transactionCount']}",
+        )
+        try:
+            check_checkpoint_transactions(summary, served)
+        except LedgerError as exc:
+            fail(
+                "TWIN-CONSENSUS-134",
+                f"checkpoint {sequence}: {exc.message} ({len(served)} transactions served)",
+            )
+        if len(served) > 1:
+            # Smaller pages (three or four) give the same transactions in the same order.
+            limit = max(1, len(served) // 3)
+            paged = checkpoint_transactions(client, path, limit)
+            require(
+                paged == served,
+                "TWIN-CONSENSUS-134",
+                f"{path} read {limit} at a time differs from one page of {PAGE}",
+            )
+    missing = client.get(f"/consensus/checkpoints/{MAX_SEQUENCE}/transactions")
+    require_status(missing, 404, "TWIN-CONSENSUS-134", "the transactions of no checkpoint")
+
+
+def checkpoint_transactions(client: TwinClient, path: str, limit: int) -> list[Any]:
+    """Every transaction of one checkpoint, read a page of ``limit`` at a time (bounded)."""
+    transactions: list[Any] = []
+    for _page in range(MAX_TRANSACTION_PAGES):
+        params = {"from": str(len(transactions) + 1), "limit": str(limit)}
+        exchange = client.get(path, params=params)
+        require_status(exchange, 200, "TWIN-CONSENSUS-134", f"reading {path}")
+        body = body_object(exchange, "TWIN-CONSENSUS-134", f"{path}'s page")
+        page = body.get("transactions")
+        require(isinstance(page, list), "TWIN-CONSENSUS-134", f"{path} has no transactions array")
+        assert isinstance(page, list)
+        transactions.extend(page)
+        if len(page) < limit:
+            return transactions
+    fail("TWIN-CONSENSUS-134", f"{path} has more than {MAX_TRANSACTION_PAGES} pages")
 
 
 @pytest.mark.twin_read_only
