@@ -131,8 +131,8 @@ def main() -> None:
     show_default=True,
     type=click.IntRange(100, 10_000_000),
     help="Rounds below the garbage-collection round whose blocks stay stored for peers that lag"
-    " (fetched by GET /consensus/blocks); older blocks are deleted, so a validator further"
-    " behind cannot catch up by blocks.",
+    " (fetched by GET /consensus/blocks); older blocks are deleted, and a validator further"
+    " behind catches up, when it starts, from its peers' certified checkpoints.",
 )
 @click.option(
     "--commit-timeout",

@@ -350,6 +350,13 @@ class LedgerStore:
         ):
             yield int(str(seq)), _blob(digest), dict(json.loads(str(text)))
 
+    def summary_of(self, sequence: int) -> dict[str, Any] | None:
+        """The summary the validator signed for ``sequence`` and holds uncertified, or None."""
+        row = self.store.one(
+            "SELECT summary FROM checkpoint_summaries WHERE sequence = ?", sequence
+        )
+        return None if row is None else dict(json.loads(str(row[0])))
+
     def last_checkpoint(self) -> tuple[int, bytes] | None:
         """(sequence, digest) of the last certified checkpoint stored, or None."""
         row = self.store.one(

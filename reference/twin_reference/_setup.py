@@ -25,11 +25,13 @@ import sys
 from pathlib import Path
 
 from twin_reference._auth import TokenIssuer, hash_password
+from twin_reference._checkpoint_catch_up import catch_up_past_retention
 from twin_reference._errors import ApiError, WritePending
 from twin_reference._files import PRIVATE_FILE, PUBLIC_FILE, private_directory, write_file
 from twin_reference._genesis import VALIDATOR_KEY, Genesis
 from twin_reference._identity import jwk_method, new_did_document
 from twin_reference._ledger import ConsensusSettings, LedgerEngine
+from twin_reference._ledger_store import LedgerStore
 from twin_reference._login import LoginGuard
 from twin_reference._node import Node, NodeSettings, now_ms
 from twin_reference._offload import ProcessWorker
@@ -87,6 +89,10 @@ def open_node(settings: NodeSettings, genesis: Genesis | None = None) -> Node:
         node_did = store.get_meta("node_did")
         if validator_key is None or token_key is None or node_did is None:
             raise SetupError(f"{data_dir} is incomplete: a key or the node identity is missing")
+        if genesis is not None and committee.size > 1:
+            # A validator back after its peers deleted the blocks it misses takes their
+            # certified commits first; within the retention it catches up by blocks, later.
+            catch_up_past_retention(LedgerStore(store), committee, own_index, genesis.peers)
     except BaseException:
         store.close()
         raise
