@@ -23,8 +23,9 @@ by its digest and checked by the receive rules' signature check. From there it c
 blocks like any validator after a restart (``_sync.py``).
 
 Nothing from a peer is taken on its word: a page that does not verify is dropped and the next
-peer asked. Every request has a timeout, every loop a bound, and the whole catch-up a deadline
-(:data:`CATCH_UP_SECONDS`), after which the node starts with what it took.
+peer asked. Every request has a timeout and every loop a bound; the catch-up goes on while pages
+are taken, and stops once :data:`CATCH_UP_SECONDS` pass without one (the node then starts with
+what it took, and takes the rest when it starts again).
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ from twin_spec import (
 )
 
 LOG = logging.getLogger("twin_reference.catch_up")
-CATCH_UP_SECONDS = 300.0
-"""The whole catch-up's deadline; the node then starts with what it took."""
+CATCH_UP_SECONDS = 60.0
+"""How long the catch-up may go without taking a page; the node then starts with what it took."""
 REQUEST_SECONDS = 2.0
 """Each request's timeout (1 s to connect): a peer that does not answer is passed by."""
 PAGE = 100
@@ -88,7 +89,7 @@ def catch_up_past_retention(
     peers: Mapping[int, str],
     *,
     gc_depth: int = GC_DEPTH,
-    deadline_seconds: float = CATCH_UP_SECONDS,
+    patience_seconds: float = CATCH_UP_SECONDS,
 ) -> int:
     """Take, from the peers, the certified commits it can no longer catch up by blocks.
 
@@ -98,10 +99,9 @@ def catch_up_past_retention(
     others = {index: url.rstrip("/") for index, url in peers.items() if index != own_index}
     if not others:
         return 0
-    deadline = time.monotonic() + deadline_seconds
     timeout = httpx.Timeout(REQUEST_SECONDS, connect=1.0)
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-        peer = _Peers(client, others, deadline)
+        peer = _Peers(client, others, patience_seconds)
         if not _behind_the_retention(ledger, peer):
             return 0
         last = ledger.last_commit()
@@ -126,10 +126,15 @@ def catch_up_past_retention(
 class _Peers:
     """GETs to the peers, bounded in size and time; each asked in turn."""
 
-    def __init__(self, client: httpx.Client, urls: Mapping[int, str], deadline: float) -> None:
+    def __init__(self, client: httpx.Client, urls: Mapping[int, str], patience: float) -> None:
         self._client = client
         self._urls = dict(urls)
-        self.deadline = deadline
+        self._patience = patience
+        self.deadline = time.monotonic() + patience
+
+    def progressed(self) -> None:
+        """A page was taken: the deadline moves on."""
+        self.deadline = time.monotonic() + self._patience
 
     @property
     def indices(self) -> list[int]:
@@ -229,6 +234,7 @@ def _take_checkpoints(ledger: LedgerStore, committee: Committee, peers: _Peers) 
                 LOG.warning("validator %d's checkpoints do not verify: %s", index, exc)
                 continue
             if stored:
+                peers.progressed()
                 break
         else:
             return  # no peer had a checkpoint more that verifies

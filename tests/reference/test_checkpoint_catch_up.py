@@ -129,7 +129,7 @@ def serving(ledger: Ledger) -> Iterator[str]:
 def catch_up(tmp_path: Path, ledger: Ledger) -> LedgerStore:
     store = Store(tmp_path / "node.sqlite")
     with serving(ledger) as url:
-        catch_up_past_retention(LedgerStore(store), COMMITTEE, 3, {1: url}, deadline_seconds=30)
+        catch_up_past_retention(LedgerStore(store), COMMITTEE, 3, {1: url}, patience_seconds=30)
     return LedgerStore(store)
 
 
@@ -215,7 +215,7 @@ def test_its_own_uncertified_commit_takes_the_peers_certificate(tmp_path: Path) 
     ledger = honest_ledger()
     store = with_own_first_commit(tmp_path, ledger["checkpoints"][0]["summary"])
     with serving(ledger) as url:
-        catch_up_past_retention(LedgerStore(store), COMMITTEE, 3, {1: url}, deadline_seconds=30)
+        catch_up_past_retention(LedgerStore(store), COMMITTEE, 3, {1: url}, patience_seconds=30)
     taken = LedgerStore(store)
     assert held(taken) == (3, 3, 6)
     assert taken.checkpoint(1) == ledger["checkpoints"][0]
@@ -227,5 +227,5 @@ def test_a_certificate_of_another_summary_than_its_own_is_refused(tmp_path: Path
     own = {**ledger["checkpoints"][0]["summary"], "timestampMs": 999}
     store = with_own_first_commit(tmp_path, own)
     with serving(ledger) as url:
-        catch_up_past_retention(LedgerStore(store), COMMITTEE, 3, {1: url}, deadline_seconds=30)
+        catch_up_past_retention(LedgerStore(store), COMMITTEE, 3, {1: url}, patience_seconds=30)
     assert held(LedgerStore(store)) == (1, 0, 2)
