@@ -72,6 +72,8 @@ PAGE = 100
 TRANSACTION_PAGE = 1000
 MAX_TRANSACTION_PAGES = 1024
 MAX_BODY_BYTES = 64 * 1024 * 1024
+BLOCK_ATTEMPTS = 3
+"""Checkpoints, then the blocks they resume from, taken again at most this many times."""
 MAX_OWN_BLOCKS = 10_000
 """Its own blocks above its garbage-collection round read for their transactions, at most."""
 MAX_ROUNDS_ABOVE = 1000
@@ -111,14 +113,20 @@ def catch_up_past_retention(
             last[0] if last is not None else 0,
         )
         pending = _own_pending(ledger, own_index, gc_depth)
-        _take_checkpoints(ledger, committee, peer)
+        for _attempt in range(BLOCK_ATTEMPTS):
+            _take_checkpoints(ledger, committee, peer)
+            # The peers keep the blocks their own restart resumes from; had they committed far
+            # on meanwhile, those it needs are gone again, and it takes the newer commits.
+            if _take_blocks(ledger, committee, peer, gc_depth):
+                break
+        else:
+            LOG.error("the blocks its commits resume from could not all be fetched")
         # Each checkpoint is stored in its own transaction: what a page refused later left
         # stored counts too.
         after = ledger.last_commit()
         taken = (after[0] if after is not None else 0) - (last[0] if last is not None else 0)
         if taken:
             _keep_pending(ledger, pending)
-            _take_blocks(ledger, committee, peer, gc_depth)
         LOG.warning("took %d commits from certified checkpoints", taken)
         return taken
 
@@ -358,11 +366,15 @@ def _transactions(peers: _Peers, index: int, sequence: int) -> list[Any]:
     raise CatchUpError(f"checkpoint {sequence} has more than {MAX_TRANSACTION_PAGES} pages")
 
 
-def _take_blocks(ledger: LedgerStore, committee: Committee, peers: _Peers, gc_depth: int) -> None:
-    """Fetch the blocks the engine reads to resume after the commits taken, and those above."""
+def _take_blocks(ledger: LedgerStore, committee: Committee, peers: _Peers, gc_depth: int) -> bool:
+    """Fetch the blocks the engine reads to resume after the commits taken, and those above.
+
+    Return whether every block it resumes from is stored (those above are fetched again by
+    the engine's synchronizer if need be).
+    """
     last = ledger.last_commit()
     if last is None:
-        return
+        return True
     leader_round = BlockRef.from_json(last[2]["leader"]).round
     floor = gc_round_after(leader_round, gc_depth)
     needed = max(1, (last[0] // COMMITS_PER_SCHEDULE - 1) * COMMITS_PER_SCHEDULE + 1)
@@ -373,13 +385,19 @@ def _take_blocks(ledger: LedgerStore, committee: Committee, peers: _Peers, gc_de
         wanted.extend(ref for ref in refs if not ledger.has_block(ref.digest))
         if index <= needed and BlockRef.from_json(commit["leader"]).round <= floor:
             break
+    missing = 0
     for ref in wanted:
         if peers.expired():
-            return
+            return False
+        stored = False
         for index in peers.indices:
             block = peers.get(index, f"/consensus/blocks/{ref.digest.hex()}")
             if _store_block(ledger, committee, block, ref):
+                stored = True
                 break
+        missing += not stored
+    if missing:
+        return False
     for round_ in range(floor + 1, floor + 1 + MAX_ROUNDS_ABOVE):
         found = False
         for index in peers.indices:
@@ -390,7 +408,8 @@ def _take_blocks(ledger: LedgerStore, committee: Committee, peers: _Peers, gc_de
             if found:
                 break
         if not found or peers.expired():
-            return
+            break
+    return True
 
 
 def _store_block(
