@@ -122,6 +122,8 @@ class LedgerEngine:
         self._task: asyncio.Task[None] | None = None
         self._clock_ms = clock_ms
         self.catching_up = False
+        self.beyond_retention: int | None = None
+        """The first commit its peers no longer hold the blocks of (``_sync.py``), or None."""
         self.loop_error: str | None = None
         """Why the last pass of the loop failed, or None when it succeeded."""
         self.storage_error: str | None = None
@@ -250,6 +252,16 @@ class LedgerEngine:
     def commit_index(self) -> int:
         """The index of the last commit applied."""
         return self._committer.commit_index
+
+    def note_beyond_retention(self, first_missing: int | None) -> None:
+        """The first commit whose blocks no peer holds any more, or None once it moved on."""
+        if first_missing is not None and first_missing != self.beyond_retention:
+            LOG.error(
+                "the peers committed past commit %d and no longer hold its blocks: restart"
+                " the node to catch up from their certified checkpoints",
+                first_missing - 1,
+            )
+        self.beyond_retention = first_missing
 
     @property
     def last_certified(self) -> int:

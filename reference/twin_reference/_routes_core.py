@@ -131,6 +131,14 @@ def _ledger_health(node: Node) -> dict[str, Any]:
         return _component("Ledger", "error", ledger.fault)
     if ledger.loop_error is not None and ledger.storage_error is None:
         return _component("Ledger", "error", f"the ledger loop fails: {ledger.loop_error}")
+    if ledger.beyond_retention is not None:
+        return _component(
+            "Ledger",
+            "error",
+            f"the peers committed past commit {ledger.beyond_retention - 1} and no longer hold"
+            " the blocks of the next (below their block retention): restart the node to catch up"
+            " from their certified checkpoints",
+        )
     stalled = ledger.seconds_without_progress()
     if stalled >= STALL_ERROR_SECONDS or stalled >= node.settings.commit_timeout_seconds:
         return _component(

@@ -52,7 +52,9 @@ from twin_spec import (
     BlockRejection,
     JSONValue,
     LedgerError,
+    TwinSpecError,
     block_ref,
+    read_commit,
 )
 
 LOG = logging.getLogger("twin_reference.sync")
@@ -65,6 +67,8 @@ MAX_SYNC_ROUNDS = 1000
 PROBE_IDLE_SECONDS = 1.0
 PROBE_INTERVAL_SECONDS = 2.0
 STALE_CHECKPOINT_SECONDS = 1.0
+RETENTION_CHECK_SECONDS = 10.0
+"""Without a commit that long, it asks whether its peers still hold the blocks it needs."""
 CHECKPOINT_PAGE = 100
 STALL_SECONDS = 1.0
 STALL_PROBE_MIN_SECONDS = 0.25
@@ -124,6 +128,13 @@ class SyncedLedger(Protocol):
     def expire_held(self) -> None:
         """Forget held blocks that waited too long."""
 
+    @property
+    def commit_index(self) -> int:
+        """The index of the last commit applied."""
+
+    def note_beyond_retention(self, first_missing: int | None) -> None:
+        """The first commit its peers no longer hold the blocks of, or None (it moved on)."""
+
     def stale_checkpoints(self, age: float) -> list[int]:
         """Sequences signed at least ``age`` seconds ago and still uncertified."""
 
@@ -160,6 +171,9 @@ class Synchronizer:
         self._stall_backoff = STALL_PROBE_MIN_SECONDS
         self._next_stall_probe = 0.0
         self._stall_task: asyncio.Task[None] | None = None
+        self._commit_seen = -1
+        self._commit_since = 0.0
+        self._next_retention_check = 0.0
 
     def start(self) -> None:
         """Start the sync loop (a committee of one has no peers and needs none)."""
@@ -205,6 +219,7 @@ class Synchronizer:
                 await self._fetch_wanted(self._engine.quorum_round + 2 if self._behind else None)
                 await self._catch_up()
                 await self._certify_stale()
+                await self._check_retention()
                 self._engine.expire_held()
                 wanted = set(self._engine.wanted())
                 self._hints = {ref: hint for ref, hint in self._hints.items() if ref in wanted}
@@ -520,6 +535,52 @@ class Synchronizer:
                     continue
                 added += int(new)
         return added
+
+    # -- beyond the peers' block retention ----------------------------------------------------
+
+    async def _check_retention(self) -> None:
+        """Note when its peers committed past it and none holds the blocks it needs any more.
+
+        Blocks are deleted below a peer's retention; a validator that stays up while cut off
+        longer than that finds no peer serving the rounds it asks for, and cannot tell that from
+        rounds not made yet. So, while it has not committed for RETENTION_CHECK_SECONDS, it asks
+        whether a peer has its next commit and whether any peer still serves that commit's
+        leader block; when peers answer and none does, the engine reports it (its catch-up from
+        certified checkpoints runs when the node starts, ``_checkpoint_catch_up.py``).
+        """
+        engine = self._engine
+        now = time.monotonic()
+        index = engine.commit_index
+        if index != self._commit_seen:
+            if self._commit_seen >= 0:
+                engine.note_beyond_retention(None)
+            self._commit_seen, self._commit_since = index, now
+            return
+        if now - self._commit_since < RETENTION_CHECK_SECONDS:
+            return
+        if now < self._next_retention_check:
+            return
+        self._next_retention_check = now + RETENTION_CHECK_SECONDS
+        leader: BlockRef | None = None
+        for peer in self._sources([]):
+            body = (await self._get(peer, f"/consensus/commits?from={index + 1}&limit=1")).body
+            commits = body.get("commits") if isinstance(body, dict) else None
+            if isinstance(commits, list) and commits:
+                try:
+                    leader = read_commit(commits[0])[3]
+                except TwinSpecError:
+                    continue
+                break
+        if leader is None:
+            return  # no peer committed past it (or none answers)
+        answered = False
+        for peer in self._sources([]):
+            fetched = await self._get(peer, f"/consensus/blocks/{leader.digest.hex()}")
+            if fetched.body is not None:
+                return  # a peer still holds it: catching up by blocks goes on
+            answered |= fetched.answered
+        if answered:
+            engine.note_beyond_retention(index + 1)
 
     # -- checkpoints --------------------------------------------------------------------------
 
