@@ -146,10 +146,20 @@ def test_concurrency_changes_no_outcome_and_no_evidence(tmp_path: Path) -> None:
     # CPU burners, at 9533c55 as after), one run in three at concurrency 1 ran 296 or 322
     # stateful examples where the other ran 346. Its outcome and evidence are compared below
     # with every other check's.
+    # Nor do the cases of an operation whose answer to the same request moves with how many
+    # checkpoints the node has certified by then: against this variant a 404 fails (no
+    # ``name``) and is shrunk, a 200 does not, so a checkpoint certified a moment later can
+    # change which cases shrink. One CI run counted 6 cases of the transactions route against
+    # 5 (a local rerun: 5 and 5); that this is the cause is inferred, not shown.
     stateful = "test_fuzz.py::test_stateful_links"
-    assert {k: v["examples"] for k, v in one["run"]["fuzz"]["checks"].items() if k != stateful} == {
-        k: v["examples"] for k, v in default["run"]["fuzz"]["checks"].items() if k != stateful
+    moving = {
+        stateful,
+        "test_fuzz.py::test_operation[consensusCheckpointGet]",
+        "test_fuzz.py::test_operation[consensusCheckpointTransactionList]",
     }
+    assert {
+        k: v["examples"] for k, v in one["run"]["fuzz"]["checks"].items() if k not in moving
+    } == {k: v["examples"] for k, v in default["run"]["fuzz"]["checks"].items() if k not in moving}
     assert stateful in one["run"]["fuzz"]["checks"]
     assert all(
         report["run"]["fuzz"]["checks"][stateful]["examples"] > 0 for report in (one, default)
