@@ -28,12 +28,12 @@ from twin_spec import (
     MessageKind,
     SignatureError,
     TwinSpecError,
+    check_certified_checkpoint,
     checkpoint_digest,
     checkpoint_signature,
     checkpoint_signature_entry,
     make_checkpoint_summary,
     read_certified_checkpoint,
-    verify_certified_checkpoint,
     verify_message,
 )
 
@@ -254,7 +254,7 @@ class Certifier:
             )
             return False
         try:
-            verify_certified_checkpoint(certified, self._committee)
+            check_certified_checkpoint(parsed, self._committee)
         except LedgerError:
             return False
         for signer, signature in parsed.signatures:

@@ -49,6 +49,7 @@ from twin_spec import (
     block_digest,
     canonicalize,
     check_block,
+    check_certified_checkpoint,
     check_checkpoint_follows,
     check_checkpoint_transactions,
     check_commit_follows,
@@ -59,7 +60,6 @@ from twin_spec import (
     read_certified_checkpoint,
     read_commit,
     transaction_digest,
-    verify_certified_checkpoint,
 )
 
 LOG = logging.getLogger("twin_reference.catch_up")
@@ -277,9 +277,9 @@ def _take_page(ledger: LedgerStore, committee: Committee, peers: _Peers, index: 
     for position, certified in enumerate(checkpoints[:PAGE]):
         sequence = start + position
         try:
-            summary = verify_certified_checkpoint(certified, committee)
-            check_checkpoint_follows(previous_summary, summary)
             parsed = read_certified_checkpoint(certified, max_signers=committee.size)
+            summary = check_certified_checkpoint(parsed, committee)
+            check_checkpoint_follows(previous_summary, summary)
         except TwinSpecError as exc:
             raise CatchUpError(f"checkpoint {sequence}: {exc}") from None
         if summary["sequence"] != sequence or summary["commitIndex"] != sequence:
