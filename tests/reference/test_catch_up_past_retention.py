@@ -20,11 +20,10 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,8 @@ import pytest
 
 from tests.cluster_process import Cluster, create_cluster, get_all, wait_for
 from tests.reference.test_cluster import assert_prefixes, commits_of, resolves
+from tests.reference.test_partitions import start_relayed_cluster
+from tests.support import loopback_http
 from twin_conformance._relay import LinkMode, RelayThread
 from twin_spec import Committee, check_checkpoint_transactions, verify_certified_checkpoint
 
@@ -82,16 +83,10 @@ def tampering_proxy(upstream: str) -> Iterator[str]:
         do_GET = _forward
         do_POST = _forward
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        with loopback_http(Handler) as url:
+            yield url
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
         client.close()
 
 
@@ -159,18 +154,11 @@ def ledger_error(cluster: Cluster, index: int) -> str | None:
 def test_a_validator_cut_off_past_the_retention_says_so_and_catches_up_once_restarted(
     tmp_path: Path, relays: list[RelayThread]
 ) -> None:
-    cluster = create_cluster(tmp_path, 4)
-    relay = RelayThread({index: cluster.url(index) for index in range(cluster.size)})
-    relay.__enter__()
-    relays.append(relay)
-    for index in range(cluster.size):
-        path = tmp_path / f"peer-urls-{index}.json"
-        peers = [{"index": k, "url": v} for k, v in sorted(relay.peer_urls(index).items())]
-        path.write_text(json.dumps({"peers": peers}))
-        cluster.node_args[index] = ("--peer-urls", str(path))
-    cluster.serve_args = ("--block-retention-rounds", str(RETENTION))
+    cluster = start_relayed_cluster(
+        tmp_path, relays, serve_args=("--block-retention-rounds", str(RETENTION))
+    )
+    relay = relays[-1]
     try:
-        cluster.start(range(4))
         relay.cut([[VICTIM], [0, 1, 2]], LinkMode.blackhole())
         time.sleep(1.0)  # what was in flight lands
         held = len(commits_of(cluster, VICTIM))

@@ -12,10 +12,9 @@ kept, nothing after it, and the database stays consistent. The whole scenario wi
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -23,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.spec.dag_notation import signing_key
+from tests.support import loopback_http
 from twin_reference._checkpoint_catch_up import catch_up_past_retention
 from twin_reference._ledger_store import LedgerStore
 from twin_reference._store import Store
@@ -115,15 +115,8 @@ def serving(ledger: Ledger) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(content)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with loopback_http(Handler) as url:
+        yield url
 
 
 def catch_up(tmp_path: Path, ledger: Ledger) -> LedgerStore:

@@ -127,9 +127,17 @@ class Load:
 
 
 def start_relayed_cluster(
-    tmp_path: Path, relay_factory: list[RelayThread], *, log_level: str | None = None
+    tmp_path: Path,
+    relay_factory: list[RelayThread],
+    *,
+    log_level: str | None = None,
+    serve_args: tuple[str, ...] = ("--commit-timeout", str(COMMIT_TIMEOUT)),
 ) -> Cluster:
-    """Four validators, every peer link through one relay (the last of ``relay_factory``)."""
+    """Four validators, every peer link through one relay (the last of ``relay_factory``).
+
+    ``serve_args`` are the ``twin-node serve`` options of every validator (the partition
+    scenarios' short commit timeout by default).
+    """
     cluster = create_cluster(tmp_path, 4)
     relay = RelayThread({index: cluster.url(index) for index in range(cluster.size)})
     relay.__enter__()
@@ -139,7 +147,7 @@ def start_relayed_cluster(
         peers = [{"index": k, "url": v} for k, v in sorted(relay.peer_urls(index).items())]
         path.write_text(json.dumps({"peers": peers}))
         cluster.node_args[index] = ("--peer-urls", str(path))
-    cluster.serve_args = ("--commit-timeout", str(COMMIT_TIMEOUT))
+    cluster.serve_args = serve_args
     if log_level is not None:
         cluster.serve_args += ("--log-level", log_level)
     cluster.start(range(cluster.size))
